@@ -1,0 +1,41 @@
+/*
+ * Thin wrappers over OpenSSL (SHA-256, random bytes) and zlib (CRC-32).
+ * Nothing else in cft includes openssl/ or zlib.h.
+ */
+#ifndef CFT_DIGEST_H
+#define CFT_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cft/limits.h"
+
+struct digest_ctx;	/* an incremental SHA-256 */
+
+/* New context, or NULL when out of memory.  Free with digest_free. */
+struct digest_ctx *digest_new(void);
+void digest_free(struct digest_ctx *c);
+/* Restart c for a new message. */
+void digest_reset(struct digest_ctx *c);
+void digest_update(struct digest_ctx *c, const void *p, size_t n);
+/* Finish into out; c must be reset before it is used again. */
+void digest_final(struct digest_ctx *c, uint8_t out[CFT_DIGEST_LEN]);
+
+/* One-shot SHA-256 of p[0..n). */
+void digest_sha256(const void *p, size_t n, uint8_t out[CFT_DIGEST_LEN]);
+
+/* Lower-case hex, as sha256sum prints it; out holds 2*CFT_DIGEST_LEN+1. */
+void digest_hex(const uint8_t d[CFT_DIGEST_LEN], char out[2 * CFT_DIGEST_LEN + 1]);
+
+/* Constant-time equality of two digests. */
+int digest_equal(const uint8_t a[CFT_DIGEST_LEN], const uint8_t b[CFT_DIGEST_LEN]);
+
+/* CRC-32 (ISO-HDLC, as zlib and gzip compute it) of p[0..n). */
+uint32_t digest_crc32(const void *p, size_t n);
+/* Continue a CRC-32 over more bytes. */
+uint32_t digest_crc32_update(uint32_t crc, const void *p, size_t n);
+
+/* Fill p with n cryptographically random bytes.  Returns 0 or CFT_E_IO. */
+int digest_random(void *p, size_t n);
+
+#endif

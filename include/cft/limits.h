@@ -1,0 +1,127 @@
+/*
+ * Every limit cft enforces, in one place, with its unit and the reason for
+ * its value.  The man pages (cft-send(1), cft-recv(1), cft-protocol(7))
+ * document the same numbers; tests probe each one at and just past the limit.
+ */
+#ifndef CFT_LIMITS_H
+#define CFT_LIMITS_H
+
+/* Protocol version spoken by this build.  Bumped on any incompatible change. */
+#define CFT_PROTO_VERSION 1
+
+/* Default UDP port (no unit). */
+#define CFT_DEFAULT_PORT 7411
+
+/*
+ * Largest datagram we send or accept, in bytes of UDP payload.  1500-byte
+ * Ethernet MTU minus 40 (IPv6) minus 8 (UDP): fits every path that carries
+ * plain Ethernet frames, over IPv4 and IPv6, without IP fragmentation.
+ */
+#define CFT_DATAGRAM_MAX 1452
+
+/*
+ * Bytes of file data in one DATA datagram (a "chunk").  CFT_DATAGRAM_MAX less
+ * the common header and the DATA fields, rounded down: a fixed size keeps the
+ * offset of every chunk computable from its index alone.
+ */
+#define CFT_CHUNK_SIZE 1400
+
+/*
+ * Block size range, in bytes.  A block is the unit of the cryptographic digest
+ * and of selective re-sending after a mismatch.  The receiver holds each open
+ * block in memory until its digest checks, so the maximum bounds memory; the
+ * minimum keeps the per-block overhead (one digest, one BLOCK datagram) small.
+ */
+#define CFT_BLOCK_SIZE_MIN (4u * 1024)
+#define CFT_BLOCK_SIZE_MAX (4u * 1024 * 1024)
+#define CFT_BLOCK_SIZE_DEFAULT (1u * 1024 * 1024)
+
+/*
+ * Most blocks in one file.  Each side keeps one SHA-256 digest per block
+ * (32 bytes), so this caps that table at 32 MiB.  With the default block size
+ * it allows 1 TiB files; cft-send picks a larger block size by itself when a
+ * file needs it (up to CFT_BLOCK_SIZE_MAX, so 4 TiB in all).
+ */
+#define CFT_BLOCKS_MAX (1u << 20)
+
+/* Largest file, in bytes: CFT_BLOCKS_MAX blocks of the largest size. */
+#define CFT_FILE_SIZE_MAX ((unsigned long long)CFT_BLOCKS_MAX * CFT_BLOCK_SIZE_MAX)
+
+/* Longest file name, in bytes (NAME_MAX on Linux and the BSDs). */
+#define CFT_NAME_MAX 255
+
+/* Most files in one session; more files means another session. */
+#define CFT_FILES_MAX 65536
+
+/* Sessions a receiver serves at once; more are refused (busy). */
+#define CFT_SESSIONS_MAX 8
+
+/*
+ * Receiver memory for open (incomplete) blocks of one session, in bytes.
+ * This is also the sender's window: it never has more than this much data
+ * outstanding.  With CFT_SESSIONS_MAX it bounds the receiver at 64 MiB of
+ * block buffers whatever the file sizes.
+ */
+#define CFT_WINDOW_BYTES (8u * 1024 * 1024)
+/* ... and in blocks: at least 2 so sending overlaps verifying, at most 64 so
+ * the set of complete blocks in the window fits one 64-bit mask in STATUS. */
+#define CFT_WINDOW_BLOCKS_MIN 2
+#define CFT_WINDOW_BLOCKS_MAX 64
+
+/*
+ * Congestion window, in DATA datagrams in flight.  Even loopback drops when
+ * the receiver's socket buffer fills, so the sender probes upwards from the
+ * initial value and halves on loss (AIMD).
+ */
+#define CFT_CWND_MIN 16
+#define CFT_CWND_INIT 128
+#define CFT_CWND_MAX 8192
+
+/* The receiver sends STATUS after this many DATA datagrams (ack clocking). */
+#define CFT_STATUS_EVERY 32
+/* ... or this long after the first unreported one, in microseconds. */
+#define CFT_STATUS_DELAY_US 2000
+
+/*
+ * Retransmission timer, in microseconds: initial value before any round-trip
+ * sample, floor (loopback RTTs are tens of microseconds, but schedulers are
+ * not), and ceiling of the exponential backoff.
+ */
+#define CFT_RTO_INIT_US 200000
+#define CFT_RTO_MIN_US 20000
+#define CFT_RTO_MAX_US 2000000
+
+/* Default and largest --timeout, in seconds: how long a peer may stay silent. */
+#define CFT_TIMEOUT_DEFAULT_S 30
+#define CFT_TIMEOUT_MAX_S 86400
+
+/*
+ * Times one block may fail its digest at the receiver before the file fails
+ * (exit 5): a link that damages data faster than we can repair it.
+ */
+#define CFT_BLOCK_RETRIES_MAX 16
+
+/* End-to-end rounds (read back, compare, re-send what differs) per file
+ * before the sender gives up with exit 5. */
+#define CFT_E2E_ROUNDS_MAX 4
+
+/*
+ * Bytes read and hashed per step of a read-back.  Long enough to be
+ * efficient, short enough that the event loop still answers peers (and other
+ * sessions) between steps.
+ */
+#define CFT_READBACK_STEP (4u * 1024 * 1024)
+
+/* SHA-256 digest length, in bytes. */
+#define CFT_DIGEST_LEN 32
+
+/* Block digests carried in one SUMS datagram (fits CFT_DATAGRAM_MAX). */
+#define CFT_SUMS_PER_DATAGRAM 40
+
+/* Missing-chunk ranges in one STATUS datagram (fits CFT_DATAGRAM_MAX). */
+#define CFT_STATUS_RANGES_MAX 160
+
+/* Bytes of human-readable detail in an ERROR datagram. */
+#define CFT_ERROR_MSG_MAX 200
+
+#endif

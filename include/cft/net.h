@@ -1,0 +1,41 @@
+/* UDP sockets and addresses: the only module that talks to the network. */
+#ifndef CFT_NET_H
+#define CFT_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct net_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/*
+ * Parse "HOST:PORT", "[V6ADDR]:PORT", "HOST" or "[V6ADDR]" (port defaults to
+ * default_port) and resolve HOST.  With passive set, an empty host means the
+ * wildcard address.  Returns 0, CFT_E_SYNTAX (with *why set to a fixed
+ * message) or CFT_E_IO (name did not resolve).
+ */
+int net_parse_hostport(const char *s, uint16_t default_port, int passive,
+		       struct net_addr *out, const char **why);
+
+/* "1.2.3.4:7411" or "[::1]:7411", into out. */
+void net_addr_str(const struct net_addr *a, char *out, size_t cap);
+int net_addr_equal(const struct net_addr *a, const struct net_addr *b);
+
+/*
+ * A UDP socket bound to bind_to (or unbound when NULL, for family), with large
+ * buffers where the system allows.  Returns the descriptor or -1 (errno).
+ */
+int net_udp_socket(const struct net_addr *bind_to, int family);
+
+/* Send one datagram; a full buffer or an ICMP error counts as loss. */
+void net_send(int fd, const struct net_addr *to, const uint8_t *buf, size_t len);
+
+/* Receive one datagram without blocking.  Returns its length, 0 when none is
+ * waiting, or -1 on a real error (errno).  Oversized datagrams are cut and
+ * reported as cap+1 so the caller can count and drop them. */
+long net_recv(int fd, uint8_t *buf, size_t cap, struct net_addr *from);
+
+#endif

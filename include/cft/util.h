@@ -1,0 +1,46 @@
+/* Small helpers shared by every program: numbers, names, clock, logging. */
+#ifndef CFT_UTIL_H
+#define CFT_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parse a whole decimal number in [min, max] (in the spirit of OpenBSD's
+ * strtonum).  An optional binary suffix K, M or G (powers of 1024) is taken
+ * when allow_suffix is set.  Returns 0, CFT_E_SYNTAX or CFT_E_RANGE.
+ */
+int util_parse_num(const char *s, long long min, long long max, int allow_suffix,
+		   long long *out);
+
+/*
+ * Check a file name that came from the wire or the command line, as given
+ * (len bytes, not NUL-terminated).  Refused: empty, longer than CFT_NAME_MAX,
+ * "." or "..", containing '/', NUL or another control character, or starting
+ * with the receiver's temporary prefix.  Returns 0 or CFT_E_NAME.
+ */
+int util_name_valid(const uint8_t *name, size_t len);
+
+/* Prefix of the receiver's temporary files; no accepted name starts so. */
+#define CFT_TEMP_PREFIX ".cft-tmp."
+
+/* Copy untrusted bytes into out (cap >= 1) as printable ASCII, escaping the
+ * rest as '?', so a peer cannot drive the terminal. */
+void util_sanitize(const uint8_t *in, size_t len, char *out, size_t cap);
+
+/* Monotonic clock, microseconds. */
+uint64_t util_now_us(void);
+
+/* Logging to stderr, prefixed with the program name.  Levels: -1 quiet
+ * (errors only), 0 normal, 1 verbose. */
+extern int log_level;
+extern const char *log_prog;
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "1.5 MiB" style size, into out. */
+void util_human_bytes(uint64_t n, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * The cft datagram format (cft-protocol(7) is the specification).
+ *
+ * Pure: this module turns datagrams into structs and back.  It touches no
+ * socket, clock or file.  Decoders check every length against the datagram
+ * and every field against its limit; pointers in a decoded message point
+ * into the caller's buffer and live as long as it does.
+ */
+#ifndef CFT_WIRE_H
+#define CFT_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cft/limits.h"
+
+/* Two bytes that open every cft datagram. */
+#define WIRE_MAGIC0 0xC5
+#define WIRE_MAGIC1 0x7F
+
+/* magic(2) version(1) type(1) flags(2) session(8) checksum(4) */
+#define WIRE_HDR_LEN 18
+#define WIRE_CSUM_OFF 14
+
+enum wire_type {
+	WIRE_HELLO = 1,		/* S->R open a session */
+	WIRE_HELLO_ACK = 2,	/* R->S session accepted */
+	WIRE_FILE = 3,		/* S->R announce the next file */
+	WIRE_BLOCK = 4,		/* S->R digest of one block */
+	WIRE_DATA = 5,		/* S->R one chunk of a block */
+	WIRE_PROBE = 6,		/* S->R ask for a STATUS now */
+	WIRE_STATUS = 7,	/* R->S what the receiver has, lacks, or computed */
+	WIRE_SUMS = 8,		/* S->R sender's block digests after a mismatch */
+	WIRE_COMMIT = 9,	/* S->R digests agree: give the file its name */
+	WIRE_BYE = 10,		/* S->R session over */
+	WIRE_BYE_ACK = 11,	/* R->S */
+	WIRE_ERROR = 12,	/* either way: refusal or abort, with a reason */
+};
+#define WIRE_TYPE_MAX WIRE_ERROR
+
+/* Reasons carried by ERROR datagrams. */
+enum wire_reason {
+	WIRE_R_NONE = 0,
+	WIRE_R_VERSION = 1,	/* protocol version not spoken */
+	WIRE_R_BAD_REQUEST = 2,	/* parameters out of range or out of order */
+	WIRE_R_BUSY = 3,	/* too many sessions */
+	WIRE_R_BAD_NAME = 4,	/* file name refused */
+	WIRE_R_TOO_BIG = 5,	/* file larger than the receiver accepts */
+	WIRE_R_IO = 6,		/* receiver's file system failed */
+	WIRE_R_NO_SPACE = 7,	/* receiver's disk is full */
+	WIRE_R_DIGEST = 8,	/* digests never agreed */
+	WIRE_R_ABORT = 9,	/* the peer gave up (signal, timeout) */
+	WIRE_R_EXISTS = 10,	/* destination cannot be replaced */
+};
+#define WIRE_REASON_MAX WIRE_R_EXISTS
+
+/* Receiver's state for the file a STATUS describes. */
+enum wire_fstate {
+	WIRE_FS_RECEIVING = 1,	/* blocks still missing */
+	WIRE_FS_VERIFYING = 2,	/* reading the file back from disk */
+	WIRE_FS_VERIFIED = 3,	/* read back: size and digest enclosed */
+	WIRE_FS_SUMS = 4,	/* collecting the sender's block digests */
+	WIRE_FS_COMMITTED = 5,	/* under its final name, directory synced */
+};
+
+struct wire_hello {
+	uint32_t block_size;
+	uint32_t nfiles;
+	uint32_t features;	/* reserved, 0: auth, encryption, compression, ... */
+};
+
+struct wire_hello_ack {
+	uint32_t features;
+	uint16_t window_blocks;	/* receiver's open-block budget */
+};
+
+struct wire_file {
+	uint32_t file;		/* index in the session, from 0 */
+	uint64_t size;		/* bytes */
+	int64_t mtime_sec;	/* informational; later: resume checks */
+	uint32_t mtime_nsec;
+	uint32_t mode;		/* permission bits only (07777 masked to 0777) */
+	uint32_t flags;		/* reserved, 0: resume, directory trees */
+	uint16_t name_len;
+	const uint8_t *name;	/* not NUL-terminated; see names.h */
+};
+
+struct wire_block {
+	uint32_t file;
+	uint32_t block;
+	uint8_t digest[CFT_DIGEST_LEN];
+};
+
+struct wire_data {
+	uint32_t seq;		/* per-session datagram counter, for pacing */
+	uint32_t file;
+	uint32_t block;
+	uint16_t chunk;		/* index of the chunk within its block */
+	uint16_t len;
+	const uint8_t *payload;
+};
+
+struct wire_probe {
+	uint32_t file;
+	uint64_t echo;		/* returned in STATUS: round-trip sample */
+};
+
+/* Chunks [first, first+count) of a block are missing; count 0 means the
+ * block's digest (BLOCK datagram) is missing. */
+struct wire_range {
+	uint32_t block;
+	uint16_t first;
+	uint16_t count;
+};
+
+struct wire_status {
+	uint32_t file;
+	uint32_t round;		/* end-to-end round, from 0 */
+	uint8_t state;		/* enum wire_fstate */
+	uint64_t echo;		/* last PROBE echo seen */
+	uint32_t rx_seq;	/* highest DATA seq seen in the session */
+	uint32_t rx_count;	/* DATA datagrams received in the session */
+	/* RECEIVING */
+	uint32_t base;		/* lowest block not yet complete */
+	uint64_t done_mask;	/* bit i: block base+i complete */
+	uint16_t nranges;
+	struct wire_range ranges[CFT_STATUS_RANGES_MAX];
+	/* VERIFYING: progress, VERIFIED: file size */
+	uint64_t bytes;
+	/* VERIFIED */
+	uint8_t digest[CFT_DIGEST_LEN];
+	/* SUMS: digests received so far (a prefix) */
+	uint32_t sums_have;
+};
+
+struct wire_sums {
+	uint32_t file;
+	uint32_t round;		/* the round these digests open */
+	uint32_t first;		/* block index of the first digest */
+	uint16_t count;
+	const uint8_t *digests;	/* count * CFT_DIGEST_LEN bytes */
+};
+
+struct wire_commit {
+	uint32_t file;
+	uint8_t digest[CFT_DIGEST_LEN];
+};
+
+struct wire_error {
+	uint16_t reason;	/* enum wire_reason */
+	uint32_t file;		/* WIRE_NO_FILE when about the session */
+	uint8_t msg_len;
+	const uint8_t *msg;	/* untrusted text; sanitise before printing */
+};
+#define WIRE_NO_FILE UINT32_MAX
+
+struct wire_msg {
+	uint8_t version;
+	uint8_t type;
+	uint16_t flags;		/* reserved, 0 */
+	uint64_t session;
+	union {
+		struct wire_hello hello;
+		struct wire_hello_ack hello_ack;
+		struct wire_file file;
+		struct wire_block block;
+		struct wire_data data;
+		struct wire_probe probe;
+		struct wire_status status;
+		struct wire_sums sums;
+		struct wire_commit commit;
+		struct wire_error error;
+	} u;
+};
+
+/*
+ * Encode m into buf (cap bytes), checksum included.  Returns the datagram
+ * length, or CFT_E_SPACE / CFT_E_MALFORMED (a field out of its range).
+ */
+int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap);
+
+/*
+ * Decode the datagram buf[0..len) into m.  Returns 0, or a negative
+ * enum cft_err.  On CFT_E_VERSION the header fields (version, type, session)
+ * are filled in so the caller can answer with an ERROR; on any other error
+ * m is unspecified.  BYE and BYE_ACK have no body.
+ */
+int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m);
+
+/* Recompute the checksum of an encoded datagram in place (for cft-shim). */
+void wire_reseal(uint8_t *buf, size_t len);
+
+/* Exit status (enum cft_exit) that a reason means, on either side. */
+int wire_reason_exit(unsigned reason);
+
+/* Name of a datagram type or reason, for logs. */
+const char *wire_type_name(unsigned type);
+const char *wire_reason_name(unsigned reason);
+
+/* Chunks in a block of block_len bytes. */
+static inline uint32_t wire_chunks(uint32_t block_len)
+{
+	return (block_len + CFT_CHUNK_SIZE - 1) / CFT_CHUNK_SIZE;
+}
+
+#endif

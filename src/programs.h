@@ -1,0 +1,11 @@
+/* Entry points of the programs, so that `cft` can run each as a subcommand. */
+#ifndef CFT_PROGRAMS_H
+#define CFT_PROGRAMS_H
+
+int send_main(int argc, char **argv);
+int recv_main(int argc, char **argv);
+
+/* Exit status when a signal stopped the program (128 + SIGINT). */
+#define CFT_EXIT_SIGNAL 130
+
+#endif

@@ -1,0 +1,220 @@
+/* cft-recv: options, the destination, the socket and the poll loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cft/error.h"
+#include "cft/exit.h"
+#include "cft/limits.h"
+#include "cft/net.h"
+#include "cft/store.h"
+#include "cft/util.h"
+#include "programs.h"
+#include "recv-session.h"
+#include "sig.h"
+#include "version.h"
+
+/* Datagrams handled per wake-up before timers run. */
+#define RECV_BATCH 512
+/* Longest sleep, microseconds: the loop re-checks its deadlines this often. */
+#define MAX_WAIT_US 1000000
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cft-recv [OPTIONS] DIR\n"
+		"Receive files from cft-send into DIR; each appears under its name only\n"
+		"once read back from disk and verified against the sender's digest.\n"
+		"\n"
+		"  -l, --listen ADDR:PORT  where to listen (default [::]:%d, all addresses;\n"
+		"                          IPv6 as [ADDR]:PORT, :PORT for any address)\n"
+		"  -1, --once              serve one session, exit with its status\n"
+		"  -t, --timeout SECONDS   drop a sender silent this long (%d)\n"
+		"  -q, --quiet             print nothing but errors\n"
+		"  -v, --verbose           report sessions, files, drops and repairs\n"
+		"  -h, --help              this text\n"
+		"  -V, --version           print the version\n"
+		"\n"
+		"Exit: 0 done, 1 usage, 2 refused, 3 file error, 4 network, 5 digests never\n"
+		"agreed.  See cft-recv(1).\n",
+		CFT_DEFAULT_PORT, CFT_TIMEOUT_DEFAULT_S);
+}
+
+struct emit_ctx {
+	int fd;
+};
+
+static void emit_udp(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len)
+{
+	net_send(((struct emit_ctx *)ctx)->fd, to, buf, len);
+}
+
+static void print_counters(const struct recv_counters *c)
+{
+	log_info("datagrams %llu; dropped: checksum %llu, not cft %llu, truncated %llu, "
+		 "malformed %llu, version %llu, unknown session %llu, wrong peer %llu, "
+		 "stale %llu, duplicate %llu, outside window %llu; repaired: block digest "
+		 "%llu, read-back %llu; refused %llu; committed %llu file(s), %llu bytes",
+		 (unsigned long long)c->datagrams, (unsigned long long)c->bad_checksum,
+		 (unsigned long long)c->bad_magic, (unsigned long long)c->truncated,
+		 (unsigned long long)c->malformed, (unsigned long long)c->bad_version,
+		 (unsigned long long)c->unknown_session, (unsigned long long)c->wrong_peer,
+		 (unsigned long long)c->stale, (unsigned long long)c->duplicate,
+		 (unsigned long long)c->window_full, (unsigned long long)c->block_mismatch,
+		 (unsigned long long)c->readback_mismatch, (unsigned long long)c->refused,
+		 (unsigned long long)c->files_committed, (unsigned long long)c->bytes_committed);
+}
+
+/* Bind the default: dual-stack [::] where IPv6 exists, else 0.0.0.0. */
+static int bind_default(struct net_addr *addr)
+{
+	const char *why;
+	char spec[32];
+	int fd;
+
+	snprintf(spec, sizeof(spec), "[::]:%d", CFT_DEFAULT_PORT);
+	if (net_parse_hostport(spec, CFT_DEFAULT_PORT, 1, addr, &why) == 0) {
+		fd = net_udp_socket(addr, 0);
+		if (fd >= 0)
+			return fd;
+	}
+	snprintf(spec, sizeof(spec), "0.0.0.0:%d", CFT_DEFAULT_PORT);
+	if (net_parse_hostport(spec, CFT_DEFAULT_PORT, 1, addr, &why) < 0)
+		return -1;
+	return net_udp_socket(addr, 0);
+}
+
+int recv_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "once", no_argument, NULL, '1' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *listen_at = NULL, *why;
+	struct recv_server srv;
+	struct emit_ctx ectx = { -1 };
+	struct net_addr addr;
+	uint8_t buf[CFT_DATAGRAM_MAX + 1];
+	long long timeout_s = CFT_TIMEOUT_DEFAULT_S;
+	int c, rc, once = 0, quiet = 0, verbose = 0, dirfd, ret = CFT_EXIT_OK;
+	char shown[80];
+
+	log_prog = "cft-recv";
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "l:1t:qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen_at = optarg; break;
+		case '1': once = 1; break;
+		case 't':
+			rc = util_parse_num(optarg, 1, CFT_TIMEOUT_MAX_S, 0, &timeout_s);
+			if (rc < 0) {
+				log_error("--timeout '%s': %s (1 to %d seconds)", optarg,
+					  cft_strerror(rc), CFT_TIMEOUT_MAX_S);
+				return CFT_EXIT_USAGE;
+			}
+			break;
+		case 'q': quiet = 1; break;
+		case 'v': verbose = 1; break;
+		case 'h': usage(stdout); return CFT_EXIT_OK;
+		case 'V': printf("cft-recv %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
+			return CFT_EXIT_OK;
+		default:
+			if (optopt)
+				log_error("option -%c: unknown, or missing its argument", optopt);
+			else
+				log_error("option '%s': unknown, or missing its argument",
+					  argv[optind - 1]);
+			usage(stderr);
+			return CFT_EXIT_USAGE;
+		}
+	}
+	if (quiet && verbose) {
+		log_error("--quiet and --verbose contradict each other");
+		return CFT_EXIT_USAGE;
+	}
+	log_level = quiet ? -1 : verbose;
+	if (argc - optind != 1) {
+		log_error(argc - optind < 1 ? "missing DIR" : "one DIR only");
+		usage(stderr);
+		return CFT_EXIT_USAGE;
+	}
+	if (listen_at) {
+		rc = net_parse_hostport(listen_at, CFT_DEFAULT_PORT, 1, &addr, &why);
+		if (rc < 0) {
+			log_error("--listen '%s': %s", listen_at, why);
+			return rc == CFT_E_SYNTAX ? CFT_EXIT_USAGE : CFT_EXIT_NETWORK;
+		}
+	}
+	dirfd = store_open_dir(argv[optind]);
+	if (dirfd < 0) {
+		log_error("%s: %s (DIR must be an existing, writable directory)", argv[optind],
+			  strerror(errno));
+		return CFT_EXIT_LOCAL;
+	}
+	ectx.fd = listen_at ? net_udp_socket(&addr, 0) : bind_default(&addr);
+	if (ectx.fd < 0) {
+		log_error("cannot listen on %s: %s", listen_at ? listen_at : "the default port",
+			  strerror(errno));
+		close(dirfd);
+		return CFT_EXIT_NETWORK;
+	}
+	if (recv_server_init(&srv, dirfd, (uint64_t)timeout_s * 1000000u,
+			     (struct recv_io){ emit_udp, &ectx }) < 0) {
+		log_error("out of memory");
+		close(ectx.fd);
+		close(dirfd);
+		return CFT_EXIT_LOCAL;
+	}
+	net_addr_str(&addr, shown, sizeof(shown));
+	log_verbose("listening on %s, writing into %s", shown, argv[optind]);
+	sig_setup();
+
+	for (;;) {
+		uint64_t now = util_now_us();
+
+		if (sig_caught) {
+			log_verbose("signal %d: shutting down", (int)sig_caught);
+			/* --once that never finished its session did not succeed. */
+			ret = once ? CFT_EXIT_NETWORK : CFT_EXIT_OK;
+			break;
+		}
+		sig_poll(ectx.fd, recv_server_next_deadline(&srv, now), now, MAX_WAIT_US);
+		for (int i = 0; i < RECV_BATCH; i++) {
+			struct net_addr from;
+			long n = net_recv(ectx.fd, buf, CFT_DATAGRAM_MAX, &from);
+
+			if (n == 0)
+				break;
+			if (n < 0) {
+				log_error("receive: %s", strerror(errno));
+				break;
+			}
+			if (n > CFT_DATAGRAM_MAX) {
+				srv.c.datagrams++;
+				srv.c.malformed++;	/* oversized: never ours */
+				continue;
+			}
+			recv_server_on_datagram(&srv, util_now_us(), &from, buf, (size_t)n);
+		}
+		recv_server_on_timer(&srv, util_now_us());
+		if (once && srv.sessions_done > 0) {
+			ret = srv.last_status;
+			break;
+		}
+	}
+	if (verbose)
+		print_counters(&srv.c);
+	recv_server_free(&srv);
+	close(ectx.fd);
+	close(dirfd);
+	return ret;
+}
