@@ -30,12 +30,15 @@
 #define PUMP_BATCH 64
 /* SUMS datagrams sent per burst (the receiver takes them in order). */
 #define SUMS_BURST 16
+/* PROBEs remembered for matching their echoes. */
+#define PROBES_KEPT 16
 /* BYE is a courtesy: this many tries, then we are done anyway. */
 #define BYE_TRIES 3
 
 struct inflight {
 	uint32_t block;
 	uint64_t last_tx;		/* when it was last sent, in part or whole */
+	uint32_t last_seq;		/* seq of the last DATA sent for it */
 	bool sending;			/* in the pipeline right now */
 	bool need_full;			/* re-read and send all of it */
 	uint16_t nr;
@@ -86,6 +89,11 @@ struct send_session {
 	uint32_t st_seq, st_count;	/* from the previous STATUS */
 	uint32_t recover_seq;
 	uint32_t cwnd, ssthresh;
+	/* Recent PROBEs: a STATUS echoing one tells the round trip, and that
+	 * everything sent before it has arrived or is lost. */
+	struct { uint64_t id, at; uint32_t seq; } probes[PROBES_KEPT];
+	uint64_t probe_id;
+	bool timed_out;			/* the retransmission timer fired */
 
 	/* end-to-end check */
 	struct digest_ctx *whole, *blk;
@@ -388,7 +396,10 @@ static void send_probe(struct send_session *s, uint64_t now)
 
 	msg_init(s, &m, WIRE_PROBE);
 	m.u.probe.file = s->cur;
-	m.u.probe.echo = now ? now : 1;
+	m.u.probe.echo = ++s->probe_id;
+	s->probes[s->probe_id % PROBES_KEPT].id = s->probe_id;
+	s->probes[s->probe_id % PROBES_KEPT].at = now;
+	s->probes[s->probe_id % PROBES_KEPT].seq = s->tx_seq;
 	emit(s, &m);
 	s->st.probes++;
 }
@@ -418,6 +429,7 @@ static void pump(struct send_session *s, uint64_t now)
 				return;
 			}
 			send_chunk(s, e->block, c, s->chunk, len);
+			e->last_seq = s->tx_seq;
 			s->st.retransmits++;
 			e->r[0].first++;
 			if (--e->r[0].count == 0) {
@@ -438,6 +450,7 @@ static void pump(struct send_session *s, uint64_t now)
 				s->pipe.active = false;
 				s->pipe.e->sending = false;
 				s->pipe.e->last_tx = now;
+				s->pipe.e->last_seq = s->tx_seq;
 				/* Ask where we stand: clocks the window, samples the RTT. */
 				send_probe(s, now);
 			}
@@ -465,6 +478,8 @@ static void pump(struct send_session *s, uint64_t now)
 		}
 		if (!e)
 			break;
+		if (s->round > 0)
+			s->st.blocks_resent++;	/* found to differ at read-back */
 		if (pipe_start(s, e) < 0)
 			return;
 	}
@@ -498,10 +513,23 @@ static void update_cwnd(struct send_session *s, const struct wire_status *st)
 		s->cwnd = CFT_CWND_MAX;
 }
 
-/* A RECEIVING status: retire finished blocks, schedule repairs. */
+/*
+ * A RECEIVING status: retire finished blocks, schedule repairs.  What the
+ * receiver lacks of a block counts as lost only once the receiver has seen
+ * something we sent after that block (a later DATA, or the PROBE this STATUS
+ * answers): until then it may still be in a queue on the way, and sending it
+ * again would only add to the queue.  A fired retransmission timer overrides.
+ */
 static void on_receiving(struct send_session *s, uint64_t now, const struct wire_status *st)
 {
 	unsigned k = 0;
+	uint32_t seen = st->rx_seq;
+	bool timed_out = s->timed_out;
+
+	if (st->echo && s->probes[st->echo % PROBES_KEPT].id == st->echo &&
+	    (int32_t)(s->probes[st->echo % PROBES_KEPT].seq - seen) > 0)
+		seen = s->probes[st->echo % PROBES_KEPT].seq;
+	s->timed_out = false;
 
 	if (st->base > s->nblocks)
 		return;		/* nonsense; the checksum cannot vouch for intent */
@@ -523,7 +551,9 @@ static void on_receiving(struct send_session *s, uint64_t now, const struct wire
 		struct inflight *e = &s->fl[i];
 		bool listed = false, digest_missing = false;
 
-		if (e->sending || e->need_full || e->nr > 0 || now - e->last_tx < s->rto)
+		if (e->sending || e->need_full || e->nr > 0)
+			continue;
+		if ((int32_t)(seen - e->last_seq) < 0 && !timed_out)
 			continue;
 		for (unsigned j = 0; j < st->nranges; j++) {
 			const struct wire_range *r = &st->ranges[j];
@@ -619,7 +649,7 @@ static void decide(struct send_session *s, uint64_t now)
 	s->st.e2e_mismatches++;
 	log_verbose("%s: read-back digest differs from the source (round %u)", sf->name, s->round);
 	if (s->round + 1 >= CFT_E2E_ROUNDS_MAX) {
-		send_error_msg(s, WIRE_R_DIGEST, "digests never agreed");
+		send_error_msg(s, WIRE_R_DIGEST, "the sender's retry budget is spent");
 		fail(s, CFT_EXIT_DIGEST, "%s: digests never agreed after %u end-to-end rounds",
 		     sf->name, s->round + 1);
 		return;
@@ -689,8 +719,8 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
 {
 	if (st->file != s->cur)
 		return;		/* about an earlier file: stale */
-	if (st->echo && now > st->echo) {
-		uint64_t sample = now - st->echo;
+	if (st->echo && s->probes[st->echo % PROBES_KEPT].id == st->echo) {
+		uint64_t sample = now - s->probes[st->echo % PROBES_KEPT].at;
 
 		s->srtt = s->srtt ? (7 * s->srtt + sample) / 8 : sample;
 	}
@@ -824,6 +854,7 @@ void send_on_timer(struct send_session *s, uint64_t now)
 		s->ack_seq = s->tx_seq;
 		s->ssthresh = s->cwnd / 2 < CFT_CWND_MIN ? CFT_CWND_MIN : s->cwnd / 2;
 		s->cwnd = CFT_CWND_MIN;
+		s->timed_out = true;
 		send_probe(s, now);
 		break;
 	case SEND_VERIFY:

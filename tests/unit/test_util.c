@@ -1,0 +1,121 @@
+/* Names from the wire, numbers from the command line, addresses. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "cft/error.h"
+#include "cft/limits.h"
+#include "cft/net.h"
+#include "cft/util.h"
+
+static int valid(const char *s)
+{
+	return util_name_valid((const uint8_t *)s, strlen(s)) == 0;
+}
+
+Test(names, ordinary_names_pass)
+{
+	cr_assert(valid("a"));
+	cr_assert(valid("report.pdf"));
+	cr_assert(valid("name with spaces"));
+	cr_assert(valid("caf\xc3\xa9.txt"));	/* UTF-8 */
+	cr_assert(valid(".hidden"));
+	cr_assert(valid("..."));
+	cr_assert(valid(".cft-tm"));		/* not quite the prefix */
+}
+
+Test(names, dangerous_names_are_refused)
+{
+	cr_assert_not(valid(""));
+	cr_assert_not(valid("."));
+	cr_assert_not(valid(".."));
+	cr_assert_not(valid("a/b"));
+	cr_assert_not(valid("/etc/passwd"));
+	cr_assert_not(valid("../x"));
+	cr_assert_not(valid("x/"));
+	cr_assert_not(valid("tab\there"));
+	cr_assert_not(valid("new\nline"));
+	cr_assert_not(valid("esc\x1b[31m"));
+	cr_assert_not(valid("del\x7f"));
+	cr_assert_not(valid(CFT_TEMP_PREFIX "0123456789abcdef"));
+	cr_assert_not(valid(CFT_TEMP_PREFIX));
+	/* NUL inside a length-delimited name. */
+	cr_assert_neq(util_name_valid((const uint8_t *)"a\0b", 3), 0);
+}
+
+Test(names, length_limit)
+{
+	char n[CFT_NAME_MAX + 2];
+
+	memset(n, 'x', sizeof(n));
+	n[CFT_NAME_MAX] = '\0';
+	cr_assert(valid(n), "a name of exactly CFT_NAME_MAX bytes is fine");
+	n[CFT_NAME_MAX] = 'x';
+	n[CFT_NAME_MAX + 1] = '\0';
+	cr_assert_not(valid(n), "one byte more is refused");
+}
+
+Test(numbers, ranges_and_suffixes)
+{
+	long long v;
+
+	cr_assert_eq(util_parse_num("30", 1, 86400, 0, &v), 0);
+	cr_assert_eq(v, 30);
+	cr_assert_eq(util_parse_num("86400", 1, 86400, 0, &v), 0);
+	cr_assert_eq(util_parse_num("86401", 1, 86400, 0, &v), CFT_E_RANGE);
+	cr_assert_eq(util_parse_num("0", 1, 86400, 0, &v), CFT_E_RANGE);
+	cr_assert_eq(util_parse_num("-1", 1, 86400, 0, &v), CFT_E_RANGE);
+	cr_assert_eq(util_parse_num("", 1, 10, 0, &v), CFT_E_SYNTAX);
+	cr_assert_eq(util_parse_num("12x", 1, 100, 0, &v), CFT_E_SYNTAX);
+	cr_assert_eq(util_parse_num(" 5", 1, 100, 0, &v), CFT_E_SYNTAX);
+	cr_assert_eq(util_parse_num("99999999999999999999", 1, 100, 0, &v), CFT_E_RANGE);
+	cr_assert_eq(util_parse_num("4K", 1, 1 << 30, 0, &v), CFT_E_SYNTAX);
+	cr_assert_eq(util_parse_num("4K", 1, 1 << 30, 1, &v), 0);
+	cr_assert_eq(v, 4096);
+	cr_assert_eq(util_parse_num("4M", 1, 1 << 30, 1, &v), 0);
+	cr_assert_eq(v, 4 << 20);
+	cr_assert_eq(util_parse_num("4KB", 1, 1 << 30, 1, &v), CFT_E_SYNTAX);
+	cr_assert_eq(util_parse_num("9223372036854775807G", 1, 1 << 30, 1, &v), CFT_E_RANGE);
+	/* Block size limits, at and past each end. */
+	cr_assert_eq(util_parse_num("4K", CFT_BLOCK_SIZE_MIN, CFT_BLOCK_SIZE_MAX, 1, &v), 0);
+	cr_assert_eq(util_parse_num("4095", CFT_BLOCK_SIZE_MIN, CFT_BLOCK_SIZE_MAX, 1, &v),
+		     CFT_E_RANGE);
+	cr_assert_eq(util_parse_num("4M", CFT_BLOCK_SIZE_MIN, CFT_BLOCK_SIZE_MAX, 1, &v), 0);
+	cr_assert_eq(util_parse_num("4194305", CFT_BLOCK_SIZE_MIN, CFT_BLOCK_SIZE_MAX, 1, &v),
+		     CFT_E_RANGE);
+}
+
+Test(util, sanitize_keeps_terminal_safe)
+{
+	char out[16];
+
+	util_sanitize((const uint8_t *)"ok\x1b[2J\n", 7, out, sizeof(out));
+	cr_assert_str_eq(out, "ok?[2J?");
+	util_sanitize((const uint8_t *)"0123456789abcdefXYZ", 19, out, sizeof(out));
+	cr_assert_eq(strlen(out), sizeof(out) - 1);
+}
+
+Test(net, host_port_forms)
+{
+	struct net_addr a;
+	const char *why;
+	char s[64];
+
+	cr_assert_eq(net_parse_hostport("127.0.0.1:7411", 1, 0, &a, &why), 0);
+	net_addr_str(&a, s, sizeof(s));
+	cr_assert_str_eq(s, "127.0.0.1:7411");
+	cr_assert_eq(net_parse_hostport("[::1]:9", 1, 0, &a, &why), 0);
+	net_addr_str(&a, s, sizeof(s));
+	cr_assert_str_eq(s, "[::1]:9");
+	cr_assert_eq(net_parse_hostport("127.0.0.2", 7411, 0, &a, &why), 0);
+	net_addr_str(&a, s, sizeof(s));
+	cr_assert_str_eq(s, "127.0.0.2:7411");
+	cr_assert_eq(net_parse_hostport(":7000", 7411, 1, &a, &why), 0);
+	cr_assert_eq(net_parse_hostport(":7000", 7411, 0, &a, &why), CFT_E_SYNTAX);
+	cr_assert_eq(net_parse_hostport("127.0.0.1:0", 1, 0, &a, &why), CFT_E_SYNTAX);
+	cr_assert_eq(net_parse_hostport("127.0.0.1:65536", 1, 0, &a, &why), CFT_E_SYNTAX);
+	cr_assert_eq(net_parse_hostport("127.0.0.1:65535", 1, 0, &a, &why), 0);
+	cr_assert_eq(net_parse_hostport("127.0.0.1:x", 1, 0, &a, &why), CFT_E_SYNTAX);
+	cr_assert_eq(net_parse_hostport("::1:7411", 1, 0, &a, &why), CFT_E_SYNTAX);
+	cr_assert_eq(net_parse_hostport("[::1", 1, 0, &a, &why), CFT_E_SYNTAX);
+	cr_assert_eq(net_parse_hostport("[::1]x", 1, 0, &a, &why), CFT_E_SYNTAX);
+}
