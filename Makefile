@@ -46,6 +46,8 @@ UNIT_OBJS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%.o)
 FAULTLIB := $(B)/libcft-faultwrite.so
 MANS := man/cft.1 man/cft-send.1 man/cft-recv.1 man/cft-protocol.7
 
+TESTTOOLS := $(B)/cft-dgram
+
 all: $(PROGS) $(FAULTLIB)
 
 # Rebuild everything when the flags change (SANITIZE=1 and back).
@@ -76,14 +78,21 @@ $(B)/tests/%.o: tests/unit/%.c $(B)/flags
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
+$(B)/cft-dgram: tests/tools/dgram.c $(B)/libcft.a $(B)/flags
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcft.a $(LDLIBS)
+
 $(B)/unit-tests: $(UNIT_OBJS) $(B)/libcft.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
 # Tests: unit tests first (fast, pure), then the real programs on loopback.
-check: all $(B)/unit-tests
+# check and demo install what they need first (a no-op once installed), so
+# each works alone on a fresh Debian 12 machine.
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: all $(B)/unit-tests $(TESTTOOLS)
 	$(B)/unit-tests --jobs 2
-	CFT_BIN=$(CURDIR)/bin CFT_FAULTLIB=$(CURDIR)/$(FAULTLIB) SANITIZE=$(SANITIZE) \
-		tests/e2e/run-all.sh
+	CFT_BIN=$(CURDIR)/bin CFT_BUILD=$(CURDIR)/$(B) SANITIZE=$(SANITIZE) tests/e2e/run-all.sh
 	$(MAKE) --no-print-directory lint-man
 
 lint-man:
@@ -92,12 +101,13 @@ lint-man:
 
 # Debian packages for building, testing, the demo and the benchmark.
 DEPS := build-essential pkg-config libssl-dev zlib1g-dev libcriterion-dev mandoc \
-	rsync netcat-openbsd time
+	rsync netcat-openbsd time openssl iproute2
 deps:
 	@if dpkg -s $(DEPS) >/dev/null 2>&1; then echo "deps: all installed"; else \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEPS); fi
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
 bench: all
@@ -118,7 +128,7 @@ clean:
 	rm -rf $(B) bin
 
 FORCE:
-.PHONY: all check lint-man deps demo bench install uninstall clean FORCE
+.PHONY: all check check-run lint-man deps demo bench install uninstall clean FORCE
 .SECONDARY:
 
 -include $(wildcard $(B)/*.d $(B)/tests/*.d)

@@ -1,0 +1,82 @@
+# Helpers for the end-to-end tests: the real programs, on loopback only.
+# Each test is a script that sources this file, and exits 0 (pass) or not.
+
+set -u
+BIN=${CFT_BIN:?CFT_BIN must point at the built bin/ directory}
+BUILD=${CFT_BUILD:?CFT_BUILD must point at the build directory}
+FAULTLIB=$BUILD/libcft-faultwrite.so
+# The fault library is preloaded into sanitized binaries too; ASan wants to
+# come first, and it does not matter here.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0:detect_leaks=1}
+
+T=$(mktemp -d /tmp/cft-e2e.XXXXXX)
+RECV_PID=
+cleanup() {
+	[ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null
+	if [ "${KEEP:-0}" = 1 ]; then echo "  (kept $T)"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+fail() {
+	echo "  FAIL: $*"
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "  --- $f"; tail -n 15 "$f" | sed 's/^/  | /'
+	done
+	exit 1
+}
+
+note() { echo "  $*"; }
+
+# Random bytes, reproducibly: random_file PATH BYTES SEED
+random_file() {
+	openssl enc -aes-128-ctr -nosalt -pass "pass:cft-$3" -in /dev/zero 2>/dev/null |
+		head -c "$2" >"$1"
+}
+
+# start_recv DIR [OPTIONS...]: cft-recv on a free loopback port, in the
+# background; sets PORT and RECV_PID; its stderr goes to $T/recv.log.
+start_recv() {
+	local dir=$1 try
+	shift
+	for try in 1 2 3 4 5 6 7 8; do
+		PORT=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		: >"$T/recv.log"
+		"$BIN/cft-recv" -v --listen "127.0.0.1:$PORT" "$@" "$dir" 2>"$T/recv.log" &
+		RECV_PID=$!
+		for _ in $(seq 50); do
+			grep -q "listening on" "$T/recv.log" && return 0
+			kill -0 "$RECV_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		wait "$RECV_PID" 2>/dev/null
+		RECV_PID=
+	done
+	fail "could not start cft-recv"
+}
+
+# wait_recv: wait for the background receiver; sets RECV_RC.
+wait_recv() {
+	RECV_RC=0
+	wait "$RECV_PID" || RECV_RC=$?
+	RECV_PID=
+}
+
+# No temporary file may be left in, or appear under a final name in, DIR.
+assert_no_temp() {
+	if ls -A "$1" | grep -q '^\.cft-tmp\.'; then
+		fail "temporary files left in $1: $(ls -A "$1")"
+	fi
+}
+
+# assert_same SRC DST: byte for byte, and by sha256sum as an independent tool.
+assert_same() {
+	cmp "$1" "$2" || fail "$2 differs from $1"
+	[ "$(sha256sum <"$1" | cut -d' ' -f1)" = "$(sha256sum <"$2" | cut -d' ' -f1)" ] ||
+		fail "sha256sum of $2 differs"
+}
+
+# Counter NAME from the receiver's -v summary line.
+recv_counter() {
+	grep -o "$1 [0-9]*" "$T/recv.log" | tail -n 1 | grep -o '[0-9]*$'
+}

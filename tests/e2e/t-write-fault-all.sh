@@ -1,0 +1,17 @@
+# Every write on the receiving host is damaged: the digests can never agree.
+# The sender must give up with exit 5 after its retry budget, and nothing may
+# appear under the final name, nor any temporary file be left behind.
+. "$(dirname "$0")/lib.sh"
+
+mkdir "$T/out"
+random_file "$T/src" 300000 8
+CFT_FAULT_PWRITE_ALL=1 LD_PRELOAD="$FAULTLIB" start_recv "$T/out" --once
+rc=0
+"$BIN/cft-send" --block-size 64K "$T/src" "127.0.0.1:$PORT" >/dev/null 2>"$T/send.log" || rc=$?
+wait_recv
+[ "$rc" = 5 ] || fail "cft-send exited $rc, expected 5"
+[ "$RECV_RC" = 5 ] || fail "cft-recv exited $RECV_RC, expected 5"
+grep -q "digests never agreed" "$T/send.log" || fail "no clear message"
+[ ! -e "$T/out/src" ] || fail "an unverified file appeared under its final name"
+assert_no_temp "$T/out"
+note "exit 5 $(grep -o 'after [0-9]* end-to-end rounds' "$T/send.log"); nothing committed"
