@@ -290,7 +290,10 @@ Test(wire, encoder_refuses_out_of_range_fields)
 	uint8_t buf[CFT_DATAGRAM_MAX];
 	struct wire_msg m;
 
+	static const uint8_t long_name[CFT_NAME_MAX + 1];
+
 	sample(WIRE_FILE, &m);
+	m.u.file.name = long_name;
 	m.u.file.name_len = CFT_NAME_MAX;
 	cr_assert_gt(wire_encode(&m, buf, sizeof(buf)), 0, "a name at the limit must encode");
 	m.u.file.name_len = CFT_NAME_MAX + 1;
