@@ -188,3 +188,69 @@ long net_recv(int fd, uint8_t *buf, size_t cap, struct net_addr *from)
 		return -1;
 	}
 }
+
+void net_batch_flush(int fd, struct net_batch *b)
+{
+	unsigned done = 0;
+
+	while (done < b->n) {
+		int n = sendmmsg(fd, b->m + done, b->n - done, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			done++;		/* skip the datagram that failed: a loss */
+			continue;
+		}
+		done += (unsigned)n;
+	}
+	b->n = 0;
+}
+
+void net_batch_add(int fd, struct net_batch *b, const struct net_addr *to,
+		   const uint8_t *buf, size_t len)
+{
+	unsigned i;
+
+	if (b->n == NET_BATCH)
+		net_batch_flush(fd, b);
+	i = b->n++;
+	memcpy(b->buf[i], buf, len);
+	b->iov[i].iov_base = b->buf[i];
+	b->iov[i].iov_len = len;
+	memset(&b->m[i], 0, sizeof(b->m[i]));
+	b->m[i].msg_hdr.msg_iov = &b->iov[i];
+	b->m[i].msg_hdr.msg_iovlen = 1;
+	if (to) {
+		b->addr[i] = *to;
+		b->m[i].msg_hdr.msg_name = &b->addr[i].ss;
+		b->m[i].msg_hdr.msg_namelen = to->len;
+	}
+}
+
+int net_batch_recv(int fd, struct net_batch *b)
+{
+	int n;
+
+	for (unsigned i = 0; i < NET_BATCH; i++) {
+		b->iov[i].iov_base = b->buf[i];
+		b->iov[i].iov_len = sizeof(b->buf[i]);
+		memset(&b->m[i], 0, sizeof(b->m[i]));
+		b->m[i].msg_hdr.msg_iov = &b->iov[i];
+		b->m[i].msg_hdr.msg_iovlen = 1;
+		b->m[i].msg_hdr.msg_name = &b->addr[i].ss;
+		b->m[i].msg_hdr.msg_namelen = sizeof(b->addr[i].ss);
+	}
+	do {
+		n = recvmmsg(fd, b->m, NET_BATCH, MSG_DONTWAIT, NULL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED) ? 0 : -1;
+	for (int i = 0; i < n; i++) {
+		b->addr[i].len = b->m[i].msg_hdr.msg_namelen;
+		/* A datagram cut short by our buffer was oversized: say so. */
+		if (b->m[i].msg_hdr.msg_flags & MSG_TRUNC)
+			b->m[i].msg_len = CFT_DATAGRAM_MAX + 1;
+	}
+	return n;
+}

@@ -17,8 +17,8 @@
 #include "sig.h"
 #include "version.h"
 
-/* Datagrams handled per wake-up before timers run. */
-#define RECV_BATCH 512
+/* Batches of datagrams handled per wake-up before timers run. */
+#define RECV_ROUNDS 8
 /* Longest sleep, microseconds: the loop re-checks its deadlines this often. */
 #define MAX_WAIT_US 1000000
 
@@ -45,11 +45,15 @@ static void usage(FILE *out)
 
 struct emit_ctx {
 	int fd;
+	struct net_batch batch;
 };
 
+/* Replies leave in batches; the loop flushes after every round of work. */
 static void emit_udp(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len)
 {
-	net_send(((struct emit_ctx *)ctx)->fd, to, buf, len);
+	struct emit_ctx *e = ctx;
+
+	net_batch_add(e->fd, &e->batch, to, buf, len);
 }
 
 static void print_counters(const struct recv_counters *c)
@@ -101,9 +105,9 @@ int recv_main(int argc, char **argv)
 	};
 	const char *listen_at = NULL, *why;
 	struct recv_server srv;
-	struct emit_ctx ectx = { -1 };
+	static struct emit_ctx ectx;	/* large: batches of datagrams */
+	static struct net_batch in;
 	struct net_addr addr;
-	uint8_t buf[CFT_DATAGRAM_MAX + 1];
 	long long timeout_s = CFT_TIMEOUT_DEFAULT_S;
 	int c, rc, once = 0, quiet = 0, verbose = 0, dirfd, ret = CFT_EXIT_OK;
 	char shown[80];
@@ -188,24 +192,28 @@ int recv_main(int argc, char **argv)
 			break;
 		}
 		sig_poll(ectx.fd, recv_server_next_deadline(&srv, now), now, MAX_WAIT_US);
-		for (int i = 0; i < RECV_BATCH; i++) {
-			struct net_addr from;
-			long n = net_recv(ectx.fd, buf, CFT_DATAGRAM_MAX, &from);
+		for (int round = 0; round < RECV_ROUNDS; round++) {
+			int n = net_batch_recv(ectx.fd, &in);
 
-			if (n == 0)
-				break;
 			if (n < 0) {
 				log_error("receive: %s", strerror(errno));
 				break;
 			}
-			if (n > CFT_DATAGRAM_MAX) {
-				srv.c.datagrams++;
-				srv.c.malformed++;	/* oversized: never ours */
-				continue;
+			for (int i = 0; i < n; i++) {
+				if (in.m[i].msg_len > CFT_DATAGRAM_MAX) {
+					srv.c.datagrams++;
+					srv.c.malformed++;	/* oversized: never ours */
+					continue;
+				}
+				recv_server_on_datagram(&srv, util_now_us(), &in.addr[i], in.buf[i],
+							in.m[i].msg_len);
 			}
-			recv_server_on_datagram(&srv, util_now_us(), &from, buf, (size_t)n);
+			net_batch_flush(ectx.fd, &ectx.batch);
+			if (n < NET_BATCH)
+				break;
 		}
 		recv_server_on_timer(&srv, util_now_us());
+		net_batch_flush(ectx.fd, &ectx.batch);
 		if (once && srv.sessions_done > 0) {
 			ret = srv.last_status;
 			break;
@@ -214,6 +222,7 @@ int recv_main(int argc, char **argv)
 	if (verbose)
 		print_counters(&srv.c);
 	recv_server_free(&srv);
+	net_batch_flush(ectx.fd, &ectx.batch);
 	close(ectx.fd);
 	close(dirfd);
 	return ret;

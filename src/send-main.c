@@ -21,8 +21,8 @@
 #include "sig.h"
 #include "version.h"
 
-/* Datagrams drained from the socket per wake-up before the timer runs. */
-#define RECV_BATCH 256
+/* Batches drained from the socket per wake-up before the timer runs. */
+#define RECV_ROUNDS 4
 /* Progress line refresh, microseconds. */
 #define PROGRESS_EVERY_US 200000
 
@@ -52,12 +52,17 @@ static void usage(FILE *out)
 		CFT_BLOCK_SIZE_DEFAULT / (1024 * 1024), CFT_BLOCKS_MAX);
 }
 
+struct out {
+	int fd;
+	struct net_batch batch;
+};
+
+/* Datagrams leave in batches; the loop flushes after every round of work. */
 static void emit_udp(void *ctx, const uint8_t *buf, size_t len)
 {
-	int fd = *(int *)ctx;
+	struct out *o = ctx;
 
-	/* Connected socket: a lost datagram is repaired by the protocol. */
-	(void)send(fd, buf, len, 0);
+	net_batch_add(o->fd, &o->batch, NULL, buf, len);
 }
 
 /* Check every FILE before any byte moves: a bad one fails the run now, not
@@ -219,7 +224,8 @@ int send_main(int argc, char **argv)
 	struct send_config cfg;
 	struct net_addr peer;
 	const char *why;
-	uint8_t buf[CFT_DATAGRAM_MAX + 1];
+	static struct out out;	/* large: batches of datagrams */
+	static struct net_batch in;
 	uint64_t started, last_progress = 0;
 	int c, nfiles, rc, fd = -1, err, show_progress;
 	int quiet = 0, verbose = 0;
@@ -308,8 +314,9 @@ int send_main(int argc, char **argv)
 		.nfiles = (uint32_t)nfiles,
 		.block_size = block_size,
 		.timeout_us = (uint64_t)o.timeout_s * 1000000u,
-		.io = { emit_udp, &fd },
+		.io = { emit_udp, &out },
 	};
+	out.fd = fd;
 	s = send_new(&cfg, &err);
 	if (!s) {
 		log_error("cannot start: %s", cft_strerror(err));
@@ -325,19 +332,21 @@ int send_main(int argc, char **argv)
 
 		if (sig_caught) {
 			send_abort(s, CFT_EXIT_SIGNAL, "interrupted");
+			net_batch_flush(fd, &out.batch);
 			break;
 		}
 		sig_poll(fd, send_next_deadline(s, now), now, PROGRESS_EVERY_US);
-		for (int i = 0; i < RECV_BATCH; i++) {
-			struct net_addr from;
-			long n = net_recv(fd, buf, sizeof(buf), &from);
+		for (int round = 0; round < RECV_ROUNDS; round++) {
+			int n = net_batch_recv(fd, &in);
 
-			if (n <= 0)
+			for (int i = 0; i < n; i++)
+				send_on_datagram(s, util_now_us(), in.buf[i], in.m[i].msg_len);
+			if (n < NET_BATCH)
 				break;
-			send_on_datagram(s, util_now_us(), buf, (size_t)n);
 		}
 		now = util_now_us();
 		send_on_timer(s, now);
+		net_batch_flush(fd, &out.batch);
 		if (show_progress && now - last_progress >= PROGRESS_EVERY_US) {
 			progress(s, files, started, now, 0);
 			last_progress = now;

@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "cft/limits.h"
 
 struct net_addr {
 	struct sockaddr_storage ss;
@@ -37,5 +40,33 @@ void net_send(int fd, const struct net_addr *to, const uint8_t *buf, size_t len)
  * waiting, or -1 on a real error (errno).  Oversized datagrams are cut and
  * reported as cap+1 so the caller can count and drop them. */
 long net_recv(int fd, uint8_t *buf, size_t cap, struct net_addr *from);
+
+/*
+ * Batches of datagrams, sent with one sendmmsg() and received with one
+ * recvmmsg(): on loopback the per-call cost, not the bytes, bounds the rate.
+ */
+#define NET_BATCH 64
+
+struct net_batch {
+	unsigned n;
+	struct mmsghdr m[NET_BATCH];
+	struct iovec iov[NET_BATCH];
+	struct net_addr addr[NET_BATCH];
+	uint8_t buf[NET_BATCH][CFT_DATAGRAM_MAX + 1];
+};
+
+/* Queue a copy of one datagram for `to` (NULL on a connected socket);
+ * sends the batch first when it is full. */
+void net_batch_add(int fd, struct net_batch *b, const struct net_addr *to,
+		   const uint8_t *buf, size_t len);
+/* Send what is queued; errors count as loss, as with net_send. */
+void net_batch_flush(int fd, struct net_batch *b);
+/*
+ * Receive up to NET_BATCH datagrams without blocking into b.  Returns how
+ * many (0 when none is waiting) or -1 on a real error.  Datagram i is
+ * b->buf[i], b->m[i].msg_len bytes (CFT_DATAGRAM_MAX + 1 when it was
+ * larger than any cft datagram), from b->addr[i].
+ */
+int net_batch_recv(int fd, struct net_batch *b);
 
 #endif
