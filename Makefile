@@ -1,6 +1,6 @@
 # cft: careful end-to-end file transfer.  Plain GNU Make.
 #
-#   make                 build bin/cft, bin/cft-send, bin/cft-recv
+#   make                 build bin/cft, bin/cft-send, bin/cft-recv, bin/cft-shim
 #   make check           every test (unit, end-to-end, man page lint)
 #   make check SANITIZE=1  the same under AddressSanitizer + UBSan
 #   make deps            install the Debian packages the build and tests need
@@ -38,13 +38,14 @@ endif
 
 B := build
 LIB_SRCS := src/wire.c src/digest.c src/util.c src/net.c src/store.c src/sig.c \
-	    src/recv-session.c src/send-session.c src/send-main.c src/recv-main.c
+	    src/recv-session.c src/send-session.c src/send-main.c src/recv-main.c \
+	    src/shim-faults.c src/shim-main.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)
-PROGS := bin/cft bin/cft-send bin/cft-recv
+PROGS := bin/cft bin/cft-send bin/cft-recv bin/cft-shim
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%.o)
-FAULTLIB := $(B)/libcft-faultwrite.so
-MANS := man/cft.1 man/cft-send.1 man/cft-recv.1 man/cft-protocol.7
+FAULTLIB := $(B)/libcft-faultio.so
+MANS := man/cft.1 man/cft-send.1 man/cft-recv.1 man/cft-shim.1 man/cft-protocol.7
 
 TESTTOOLS := $(B)/cft-dgram
 
@@ -68,7 +69,7 @@ bin/%: $(B)/%.o $(B)/libcft.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(FAULTLIB): tests/lib/faultwrite.c $(B)/flags
+$(FAULTLIB): tests/lib/faultio.c $(B)/flags
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) -fPIC -shared -o $@ $< -ldl
@@ -116,13 +117,14 @@ bench: all
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
-	install -m 0644 man/cft.1 man/cft-send.1 man/cft-recv.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/cft.1 man/cft-send.1 man/cft-recv.1 man/cft-shim.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/cft-protocol.7 $(DESTDIR)$(MANDIR)/man7/
 
 uninstall:
 	rm -f $(PROGS:bin/%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(DESTDIR)$(MANDIR)/man1/cft.1 $(DESTDIR)$(MANDIR)/man1/cft-send.1 \
-	      $(DESTDIR)$(MANDIR)/man1/cft-recv.1 $(DESTDIR)$(MANDIR)/man7/cft-protocol.7
+	      $(DESTDIR)$(MANDIR)/man1/cft-recv.1 $(DESTDIR)$(MANDIR)/man1/cft-shim.1 \
+	      $(DESTDIR)$(MANDIR)/man7/cft-protocol.7
 
 clean:
 	rm -rf $(B) bin

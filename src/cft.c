@@ -17,6 +17,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "send", send_main, "send files to a receiver, verified end to end (cft-send)" },
 	{ "recv", recv_main, "receive files into a directory (cft-recv)" },
+	{ "shim", shim_main, "relay UDP with reproducible faults (cft-shim)" },
 };
 
 static void usage(FILE *out)

@@ -172,15 +172,19 @@ static void session_end(struct recv_session *s, int status, const char *why)
 			  (unsigned long long)s->id, s->peer_str, why);
 }
 
-/* A fatal problem with the current file: tell the sender, end the session. */
+/*
+ * A fatal problem with the current file: tell the sender (the detail, such as
+ * "write: No space left on device", goes on the wire; the sender names the
+ * file and the reason itself) and end the session.
+ */
 static void file_fail(struct recv_session *s, unsigned reason, const char *detail)
 {
 	char why[CFT_NAME_MAX + 256];
 	uint32_t idx = s->f ? s->f->index : WIRE_NO_FILE;
 
-	snprintf(why, sizeof(why), "%s%s%s%s", s->f ? s->f->sf.name : "",
-		 s->f ? ": " : "", wire_reason_name(reason), detail ? detail : "");
-	send_error_to(s->srv, &s->peer, s->id, reason, idx, why);
+	snprintf(why, sizeof(why), "%s%s%s (%s)", s->f ? s->f->sf.name : "",
+		 s->f ? ": " : "", wire_reason_name(reason), detail);
+	send_error_to(s->srv, &s->peer, s->id, reason, idx, detail);
 	session_end(s, wire_reason_exit(reason), why);
 }
 
@@ -189,7 +193,7 @@ static void io_fail(struct recv_session *s, const char *what)
 	int e = errno;
 	char detail[160];
 
-	snprintf(detail, sizeof(detail), " (%s: %s)", what, strerror(e));
+	snprintf(detail, sizeof(detail), "%s: %s", what, strerror(e));
 	file_fail(s, (e == ENOSPC || e == EDQUOT) ? WIRE_R_NO_SPACE : WIRE_R_IO, detail);
 }
 
@@ -321,7 +325,7 @@ static void complete_block(struct recv_session *s, struct recv_slot *sl)
 		s->srv->c.block_mismatch++;
 		log_verbose("%s: block %u failed its digest, re-requesting", f->sf.name, sl->block);
 		if (++sl->retries > CFT_BLOCK_RETRIES_MAX) {
-			file_fail(s, WIRE_R_DIGEST, " (a block kept failing its digest)");
+			file_fail(s, WIRE_R_DIGEST, "a block kept failing its digest");
 			return;
 		}
 		memset(sl->map, 0, sizeof(sl->map));

@@ -197,6 +197,10 @@ static void summary(const struct send_session *s, const struct send_file *files,
 	}
 	fflush(stdout);
 	util_human_bytes(total, human, sizeof(human));
+	log_verbose("%llu DATA datagrams sent, %llu probes, %llu retransmission timeouts, "
+		    "%llu end-to-end rounds", (unsigned long long)st->datagrams,
+		    (unsigned long long)st->probes, (unsigned long long)st->timeouts,
+		    (unsigned long long)st->e2e_rounds);
 	log_info("%d file%s, %s verified on the receiver's disk in %.2f s (%.1f MiB/s); "
 		 "repaired: %llu datagram%s resent, %llu block%s resent, %llu end-to-end "
 		 "mismatch%s",

@@ -483,6 +483,14 @@ static void pump(struct send_session *s, uint64_t now)
 		if (pipe_start(s, e) < 0)
 			return;
 	}
+	/*
+	 * Nothing more to send for now, but some of what went may be lost, and
+	 * with nothing after it the receiver cannot tell.  A PROBE behind the
+	 * last datagram makes its STATUS speak for all of them (a tail-loss
+	 * probe), instead of waiting out the retransmission timer.
+	 */
+	if (sent > 0 && s->phase == SEND_DATA && s->tx_seq - s->ack_seq < s->cwnd && !s->pipe.active)
+		send_probe(s, now);
 }
 
 /* Congestion control from the receiver's counters: additive increase while
@@ -855,6 +863,7 @@ void send_on_timer(struct send_session *s, uint64_t now)
 		s->ssthresh = s->cwnd / 2 < CFT_CWND_MIN ? CFT_CWND_MIN : s->cwnd / 2;
 		s->cwnd = CFT_CWND_MIN;
 		s->timed_out = true;
+		s->st.timeouts++;
 		send_probe(s, now);
 		break;
 	case SEND_VERIFY:

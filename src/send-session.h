@@ -36,6 +36,7 @@ struct send_stats {
 	uint64_t e2e_mismatches;	/* read-backs whose digest differed */
 	uint64_t e2e_rounds;		/* end-to-end checks, all files */
 	uint64_t probes;
+	uint64_t timeouts;		/* retransmission timer expiries in the data phase */
 	uint64_t bytes_acked;		/* file bytes confirmed by the receiver */
 };
 

@@ -46,6 +46,27 @@ int util_parse_num(const char *s, long long min, long long max, int allow_suffix
 	return 0;
 }
 
+int util_parse_prob(const char *s, double *out)
+{
+	char *end = NULL;
+	double v;
+
+	if (!s || *s == '\0' || *s == ' ' || *s == '+' || *s == '\t')
+		return CFT_E_SYNTAX;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno == ERANGE)
+		return CFT_E_SYNTAX;
+	if (*end == '%' && end[1] == '\0')
+		v /= 100.0;
+	else if (*end != '\0')
+		return CFT_E_SYNTAX;
+	if (!(v >= 0.0 && v <= 1.0))	/* also refuses NaN */
+		return CFT_E_RANGE;
+	*out = v;
+	return 0;
+}
+
 int util_name_valid(const uint8_t *name, size_t len)
 {
 	static const char prefix[] = CFT_TEMP_PREFIX;

@@ -73,12 +73,12 @@
  * the receiver's socket buffer fills, so the sender probes upwards from the
  * initial value and halves on loss (AIMD).
  */
-#define CFT_CWND_MIN 16
+#define CFT_CWND_MIN 32
 #define CFT_CWND_INIT 128
 #define CFT_CWND_MAX 8192
 
 /* The receiver sends STATUS after this many DATA datagrams (ack clocking). */
-#define CFT_STATUS_EVERY 32
+#define CFT_STATUS_EVERY 16
 /* ... or this long after the first unreported one, in microseconds. */
 #define CFT_STATUS_DELAY_US 2000
 
@@ -88,7 +88,7 @@
  * not), and ceiling of the exponential backoff.
  */
 #define CFT_RTO_INIT_US 200000
-#define CFT_RTO_MIN_US 20000
+#define CFT_RTO_MIN_US 10000
 #define CFT_RTO_MAX_US 2000000
 
 /* Default and largest --timeout, in seconds: how long a peer may stay silent. */

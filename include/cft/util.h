@@ -14,6 +14,10 @@
 int util_parse_num(const char *s, long long min, long long max, int allow_suffix,
 		   long long *out);
 
+/* Parse a probability: "0.05" or "5%", in [0, 1].  Returns 0, CFT_E_SYNTAX
+ * or CFT_E_RANGE. */
+int util_parse_prob(const char *s, double *out);
+
 /*
  * Check a file name that came from the wire or the command line, as given
  * (len bytes, not NUL-terminated).  Refused: empty, longer than CFT_NAME_MAX,

@@ -4,7 +4,7 @@
 set -u
 BIN=${CFT_BIN:?CFT_BIN must point at the built bin/ directory}
 BUILD=${CFT_BUILD:?CFT_BUILD must point at the build directory}
-FAULTLIB=$BUILD/libcft-faultwrite.so
+FAULTLIB=$BUILD/libcft-faultio.so
 # The fault library is preloaded into sanitized binaries too; ASan wants to
 # come first, and it does not matter here.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0:detect_leaks=1}
@@ -13,6 +13,7 @@ T=$(mktemp -d /tmp/cft-e2e.XXXXXX)
 RECV_PID=
 cleanup() {
 	[ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null
+	[ -n "${SHIM_PID:-}" ] && kill "$SHIM_PID" 2>/dev/null
 	if [ "${KEEP:-0}" = 1 ]; then echo "  (kept $T)"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -79,4 +80,41 @@ assert_same() {
 # Counter NAME from the receiver's -v summary line.
 recv_counter() {
 	grep -o "$1 [0-9]*" "$T/recv.log" | tail -n 1 | grep -o '[0-9]*$'
+}
+
+# start_shim FAULTS...: cft-shim in front of the receiver at $PORT; sets
+# SHIM_PORT and SHIM_PID; its report goes to $T/shim.log, its counters to
+# $T/shim.json when it stops (stop_shim).
+start_shim() {
+	local try
+	for try in 1 2 3 4 5 6 7 8; do
+		SHIM_PORT=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		: >"$T/shim.log"
+		"$BIN/cft-shim" --listen "127.0.0.1:$SHIM_PORT" --forward "127.0.0.1:$PORT" \
+			--stats-json "$T/shim.json" --log "$T/shim-faults.log" "$@" 2>"$T/shim.log" &
+		SHIM_PID=$!
+		for _ in $(seq 50); do
+			grep -q "relaying" "$T/shim.log" && return 0
+			kill -0 "$SHIM_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		wait "$SHIM_PID" 2>/dev/null
+	done
+	fail "could not start cft-shim"
+}
+
+stop_shim() {
+	kill -INT "$SHIM_PID" 2>/dev/null
+	wait "$SHIM_PID" 2>/dev/null
+	SHIM_PID=
+}
+
+# shim_count DIRECTION KEY: a counter from the shim's JSON report.
+shim_count() {
+	grep -o "\"$1\": {[^}]*}" "$T/shim.json" | grep -o "\"$2\": [0-9]*" | grep -o '[0-9]*$'
+}
+
+# The seed in use, for messages: every fault test prints it on failure.
+shim_seed() {
+	grep -o 'seed [0-9]*' "$T/shim.log" | head -n 1
 }

@@ -5,7 +5,7 @@
 
 mkdir "$T/out"
 random_file "$T/src" 300000 8
-CFT_FAULT_PWRITE_ALL=1 LD_PRELOAD="$FAULTLIB" start_recv "$T/out" --once
+CFT_FAULT_WRITE_ALL=1 LD_PRELOAD="$FAULTLIB" start_recv "$T/out" --once
 rc=0
 "$BIN/cft-send" --block-size 64K "$T/src" "127.0.0.1:$PORT" >/dev/null 2>"$T/send.log" || rc=$?
 wait_recv

@@ -6,7 +6,7 @@
 mkdir "$T/out"
 random_file "$T/src" $((8 * 1024 * 1024)) 7
 : >"$T/faults"
-CFT_FAULT_PWRITE_NTH=3 CFT_FAULT_LOG="$T/faults" LD_PRELOAD="$FAULTLIB" \
+CFT_FAULT_WRITE_NTH=3 CFT_FAULT_LOG="$T/faults" LD_PRELOAD="$FAULTLIB" \
 	start_recv "$T/out" --once
 "$BIN/cft-send" "$T/src" "127.0.0.1:$PORT" >/dev/null 2>"$T/send.log" ||
 	fail "cft-send exited $?"

@@ -1,0 +1,21 @@
+# Threat 1 on the sending host: one bit flipped in one read of the source.
+# Whichever read it hits (the one that feeds datagrams, or the independent
+# one for the end-to-end digest), the digests disagree, the block is sent
+# again, and the file verifies.  Both cases are run.
+. "$(dirname "$0")/lib.sh"
+
+random_file "$T/src" $((6 * 1024 * 1024)) 40
+for nth in 2 7; do	# read 2 feeds block 1; read 7 starts the independent pass
+	rm -rf "$T/out"; mkdir "$T/out"
+	: >"$T/faults"
+	start_recv "$T/out" --once
+	CFT_FAULT_PATH="$T/src" CFT_FAULT_READ_NTH=$nth CFT_FAULT_LOG="$T/faults" \
+		LD_PRELOAD="$FAULTLIB" "$BIN/cft-send" "$T/src" "127.0.0.1:$PORT" \
+		>/dev/null 2>"$T/send.log" || fail "read $nth damaged: cft-send exited $?"
+	wait_recv
+	[ "$RECV_RC" = 0 ] || fail "cft-recv exited $RECV_RC"
+	[ "$(wc -l <"$T/faults")" = 1 ] || fail "read $nth: expected one fault, got: $(cat "$T/faults")"
+	assert_same "$T/src" "$T/out/src"
+	grep -q "1 end-to-end mismatch" "$T/send.log" || fail "read $nth: no end-to-end repair reported"
+	note "read $nth: $(cat "$T/faults"); caught end to end, re-sent, verified"
+done
