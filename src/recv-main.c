@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cft/digest.h"
 #include "cft/error.h"
 #include "cft/exit.h"
 #include "cft/limits.h"
@@ -35,6 +36,7 @@ static void usage(FILE *out)
 		"  -t, --timeout SECONDS   drop a sender silent this long (%d)\n"
 		"  -q, --quiet             print nothing but errors\n"
 		"  -v, --verbose           report sessions, files, drops and repairs\n"
+		"      --json              one JSON object per finished session on stdout\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n"
 		"\n"
@@ -43,10 +45,118 @@ static void usage(FILE *out)
 		CFT_DEFAULT_PORT, CFT_TIMEOUT_DEFAULT_S);
 }
 
+/* Files listed per session in --json output; past this they are counted. */
+#define JSON_FILES_MAX 1024
+
+struct json_file {
+	char *name;
+	uint64_t size;
+	uint8_t digest[CFT_DIGEST_LEN];
+};
+
+struct json_session {
+	uint64_t id;
+	unsigned n;
+	uint64_t omitted, bytes;
+	struct json_file files[JSON_FILES_MAX];
+};
+
 struct emit_ctx {
 	int fd;
 	struct net_batch batch;
+	int json;
+	const struct recv_server *srv;
+	struct json_session *js[CFT_SESSIONS_MAX];
 };
+
+static struct json_session *json_find(struct emit_ctx *e, uint64_t id, int create)
+{
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++)
+		if (e->js[i] && e->js[i]->id == id)
+			return e->js[i];
+	if (!create)
+		return NULL;
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
+		if (!e->js[i]) {
+			e->js[i] = calloc(1, sizeof(*e->js[i]));
+			if (e->js[i])
+				e->js[i]->id = id;
+			return e->js[i];
+		}
+	}
+	return NULL;
+}
+
+static void on_committed(void *ctx, uint64_t session, const char *name, uint64_t size,
+			 const uint8_t digest[CFT_DIGEST_LEN])
+{
+	struct emit_ctx *e = ctx;
+	struct json_session *j;
+
+	if (!e->json || !(j = json_find(e, session, 1)))
+		return;
+	j->bytes += size;
+	if (j->n == JSON_FILES_MAX || !(j->files[j->n].name = strdup(name))) {
+		j->omitted++;
+		return;
+	}
+	j->files[j->n].size = size;
+	memcpy(j->files[j->n].digest, digest, CFT_DIGEST_LEN);
+	j->n++;
+}
+
+/* --json: one object per finished session on stdout; keys in cft-recv(1). */
+static void on_ended(void *ctx, uint64_t session, const char *peer, int status,
+		     const char *why, uint64_t usec)
+{
+	struct emit_ctx *e = ctx;
+	struct json_session *j;
+	const struct recv_counters *c = &e->srv->c;
+	char hex[2 * CFT_DIGEST_LEN + 1];
+
+	if (!e->json)
+		return;
+	j = json_find(e, session, 1);
+	printf("{\"program\": \"cft-recv\", \"session\": \"%016llx\", \"peer\": ",
+	       (unsigned long long)session);
+	util_json_string(stdout, peer);
+	printf(", \"status\": %d, \"error\": ", status);
+	if (why)
+		util_json_string(stdout, why);
+	else
+		printf("null");
+	printf(", \"seconds\": %.3f, \"files\": [", (double)usec / 1e6);
+	for (unsigned i = 0; j && i < j->n; i++) {
+		digest_hex(j->files[i].digest, hex);
+		printf("%s{\"name\": ", i ? ", " : "");
+		util_json_string(stdout, j->files[i].name);
+		printf(", \"bytes\": %llu, \"sha256\": \"%s\"}",
+		       (unsigned long long)j->files[i].size, hex);
+	}
+	printf("], \"files_omitted\": %llu, \"bytes\": %llu, ",
+	       (unsigned long long)(j ? j->omitted : 0), (unsigned long long)(j ? j->bytes : 0));
+	printf("\"counters\": {\"datagrams\": %llu, \"bad_checksum\": %llu, \"not_cft\": %llu, "
+	       "\"truncated\": %llu, \"malformed\": %llu, \"bad_version\": %llu, "
+	       "\"unknown_session\": %llu, \"wrong_peer\": %llu, \"stale\": %llu, "
+	       "\"duplicate\": %llu, \"outside_window\": %llu, \"block_mismatch\": %llu, "
+	       "\"readback_mismatch\": %llu, \"refused\": %llu}}\n",
+	       (unsigned long long)c->datagrams, (unsigned long long)c->bad_checksum,
+	       (unsigned long long)c->bad_magic, (unsigned long long)c->truncated,
+	       (unsigned long long)c->malformed, (unsigned long long)c->bad_version,
+	       (unsigned long long)c->unknown_session, (unsigned long long)c->wrong_peer,
+	       (unsigned long long)c->stale, (unsigned long long)c->duplicate,
+	       (unsigned long long)c->window_full, (unsigned long long)c->block_mismatch,
+	       (unsigned long long)c->readback_mismatch, (unsigned long long)c->refused);
+	fflush(stdout);
+	if (j) {
+		for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++)
+			if (e->js[i] == j)
+				e->js[i] = NULL;
+		for (unsigned i = 0; i < j->n; i++)
+			free(j->files[i].name);
+		free(j);
+	}
+}
 
 /* Replies leave in batches; the loop flushes after every round of work. */
 static void emit_udp(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len)
@@ -99,6 +209,7 @@ int recv_main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -128,6 +239,7 @@ int recv_main(int argc, char **argv)
 			break;
 		case 'q': quiet = 1; break;
 		case 'v': verbose = 1; break;
+		case 'j': ectx.json = 1; break;
 		case 'h': usage(stdout); return CFT_EXIT_OK;
 		case 'V': printf("cft-recv %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
 			return CFT_EXIT_OK;
@@ -172,12 +284,13 @@ int recv_main(int argc, char **argv)
 		return CFT_EXIT_NETWORK;
 	}
 	if (recv_server_init(&srv, dirfd, (uint64_t)timeout_s * 1000000u,
-			     (struct recv_io){ emit_udp, &ectx }) < 0) {
+			     (struct recv_io){ emit_udp, &ectx, on_committed, on_ended }) < 0) {
 		log_error("out of memory");
 		close(ectx.fd);
 		close(dirfd);
 		return CFT_EXIT_LOCAL;
 	}
+	ectx.srv = &srv;
 	net_addr_str(&addr, shown, sizeof(shown));
 	log_verbose("listening on %s, writing into %s", shown, argv[optind]);
 	sig_setup();

@@ -164,6 +164,9 @@ static void session_end(struct recv_session *s, int status, const char *why)
 		return;
 	s->over = true;
 	s->status = status;
+	if (s->srv->io.ended)
+		s->srv->io.ended(s->srv->io.ctx, s->id, s->peer_str, status, why,
+				 s->last_heard - s->started);
 	if (status == CFT_EXIT_OK)
 		log_verbose("session %016llx from %s: done, %u file(s)",
 			    (unsigned long long)s->id, s->peer_str, s->next_file);
@@ -599,6 +602,8 @@ static void on_commit(struct recv_session *s, const struct wire_commit *c)
 	digest_hex(f->rb_whole, hex);
 	log_info("received %s (%llu bytes) sha256 %s from %s", f->sf.name,
 		 (unsigned long long)f->size, hex, s->peer_str);
+	if (s->srv->io.committed)
+		s->srv->io.committed(s->srv->io.ctx, s->id, f->sf.name, f->size, f->rb_whole);
 	s->srv->c.files_committed++;
 	s->srv->c.bytes_committed += f->size;
 	s->bytes += f->size;

@@ -17,6 +17,11 @@
 struct recv_io {
 	void (*emit)(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len);
 	void *ctx;
+	/* Optional reports, for --json: a file committed, a session over. */
+	void (*committed)(void *ctx, uint64_t session, const char *name, uint64_t size,
+			  const uint8_t digest[CFT_DIGEST_LEN]);
+	void (*ended)(void *ctx, uint64_t session, const char *peer, int status,
+		      const char *why, uint64_t usec);
 };
 
 /* What the receiver dropped, and why, plus what it repaired.  Peer garbage is

@@ -23,8 +23,9 @@
 
 /* Batches drained from the socket per wake-up before the timer runs. */
 #define RECV_ROUNDS 4
-/* Progress line refresh, microseconds. */
+/* Progress line refresh, and -v repair report, microseconds. */
 #define PROGRESS_EVERY_US 200000
+#define REPORT_EVERY_US 1000000
 
 struct send_opts {
 	long long timeout_s;
@@ -43,6 +44,7 @@ static void usage(FILE *out)
 		"                          default %uM, raised for files over %u blocks\n"
 		"  -q, --quiet             print nothing but errors\n"
 		"  -v, --verbose           report each step and repair\n"
+		"      --json              print one JSON summary on standard output\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n"
 		"\n"
@@ -181,8 +183,53 @@ static void progress(const struct send_session *s, const struct send_file *files
 		fprintf(stderr, "\r\033[K");
 }
 
+/* --json: one object on stdout, whatever the outcome; keys in cft-send(1). */
+static void json_summary(const struct send_session *s, const struct send_file *files, int n,
+			 uint64_t usec, int status)
+{
+	static const char early[] = "stopped before sending; see standard error";
+
+	const struct send_stats *st = s ? send_stats(s) : NULL;
+	uint64_t total = 0;
+	char hex[2 * CFT_DIGEST_LEN + 1];
+
+	printf("{\"program\": \"cft-send\", \"status\": %d, \"error\": ", status);
+	if (status == CFT_EXIT_OK)
+		printf("null");
+	else
+		util_json_string(stdout, s ? send_error(s) : early);
+	printf(", \"seconds\": %.3f, \"files\": [", (double)usec / 1e6);
+	for (int i = 0; i < n; i++) {
+		total += files[i].size;
+		printf("%s{\"name\": ", i ? ", " : "");
+		util_json_string(stdout, files[i].name ? files[i].name : "");
+		printf(", \"path\": ");
+		util_json_string(stdout, files[i].path ? files[i].path : "");
+		printf(", \"bytes\": %llu, \"committed\": %s, \"sha256\": ",
+		       (unsigned long long)files[i].size, files[i].committed ? "true" : "false");
+		if (files[i].committed) {
+			digest_hex(files[i].digest, hex);
+			printf("\"%s\"", hex);
+		} else {
+			printf("null");
+		}
+		printf(", \"seconds\": %.3f}", (double)files[i].usec / 1e6);
+	}
+	printf("], \"bytes\": %llu", (unsigned long long)total);
+	if (st)
+		printf(", \"repairs\": {\"datagrams_sent\": %llu, \"datagrams_resent\": %llu, "
+		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"e2e_rounds\": %llu, "
+		       "\"probes\": %llu, \"timeouts\": %llu}",
+		       (unsigned long long)st->datagrams, (unsigned long long)st->retransmits,
+		       (unsigned long long)st->blocks_resent, (unsigned long long)st->e2e_mismatches,
+		       (unsigned long long)st->e2e_rounds, (unsigned long long)st->probes,
+		       (unsigned long long)st->timeouts);
+	printf("}\n");
+	fflush(stdout);
+}
+
 static void summary(const struct send_session *s, const struct send_file *files, int n,
-		    uint64_t usec)
+		    uint64_t usec, int digests)
 {
 	const struct send_stats *st = send_stats(s);
 	uint64_t total = 0;
@@ -193,7 +240,8 @@ static void summary(const struct send_session *s, const struct send_file *files,
 		total += files[i].size;
 		digest_hex(files[i].digest, hex);
 		/* The sha256sum format, so `sha256sum -c` can check the far end. */
-		printf("%s  %s\n", hex, files[i].name);
+		if (digests)
+			printf("%s  %s\n", hex, files[i].name);
 	}
 	fflush(stdout);
 	util_human_bytes(total, human, sizeof(human));
@@ -218,6 +266,7 @@ int send_main(int argc, char **argv)
 		{ "block-size", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -230,9 +279,9 @@ int send_main(int argc, char **argv)
 	const char *why;
 	static struct out out;	/* large: batches of datagrams */
 	static struct net_batch in;
-	uint64_t started, last_progress = 0;
+	uint64_t started = 0, last_progress = 0, last_report = 0;
 	int c, nfiles, rc, fd = -1, err, show_progress;
-	int quiet = 0, verbose = 0;
+	int quiet = 0, verbose = 0, json = 0;
 	uint32_t block_size;
 
 	log_prog = "cft-send";
@@ -258,6 +307,7 @@ int send_main(int argc, char **argv)
 			break;
 		case 'q': quiet = 1; break;
 		case 'v': verbose = 1; break;
+		case 'j': json = 1; break;
 		case 'h': usage(stdout); return CFT_EXIT_OK;
 		case 'V': printf("cft-send %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
 			return CFT_EXIT_OK;
@@ -329,7 +379,7 @@ int send_main(int argc, char **argv)
 	}
 	sig_setup();
 	show_progress = !quiet && !verbose && isatty(STDERR_FILENO);
-	started = util_now_us();
+	started = last_report = util_now_us();
 	send_start(s, started);
 	while (!send_finished(s)) {
 		uint64_t now = util_now_us();
@@ -355,17 +405,33 @@ int send_main(int argc, char **argv)
 			progress(s, files, started, now, 0);
 			last_progress = now;
 		}
+		if (verbose && now - last_report >= REPORT_EVERY_US) {
+			const struct send_stats *st = send_stats(s);
+			uint64_t done;
+			uint32_t cur = send_current(s, &done);
+
+			log_verbose("%s: %llu bytes confirmed; so far %llu datagrams resent, "
+				    "%llu blocks resent, %llu timeouts, %llu end-to-end mismatches",
+				    cur < (uint32_t)nfiles ? files[cur].name : "-",
+				    (unsigned long long)done, (unsigned long long)st->retransmits,
+				    (unsigned long long)st->blocks_resent,
+				    (unsigned long long)st->timeouts,
+				    (unsigned long long)st->e2e_mismatches);
+			last_report = now;
+		}
 	}
 	if (show_progress)
 		progress(s, files, started, util_now_us(), 1);
 	rc = send_status(s);
 	if (rc == CFT_EXIT_OK) {
 		if (!quiet)
-			summary(s, files, nfiles, util_now_us() - started);
+			summary(s, files, nfiles, util_now_us() - started, !json);
 	} else {
 		log_error("%s", send_error(s));
 	}
 out:
+	if (json && files)
+		json_summary(s, files, nfiles, s ? util_now_us() - started : 0, rc);
 	send_free(s);
 	if (fd >= 0)
 		close(fd);

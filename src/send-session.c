@@ -710,8 +710,13 @@ static void file_committed(struct send_session *s, uint64_t now)
 {
 	struct send_file *sf = &s->cfg.files[s->cur];
 
+	char hex[2 * CFT_DIGEST_LEN + 1];
+
 	sf->committed = true;
 	sf->usec = now - s->file_started;
+	digest_hex(sf->digest, hex);
+	log_verbose("%s: verified on the receiver's disk and committed: %s  %s", sf->name, hex,
+		    sf->name);
 	close_file(s);
 	s->cur++;
 	if (s->cur < s->cfg.nfiles) {

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * Parse a whole decimal number in [min, max] (in the spirit of OpenBSD's
@@ -43,6 +44,10 @@ extern const char *log_prog;
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Write s as a JSON string (quoted, escaped) to f.  Bytes >= 0x80 pass as
+ * they are (UTF-8 stays UTF-8); control characters are escaped. */
+void util_json_string(FILE *f, const char *s);
 
 /* "1.5 MiB" style size, into out. */
 void util_human_bytes(uint64_t n, char *out, size_t cap);

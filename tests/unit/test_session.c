@@ -207,7 +207,7 @@ static int run_transfer(struct run *r, const char **names, unsigned n, uint32_t 
 		L.f = *f;
 	r->dirfd = store_open_dir(dir_dst);
 	cr_assert_geq(r->dirfd, 0);
-	cr_assert_eq(recv_server_init(&r->srv, r->dirfd, 30000000, (struct recv_io){ emit_rs, NULL }), 0);
+	cr_assert_eq(recv_server_init(&r->srv, r->dirfd, 30000000, (struct recv_io){ .emit = emit_rs }), 0);
 	memset(files, 0, sizeof(files));
 	for (unsigned i = 0; i < n; i++) {
 		struct stat st;
@@ -331,7 +331,7 @@ Test(session, garbage_is_counted_and_the_transfer_goes_on)
 	make_file("g", 50000, 11);
 	/* Before the transfer: junk from the sender's own address and others. */
 	r.dirfd = store_open_dir(dir_dst);
-	cr_assert_eq(recv_server_init(&r.srv, r.dirfd, 30000000, (struct recv_io){ emit_rs, NULL }), 0);
+	cr_assert_eq(recv_server_init(&r.srv, r.dirfd, 30000000, (struct recv_io){ .emit = emit_rs }), 0);
 	L.rng = 5;
 	for (int i = 0; i < 2000; i++) {
 		size_t len = rnd(&L) % sizeof(junk);
@@ -389,7 +389,7 @@ static void open_server(struct recv_server *srv, int *dirfd)
 {
 	*dirfd = store_open_dir(dir_dst);
 	cr_assert_geq(*dirfd, 0);
-	cr_assert_eq(recv_server_init(srv, *dirfd, 30000000, (struct recv_io){ emit_rs, NULL }), 0);
+	cr_assert_eq(recv_server_init(srv, *dirfd, 30000000, (struct recv_io){ .emit = emit_rs }), 0);
 }
 
 static void hello(struct recv_server *srv, uint32_t block_size, uint32_t nfiles)
@@ -541,7 +541,7 @@ Test(session, refusals_at_the_limits)
 	recv_server_free(&srv);
 
 	/* A file past the size limit: refused. */
-	cr_assert_eq(recv_server_init(&srv, dirfd, 30000000, (struct recv_io){ emit_rs, NULL }), 0);
+	cr_assert_eq(recv_server_init(&srv, dirfd, 30000000, (struct recv_io){ .emit = emit_rs }), 0);
 	hello(&srv, CFT_BLOCK_SIZE_MAX, 1);
 	L.rs.n = 0;
 	offer(&srv, "huge", CFT_FILE_SIZE_MAX + 1);

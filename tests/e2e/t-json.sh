@@ -1,0 +1,32 @@
+# --json on both programs: one object each, with the digests sha256sum
+# computes, the exit status, and the repair counters, for scripts.
+. "$(dirname "$0")/lib.sh"
+
+mkdir "$T/out"
+random_file "$T/src" 2000000 50
+PORT=$((20000 + RANDOM % 40000))
+"$BIN/cft-recv" -q --json --once --listen "127.0.0.1:$PORT" "$T/out" >"$T/recv.json" 2>"$T/recv.log" &
+RECV_PID=$!
+sleep 0.3
+"$BIN/cft-send" -q --json "$T/src" "127.0.0.1:$PORT" >"$T/send.json" 2>"$T/send.log" ||
+	fail "cft-send exited $?"
+wait_recv
+sum=$(sha256sum <"$T/src" | cut -d' ' -f1)
+[ "$(wc -l <"$T/send.json")" = 1 ] || fail "cft-send printed more than one line: $(cat "$T/send.json")"
+for want in '"program": "cft-send"' '"status": 0' '"error": null' "\"sha256\": \"$sum\"" \
+	'"committed": true' '"bytes": 2000000' '"datagrams_resent": ' '"e2e_mismatches": 0'; do
+	grep -qF "$want" "$T/send.json" || fail "cft-send --json lacks $want: $(cat "$T/send.json")"
+done
+for want in '"program": "cft-recv"' '"status": 0' "\"sha256\": \"$sum\"" '"name": "src"' \
+	'"bad_checksum": 0'; do
+	grep -qF "$want" "$T/recv.json" || fail "cft-recv --json lacks $want: $(cat "$T/recv.json")"
+done
+# A failure still gives one object, with the status and the error.
+rc=0
+"$BIN/cft-send" --json --timeout 1 "$T/src" 127.0.0.1:9 >"$T/fail.json" 2>/dev/null || rc=$?
+[ "$rc" = 4 ] || fail "expected exit 4, got $rc"
+grep -q '"status": 4, "error": "src: no answer' "$T/fail.json" || fail "failure JSON: $(cat "$T/fail.json")"
+rc=0
+"$BIN/cft-send" --json "$T/missing" 127.0.0.1:9 >"$T/fail.json" 2>/dev/null || rc=$?
+[ "$rc" = 3 ] && grep -q '"status": 3' "$T/fail.json" || fail "missing file JSON: $(cat "$T/fail.json")"
+note "sender and receiver JSON carry status, sha256 $sum, repairs"
