@@ -44,6 +44,20 @@ if [ "$(id -u)" != 0 ]; then
 	chmod 644 "$T/f"
 fi
 
+# File size limits, with sparse files (no data is read before the peer
+# answers): CFT_BLOCKS_MAX blocks of the block size, and CFT_FILE_SIZE_MAX.
+if truncate -s $((4096 * 1048576)) "$T/at-blocks" 2>/dev/null &&
+	truncate -s $((4096 * 1048576 + 1)) "$T/past-blocks" &&
+	truncate -s $((4 * 1024 * 1024 * 1024 * 1024 + 1)) "$T/past-size" 2>/dev/null; then
+	expect 1 "too small for a 4294967297-byte file" "$S" --block-size 4K "$T/past-blocks" 127.0.0.1:9
+	# exactly 1048576 blocks: accepted, so it fails later, for want of a peer
+	expect 4 "no answer" "$S" --timeout 1 --block-size 4K "$T/at-blocks" 127.0.0.1:9
+	expect 3 "larger than the 4398046511104-byte limit" "$S" "$T/past-size" 127.0.0.1:9
+	rm -f "$T/at-blocks" "$T/past-blocks" "$T/past-size"
+else
+	note "no sparse files here: size limits not probed"
+fi
+
 # nobody listening: exit 4 once --timeout has passed, not before, not long after
 start=$(date +%s%N)
 expect 4 "no answer from the receiver for 2 s" "$S" --timeout 2 "$T/f" 127.0.0.1:9
