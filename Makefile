@@ -37,7 +37,7 @@ Q := @
 endif
 
 B := build
-LIB_SRCS := src/wire.c src/digest.c src/util.c src/net.c src/store.c src/sig.c \
+LIB_SRCS := src/wire.c src/digest.c src/util.c src/net.c src/store.c src/sig.c src/cli.c \
 	    src/recv-session.c src/send-session.c src/send-main.c src/recv-main.c \
 	    src/shim-faults.c src/shim-main.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)

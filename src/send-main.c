@@ -16,6 +16,7 @@
 #include "cft/limits.h"
 #include "cft/net.h"
 #include "cft/util.h"
+#include "cli.h"
 #include "programs.h"
 #include "send-session.h"
 #include "sig.h"
@@ -312,20 +313,13 @@ int send_main(int argc, char **argv)
 		case 'V': printf("cft-send %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
 			return CFT_EXIT_OK;
 		default:
-			if (optopt)
-				log_error("option -%c: unknown, or missing its argument", optopt);
-			else
-				log_error("option '%s': unknown, or missing its argument",
-					  argv[optind - 1]);
+			cli_bad_option(optopt, argv, optind);
 			usage(stderr);
 			return CFT_EXIT_USAGE;
 		}
 	}
-	if (quiet && verbose) {
-		log_error("--quiet and --verbose contradict each other");
+	if (cli_verbosity(quiet, verbose) != 0)
 		return CFT_EXIT_USAGE;
-	}
-	log_level = quiet ? -1 : verbose;
 	nfiles = argc - optind - 1;
 	if (nfiles < 1) {
 		log_error(argc - optind < 1 ? "missing FILE and HOST:PORT" : "missing FILE");

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 #include "cft/exit.h"
 #include "cft/net.h"
 #include "cft/util.h"
+#include "check.h"
+#include "cli.h"
 #include "programs.h"
 #include "shim.h"
 #include "sig.h"
@@ -345,22 +348,43 @@ static int client_for(struct shim *sh, const struct net_addr *addr, uint64_t now
 	return (int)victim;
 }
 
+/* The counters, named once for the text report and the JSON keys. */
+static const struct {
+	const char *text, *json;
+	size_t off;
+} counter_names[] = {
+#define C(t, j, f) { t, j, offsetof(struct counters, f) }
+	C("seen", "seen", seen),
+	C("forwarded", "forwarded", forwarded),
+	C("dropped", "dropped", dropped),
+	C("burst-dropped", "burst_dropped", burst_dropped),
+	C("corrupted", "corrupted", corrupted),
+	C("truncated", "truncated", truncated),
+	C("resealed", "resealed", resealed),
+	C("duplicated", "duplicated", duplicated),
+	C("replayed", "replayed", replayed),
+	C("reordered", "reordered", reordered),
+	C("delayed", "delayed", delayed),
+	C("rate-dropped", "rate_dropped", rate_dropped),
+	C("overflow-dropped", "overflow_dropped", overflow_dropped),
+#undef C
+};
+
+static unsigned long long counter(const struct counters *k, unsigned i)
+{
+	return *(const uint64_t *)(const void *)((const char *)k + counter_names[i].off);
+}
+
 static void print_stats(const struct shim *sh)
 {
 	for (unsigned d = 0; d < 2; d++) {
-		const struct counters *k = &sh->c[d];
+		char line[1024];
+		size_t o = 0;
 
-		log_info("%s: seen %llu, forwarded %llu, dropped %llu, burst-dropped %llu, "
-			 "corrupted %llu, truncated %llu, resealed %llu, duplicated %llu, "
-			 "replayed %llu, reordered %llu, delayed %llu, rate-dropped %llu, "
-			 "overflow-dropped %llu", dir_name[d],
-			 (unsigned long long)k->seen, (unsigned long long)k->forwarded,
-			 (unsigned long long)k->dropped, (unsigned long long)k->burst_dropped,
-			 (unsigned long long)k->corrupted, (unsigned long long)k->truncated,
-			 (unsigned long long)k->resealed, (unsigned long long)k->duplicated,
-			 (unsigned long long)k->replayed, (unsigned long long)k->reordered,
-			 (unsigned long long)k->delayed, (unsigned long long)k->rate_dropped,
-			 (unsigned long long)k->overflow_dropped);
+		for (unsigned i = 0; i < CFT_ARRAY_LEN(counter_names) && o < sizeof(line); i++)
+			o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %llu", i ? ", " : "",
+					      counter_names[i].text, counter(&sh->c[d], i));
+		log_info("%s: %s", dir_name[d], line);
 	}
 }
 
@@ -372,20 +396,11 @@ static int write_json(const struct shim *sh, const char *path)
 		return -1;
 	fprintf(f, "{\"seed\": %llu", (unsigned long long)sh->seed);
 	for (unsigned d = 0; d < 2; d++) {
-		const struct counters *k = &sh->c[d];
-
-		fprintf(f, ", \"%s\": {\"seen\": %llu, \"forwarded\": %llu, \"dropped\": %llu, "
-			   "\"burst_dropped\": %llu, \"corrupted\": %llu, \"truncated\": %llu, "
-			   "\"resealed\": %llu, \"duplicated\": %llu, \"replayed\": %llu, "
-			   "\"reordered\": %llu, \"delayed\": %llu, \"rate_dropped\": %llu, "
-			   "\"overflow_dropped\": %llu}", dir_name[d],
-			(unsigned long long)k->seen, (unsigned long long)k->forwarded,
-			(unsigned long long)k->dropped, (unsigned long long)k->burst_dropped,
-			(unsigned long long)k->corrupted, (unsigned long long)k->truncated,
-			(unsigned long long)k->resealed, (unsigned long long)k->duplicated,
-			(unsigned long long)k->replayed, (unsigned long long)k->reordered,
-			(unsigned long long)k->delayed, (unsigned long long)k->rate_dropped,
-			(unsigned long long)k->overflow_dropped);
+		fprintf(f, ", \"%s\": {", dir_name[d]);
+		for (unsigned i = 0; i < CFT_ARRAY_LEN(counter_names); i++)
+			fprintf(f, "%s\"%s\": %llu", i ? ", " : "", counter_names[i].json,
+				counter(&sh->c[d], i));
+		fprintf(f, "}");
 	}
 	fprintf(f, "}\n");
 	return fclose(f) == 0 ? 0 : -1;
@@ -572,20 +587,13 @@ int shim_main(int argc, char **argv)
 					return CFT_EXIT_USAGE;
 				break;
 			}
-			if (optopt)
-				log_error("option -%c: unknown, or missing its argument", optopt);
-			else
-				log_error("option '%s': unknown, or missing its argument",
-					  argv[optind - 1]);
+			cli_bad_option(optopt, argv, optind);
 			usage(stderr);
 			return CFT_EXIT_USAGE;
 		}
 	}
-	if (quiet && verbose) {
-		log_error("--quiet and --verbose contradict each other");
+	if (cli_verbosity(quiet, verbose) != 0)
 		return CFT_EXIT_USAGE;
-	}
-	log_level = quiet ? -1 : verbose;
 	if (!listen_at || !forward_to || optind != argc) {
 		log_error(optind != argc ? "unexpected argument '%s'" : "--listen and --forward are required",
 			  optind != argc ? argv[optind] : "");
