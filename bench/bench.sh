@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 size=${BENCH_SIZE:-1073741824}
 d=$(mktemp -d /tmp/cft-bench.XXXXXX)
 pids=
-trap 'for p in $pids; do kill $p 2>/dev/null; done; rm -rf "$d"' EXIT
+trap 'for p in $pids; do kill $p 2>/dev/null || true; done; rm -rf "$d"' EXIT
 port() { echo $((20000 + RANDOM % 40000)); }
 T="/usr/bin/time -f %e:%U:%S:%M"
 
