@@ -132,6 +132,18 @@ int net_addr_equal(const struct net_addr *a, const struct net_addr *b)
 	return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 }
 
+int net_addr_same_host(const struct net_addr *a, const struct net_addr *b)
+{
+	struct net_addr x = *a, y = *b;
+
+	/* Compare with the ports made equal. */
+	if (x.ss.ss_family == AF_INET6 && y.ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&x.ss)->sin6_port = ((struct sockaddr_in6 *)&y.ss)->sin6_port;
+	else if (x.ss.ss_family == AF_INET && y.ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&x.ss)->sin_port = ((struct sockaddr_in *)&y.ss)->sin_port;
+	return net_addr_equal(&x, &y);
+}
+
 int net_udp_socket(const struct net_addr *bind_to, int family)
 {
 	int fd, size = NET_SOCKBUF_BYTES, off = 0;

@@ -35,6 +35,7 @@ static void usage(FILE *out)
 		"                          IPv6 as [ADDR]:PORT, :PORT for any address)\n"
 		"  -1, --once              serve one session, exit with its status\n"
 		"  -t, --timeout SECONDS   drop a sender silent this long (%d)\n"
+		"  -p, --partial-ttl SECONDS  remove partial files untouched this long (%d)\n"
 		"  -q, --quiet             print nothing but errors\n"
 		"  -v, --verbose           report sessions, files, drops and repairs\n"
 		"      --json              one JSON object per finished session on stdout\n"
@@ -43,7 +44,7 @@ static void usage(FILE *out)
 		"\n"
 		"Exit: 0 done, 1 usage, 2 refused, 3 file error, 4 network, 5 digests never\n"
 		"agreed.  See cft-recv(1).\n",
-		CFT_DEFAULT_PORT, CFT_TIMEOUT_DEFAULT_S);
+		CFT_DEFAULT_PORT, CFT_TIMEOUT_DEFAULT_S, CFT_PARTIAL_TTL_DEFAULT_S);
 }
 
 /* Files listed per session in --json output; past this they are counted. */
@@ -183,6 +184,16 @@ static void print_counters(const struct recv_counters *c)
 		 (unsigned long long)c->files_committed, (unsigned long long)c->bytes_committed);
 }
 
+/* Remove partial files abandoned for longer than the TTL. */
+static void sweep(int dirfd, uint64_t ttl_s)
+{
+	int n = store_sweep(dirfd, ttl_s);
+
+	if (n > 0)
+		log_verbose("removed %d abandoned temporary file%s (older than %llu s)", n,
+			    n == 1 ? "" : "s", (unsigned long long)ttl_s);
+}
+
 /* Bind the default: dual-stack [::] where IPv6 exists, else 0.0.0.0. */
 static int bind_default(struct net_addr *addr)
 {
@@ -208,6 +219,7 @@ int recv_main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "once", no_argument, NULL, '1' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "partial-ttl", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
@@ -220,13 +232,14 @@ int recv_main(int argc, char **argv)
 	static struct emit_ctx ectx;	/* large: batches of datagrams */
 	static struct net_batch in;
 	struct net_addr addr;
-	long long timeout_s = CFT_TIMEOUT_DEFAULT_S;
+	long long timeout_s = CFT_TIMEOUT_DEFAULT_S, ttl_s = CFT_PARTIAL_TTL_DEFAULT_S;
+	unsigned swept_at = 0;
 	int c, rc, once = 0, quiet = 0, verbose = 0, dirfd, ret = CFT_EXIT_OK;
 	char shown[80];
 
 	log_prog = "cft-recv";
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "l:1t:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:1t:p:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen_at = optarg; break;
 		case '1': once = 1; break;
@@ -235,6 +248,14 @@ int recv_main(int argc, char **argv)
 			if (rc < 0) {
 				log_error("--timeout '%s': %s (1 to %d seconds)", optarg,
 					  cft_strerror(rc), CFT_TIMEOUT_MAX_S);
+				return CFT_EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			rc = util_parse_num(optarg, 1, CFT_PARTIAL_TTL_MAX_S, 0, &ttl_s);
+			if (rc < 0) {
+				log_error("--partial-ttl '%s': %s (1 to %d seconds)", optarg,
+					  cft_strerror(rc), CFT_PARTIAL_TTL_MAX_S);
 				return CFT_EXIT_USAGE;
 			}
 			break;
@@ -285,6 +306,7 @@ int recv_main(int argc, char **argv)
 		return CFT_EXIT_LOCAL;
 	}
 	ectx.srv = &srv;
+	sweep(dirfd, (uint64_t)ttl_s);
 	net_addr_str(&addr, shown, sizeof(shown));
 	log_verbose("listening on %s, writing into %s", shown, argv[optind]);
 	sig_setup();
@@ -321,6 +343,10 @@ int recv_main(int argc, char **argv)
 		}
 		recv_server_on_timer(&srv, util_now_us());
 		net_batch_flush(ectx.fd, &ectx.batch);
+		if (srv.sessions_done != swept_at) {
+			swept_at = srv.sessions_done;
+			sweep(dirfd, (uint64_t)ttl_s);
+		}
 		if (once && srv.sessions_done > 0) {
 			ret = srv.last_status;
 			break;

@@ -44,6 +44,9 @@ struct recv_file {
 	uint8_t state;			/* enum wire_fstate */
 	uint32_t round;
 	struct store_file sf;
+	struct store_source src;
+	enum store_origin origin;
+	bool no_clobber;
 	uint8_t *done;			/* bitmap of blocks written and checked */
 	uint32_t ndone;
 	uint32_t base;			/* lowest block not done */
@@ -164,6 +167,15 @@ static void session_end(struct recv_session *s, int status, const char *why)
 		return;
 	s->over = true;
 	s->status = status;
+	/* A sender that went silent or gave up may come back: keep what it
+	 * sent for a resume.  Anything else (refusal, I/O error, digests that
+	 * never agreed) leaves nothing behind. */
+	if (s->f) {
+		if (status == CFT_EXIT_NETWORK)
+			store_keep(&s->f->sf);
+		else
+			store_abort(&s->f->sf);
+	}
 	if (s->srv->io.ended)
 		s->srv->io.ended(s->srv->io.ctx, s->id, s->peer_str, status, why,
 				 s->last_heard - s->started);
@@ -487,12 +499,33 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 		session_end(s, CFT_EXIT_REFUSED, "file too large");
 		return;
 	}
-	if (wf->flags != 0) {
+	if (wf->flags & ~WIRE_FILE_FLAGS_KNOWN) {
 		s->srv->c.refused++;
 		send_error_to(s->srv, &s->peer, s->id, WIRE_R_BAD_REQUEST, wf->file,
 			      "file flags not supported");
 		session_end(s, CFT_EXIT_REFUSED, "file flags not supported");
 		return;
+	}
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
+		struct recv_session *o = s->srv->sessions[i];
+
+		if (!o || o == s || o->over || !o->f || strcmp(o->f->sf.name, name) != 0)
+			continue;
+		/* The same host again: its sender was restarted (a cron job
+		 * killed and run again).  The new session takes over the file
+		 * and resumes from what the old one received. */
+		if (net_addr_same_host(&o->peer, &s->peer)) {
+			session_end(o, CFT_EXIT_NETWORK, "superseded by a newer session from the same host");
+			continue;
+		}
+		/* Two senders writing one name would share a partial file. */
+		{
+			s->srv->c.refused++;
+			send_error_to(s->srv, &s->peer, s->id, WIRE_R_BUSY, wf->file,
+				      "another session is receiving this name");
+			session_end(s, CFT_EXIT_REFUSED, "name busy in another session");
+			return;
+		}
 	}
 
 	f = calloc(1, sizeof(*f));
@@ -511,15 +544,34 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 	if (!f->done || !f->rb_sums || !f->whole || !f->blk)
 		goto nomem;
 	slots_reset(s);
-	if (store_create(s->srv->dirfd, name, f->size, (mode_t)(wf->mode & 0777), &f->sf) < 0) {
+	f->no_clobber = (wf->flags & WIRE_FILE_NO_CLOBBER) != 0;
+	f->src = (struct store_source){ wf->size, wf->mtime_sec, wf->mtime_nsec, s->block_size };
+	if (store_open(s->srv->dirfd, name, &f->src, (mode_t)(wf->mode & 0777), 0, &f->sf,
+		       &f->origin) < 0) {
 		snprintf(f->sf.name, sizeof(f->sf.name), "%s", name);
 		io_fail(s, "create");
 		return;
 	}
-	log_verbose("%s: receiving %llu bytes in %u blocks", name,
-		    (unsigned long long)f->size, f->nblocks);
-	if (f->nblocks == 0)
+	if (f->no_clobber && f->origin != STORE_EXISTING && store_exists(s->srv->dirfd, name)) {
+		file_fail(s, WIRE_R_EXISTS, "--no-clobber, and the destination differs");
+		return;
+	}
+	if (f->origin == STORE_FRESH) {
+		log_verbose("%s: receiving %llu bytes in %u blocks", name,
+			    (unsigned long long)f->size, f->nblocks);
+		if (f->nblocks == 0)
+			start_readback(s);
+	} else {
+		/* Check what is already here, block by block, before trusting
+		 * any of it: read it back; the sender's digests decide. */
+		log_verbose("%s: checking the %s (%llu bytes) before sending anything", name,
+			    f->origin == STORE_EXISTING ? "existing file" : "partial file",
+			    (unsigned long long)f->size);
+		memset(f->done, 0xff, nblocks / 8 + 1);
+		f->ndone = f->nblocks;
+		f->base = f->nblocks;
 		start_readback(s);
+	}
 	send_status(s, f->index);
 	return;
 nomem:
@@ -542,6 +594,22 @@ static void on_sums(struct recv_session *s, const struct wire_sums *su)
 		return;
 	}
 	if (f->state == WIRE_FS_VERIFIED && su->round == f->round + 1) {
+		if (f->sf.existing) {
+			/* The destination differs from the source. */
+			if (f->no_clobber) {
+				file_fail(s, WIRE_R_EXISTS, "--no-clobber, and the destination differs");
+				return;
+			}
+			/* Receive afresh; the old content keeps its name until
+			 * the new is verified. */
+			if (store_restart(&f->sf, &f->src) < 0) {
+				io_fail(s, "create");
+				return;
+			}
+			f->origin = STORE_FRESH;
+			memset(f->done, 0, f->nblocks / 8 + 1);
+			f->ndone = 0;
+		}
 		f->round++;
 		f->state = WIRE_FS_SUMS;
 		f->sums_have = 0;
@@ -556,7 +624,8 @@ static void on_sums(struct recv_session *s, const struct wire_sums *su)
 	for (uint32_t i = 0; i < su->count; i++) {
 		uint32_t b = su->first + i;
 
-		if (!digest_equal(su->digests + (size_t)i * CFT_DIGEST_LEN,
+		if (bit_get(f->done, b) &&
+		    !digest_equal(su->digests + (size_t)i * CFT_DIGEST_LEN,
 				  f->rb_sums + (size_t)b * CFT_DIGEST_LEN)) {
 			/* What is on our disk differs from the sender's source:
 			 * forget the block so it is sent again. */
@@ -595,13 +664,15 @@ static void on_commit(struct recv_session *s, const struct wire_commit *c)
 		s->srv->c.malformed++;
 		return;
 	}
+	bool was_there = f->sf.existing;
+
 	if (store_commit(&f->sf) < 0) {
 		io_fail(s, "rename");
 		return;
 	}
 	digest_hex(f->rb_whole, hex);
-	log_info("received %s (%llu bytes) sha256 %s from %s", f->sf.name,
-		 (unsigned long long)f->size, hex, s->peer_str);
+	log_info("%s %s (%llu bytes) sha256 %s from %s", was_there ? "up to date:" : "received",
+		 f->sf.name, (unsigned long long)f->size, hex, s->peer_str);
 	if (s->srv->io.committed)
 		s->srv->io.committed(s->srv->io.ctx, s->id, f->sf.name, f->size, f->rb_whole);
 	s->srv->c.files_committed++;
@@ -729,6 +800,9 @@ void recv_server_free(struct recv_server *srv)
 {
 	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
 		if (srv->sessions[i]) {
+			/* Shutting down: what was received stays for a resume. */
+			if (srv->sessions[i]->f)
+				store_keep(&srv->sessions[i]->f->sf);
 			session_free(srv->sessions[i]);
 			srv->sessions[i] = NULL;
 		}
@@ -826,10 +900,17 @@ void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
 
 	s = find_session(srv, m.session);
 	if (!s) {
-		if (m.type == WIRE_HELLO)
+		if (m.type == WIRE_HELLO) {
 			on_hello(srv, now, from, &m);
-		else
-			srv->c.unknown_session++;
+			return;
+		}
+		srv->c.unknown_session++;
+		/* A sender whose receiver restarted: tell it to start over (it
+		 * resumes).  Never in answer to DATA, which comes in floods. */
+		if (m.type == WIRE_PROBE || m.type == WIRE_FILE || m.type == WIRE_COMMIT ||
+		    m.type == WIRE_SUMS)
+			send_error_to(srv, from, m.session, WIRE_R_UNKNOWN_SESSION, WIRE_NO_FILE,
+				      "no such session here");
 		return;
 	}
 	if (!net_addr_equal(from, &s->peer)) {

@@ -46,6 +46,7 @@ static void usage(FILE *out)
 		"  -q, --quiet             print nothing but errors\n"
 		"  -v, --verbose           report each step and repair\n"
 		"      --json              print one JSON summary on standard output\n"
+		"  -n, --no-clobber        never replace an existing destination (exit 2)\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n"
 		"\n"
@@ -214,17 +215,20 @@ static void json_summary(const struct send_session *s, const struct send_file *f
 		} else {
 			printf("null");
 		}
-		printf(", \"seconds\": %.3f}", (double)files[i].usec / 1e6);
+		printf(", \"up_to_date\": %s, \"seconds\": %.3f}",
+		       files[i].committed && files[i].datagrams == 0 && files[i].size > 0 ?
+		       "true" : "false",
+		       (double)files[i].usec / 1e6);
 	}
 	printf("], \"bytes\": %llu", (unsigned long long)total);
 	if (st)
 		printf(", \"repairs\": {\"datagrams_sent\": %llu, \"datagrams_resent\": %llu, "
 		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"e2e_rounds\": %llu, "
-		       "\"probes\": %llu, \"timeouts\": %llu}",
+		       "\"probes\": %llu, \"timeouts\": %llu, \"reconnects\": %llu}",
 		       (unsigned long long)st->datagrams, (unsigned long long)st->retransmits,
 		       (unsigned long long)st->blocks_resent, (unsigned long long)st->e2e_mismatches,
 		       (unsigned long long)st->e2e_rounds, (unsigned long long)st->probes,
-		       (unsigned long long)st->timeouts);
+		       (unsigned long long)st->timeouts, (unsigned long long)st->reconnects);
 	printf("}\n");
 	fflush(stdout);
 }
@@ -234,11 +238,13 @@ static void summary(const struct send_session *s, const struct send_file *files,
 {
 	const struct send_stats *st = send_stats(s);
 	uint64_t total = 0;
-	char hex[2 * CFT_DIGEST_LEN + 1], human[32];
+	char hex[2 * CFT_DIGEST_LEN + 1], human[32], fresh[64] = "";
 	double secs = (double)usec / 1e6;
+	int same = 0;
 
 	for (int i = 0; i < n; i++) {
 		total += files[i].size;
+		same += files[i].datagrams == 0 && files[i].size > 0;
 		digest_hex(files[i].digest, hex);
 		/* The sha256sum format, so `sha256sum -c` can check the far end. */
 		if (digests)
@@ -250,10 +256,12 @@ static void summary(const struct send_session *s, const struct send_file *files,
 		    "%llu end-to-end rounds", (unsigned long long)st->datagrams,
 		    (unsigned long long)st->probes, (unsigned long long)st->timeouts,
 		    (unsigned long long)st->e2e_rounds);
-	log_info("%d file%s, %s verified on the receiver's disk in %.2f s (%.1f MiB/s); "
+	if (same)
+		snprintf(fresh, sizeof(fresh), " (%d already up to date: no data sent)", same);
+	log_info("%d file%s%s, %s verified on the receiver's disk in %.2f s (%.1f MiB/s); "
 		 "repaired: %llu datagram%s resent, %llu block%s resent, %llu end-to-end "
 		 "mismatch%s",
-		 n, n == 1 ? "" : "s", human, secs,
+		 n, n == 1 ? "" : "s", fresh, human, secs,
 		 secs > 0 ? (double)total / secs / 1048576.0 : 0.0,
 		 (unsigned long long)st->retransmits, st->retransmits == 1 ? "" : "s",
 		 (unsigned long long)st->blocks_resent, st->blocks_resent == 1 ? "" : "s",
@@ -268,6 +276,7 @@ int send_main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-clobber", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -282,12 +291,12 @@ int send_main(int argc, char **argv)
 	static struct net_batch in;
 	uint64_t started = 0, last_progress = 0, last_report = 0;
 	int c, nfiles, rc, fd = -1, err, show_progress;
-	int quiet = 0, verbose = 0, json = 0;
+	int quiet = 0, verbose = 0, json = 0, no_clobber = 0;
 	uint32_t block_size;
 
 	log_prog = "cft-send";
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "t:b:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:b:qvnhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			rc = util_parse_num(optarg, 1, CFT_TIMEOUT_MAX_S, 0, &o.timeout_s);
@@ -309,6 +318,7 @@ int send_main(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 'v': verbose = 1; break;
 		case 'j': json = 1; break;
+		case 'n': no_clobber = 1; break;
 		case 'h': usage(stdout); return CFT_EXIT_OK;
 		case 'V': printf("cft-send %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
 			return CFT_EXIT_OK;
@@ -362,6 +372,7 @@ int send_main(int argc, char **argv)
 		.nfiles = (uint32_t)nfiles,
 		.block_size = block_size,
 		.timeout_us = (uint64_t)o.timeout_s * 1000000u,
+		.no_clobber = no_clobber != 0,
 		.io = { emit_udp, &out },
 	};
 	out.fd = fd;

@@ -254,6 +254,7 @@ static void send_offer(struct send_session *s, uint64_t now)
 	m.u.file.mtime_sec = s->st0.st_mtim.tv_sec;
 	m.u.file.mtime_nsec = (uint32_t)s->st0.st_mtim.tv_nsec;
 	m.u.file.mode = s->st0.st_mode & 0777;
+	m.u.file.flags = s->cfg.no_clobber ? WIRE_FILE_NO_CLOBBER : 0;
 	m.u.file.name_len = (uint16_t)strlen(sf->name);
 	m.u.file.name = (const uint8_t *)sf->name;
 	emit(s, &m);
@@ -381,6 +382,7 @@ static void send_chunk(struct send_session *s, uint32_t b, uint16_t c, const uin
 	m.u.data.payload = p;
 	emit(s, &m);
 	s->st.datagrams++;
+	s->cfg.files[s->cur].datagrams++;
 }
 
 static uint16_t chunk_len(uint32_t blen, uint16_t c)
@@ -641,9 +643,11 @@ static void decide(struct send_session *s, uint64_t now)
 
 	if (!s->v_done || !s->r_done)
 		return;
-	if (fstat(s->fd, &st1) == 0 &&
-	    (st1.st_size != s->st0.st_size || st1.st_mtim.tv_sec != s->st0.st_mtim.tv_sec ||
-	     st1.st_mtim.tv_nsec != s->st0.st_mtim.tv_nsec)) {
+	/* Changed in place (size, time), or replaced under its name. */
+	if ((fstat(s->fd, &st1) == 0 &&
+	     (st1.st_size != s->st0.st_size || st1.st_mtim.tv_sec != s->st0.st_mtim.tv_sec ||
+	      st1.st_mtim.tv_nsec != s->st0.st_mtim.tv_nsec)) ||
+	    stat(sf->path, &st1) < 0 || st1.st_ino != s->st0.st_ino || st1.st_dev != s->st0.st_dev) {
 		send_error_msg(s, WIRE_R_ABORT, "source changed during transfer");
 		fail(s, CFT_EXIT_CHANGED, "%s: source changed during transfer", sf->path);
 		return;
@@ -779,6 +783,30 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
 	}
 }
 
+/*
+ * The receiver no longer knows us: it restarted.  Open the session again and
+ * offer the current file again; the receiver checks what it kept of it and
+ * only what it lacks is sent.  Committed files stay committed.
+ */
+static void reconnect(struct send_session *s, uint64_t now)
+{
+	if (s->phase == SEND_BYE) {
+		s->phase = SEND_DONE;	/* everything was committed already */
+		return;
+	}
+	if (s->phase == SEND_HELLO)
+		return;
+	s->st.reconnects++;
+	log_verbose("%s: the receiver restarted; starting the session again", cur_name(s));
+	close_file(s);
+	s->phase = SEND_HELLO;
+	s->pipe.active = false;
+	s->nfl = 0;
+	s->tries = 0;
+	s->last_heard = now;
+	s->t_retx = now;	/* HELLO at the next timer call */
+}
+
 void send_on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf, size_t len)
 {
 	struct wire_msg m;
@@ -814,6 +842,11 @@ void send_on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf, 
 		break;
 	case WIRE_ERROR: {
 		char msg[CFT_ERROR_MSG_MAX + 1];
+
+		if (m.u.error.reason == WIRE_R_UNKNOWN_SESSION) {
+			reconnect(s, now);
+			break;
+		}
 		const char *what = m.u.error.file < s->cfg.nfiles ?
 				   s->cfg.files[m.u.error.file].name : "session";
 

@@ -26,6 +26,8 @@ struct send_file {
 	bool committed;
 	uint8_t digest[CFT_DIGEST_LEN];	/* verified whole-file SHA-256 */
 	uint64_t usec;			/* time from offer to commit */
+	uint64_t datagrams;		/* DATA sent for it: 0 (and size > 0) means it
+					 * was up to date at the receiver */
 };
 
 /* Repairs, for the summary. */
@@ -37,6 +39,7 @@ struct send_stats {
 	uint64_t e2e_rounds;		/* end-to-end checks, all files */
 	uint64_t probes;
 	uint64_t timeouts;		/* retransmission timer expiries in the data phase */
+	uint64_t reconnects;		/* sessions opened again after a receiver restart */
 	uint64_t bytes_acked;		/* file bytes confirmed by the receiver */
 };
 
@@ -52,6 +55,7 @@ struct send_config {
 	uint32_t nfiles;
 	uint32_t block_size;
 	uint64_t timeout_us;
+	bool no_clobber;		/* never replace an existing destination */
 	struct send_io io;
 };
 

@@ -35,6 +35,7 @@
 static const char *const dir_name[2] = { "forward", "reverse" };
 
 struct counters {
+	uint64_t seen_bytes, forwarded_bytes;
 	uint64_t seen, forwarded, dropped, burst_dropped, corrupted, truncated,
 		 resealed, duplicated, replayed, reordered, delayed, rate_dropped,
 		 overflow_dropped;
@@ -148,6 +149,7 @@ static void transmit(struct shim *sh, unsigned client, unsigned dir, const uint8
 	else
 		net_send(sh->lfd, &cl->addr, buf, len);
 	sh->c[dir].forwarded++;
+	sh->c[dir].forwarded_bytes += len;
 }
 
 /* Hold a copy until `due`, or count it lost when the caps are reached. */
@@ -241,6 +243,7 @@ static void relay(struct shim *sh, unsigned client, unsigned dir, size_t len, ui
 	uint8_t *buf = sh->buf;
 
 	k->seen++;
+	k->seen_bytes += len;
 	cl->last_active = now;
 	shim_decide(c, sh->seed, dir, idx, &cl->ge_bad[dir], buf, len, &v);
 	if (v.drop) {
@@ -356,6 +359,8 @@ static const struct {
 #define C(t, j, f) { t, j, offsetof(struct counters, f) }
 	C("seen", "seen", seen),
 	C("forwarded", "forwarded", forwarded),
+	C("bytes seen", "seen_bytes", seen_bytes),
+	C("bytes forwarded", "forwarded_bytes", forwarded_bytes),
 	C("dropped", "dropped", dropped),
 	C("burst-dropped", "burst_dropped", burst_dropped),
 	C("corrupted", "corrupted", corrupted),

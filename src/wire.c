@@ -342,6 +342,7 @@ const char *wire_reason_name(unsigned reason)
 		"digests never agreed",
 		"peer aborted",
 		"destination exists",
+		"unknown session (receiver restarted?)",
 	};
 
 	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "unknown reason";

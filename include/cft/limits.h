@@ -96,6 +96,14 @@
 #define CFT_TIMEOUT_MAX_S 86400
 
 /*
+ * Partial files (and their state) untouched this long are removed by
+ * cft-recv, in seconds: a week by default, so a nightly job that failed can
+ * resume the next night and the one after, and at most a year.
+ */
+#define CFT_PARTIAL_TTL_DEFAULT_S (7 * 24 * 3600)
+#define CFT_PARTIAL_TTL_MAX_S (366 * 24 * 3600)
+
+/*
  * Times one block may fail its digest at the receiver before the file fails
  * (exit 5): a link that damages data faster than we can repair it.
  */

@@ -26,6 +26,8 @@ int net_parse_hostport(const char *s, uint16_t default_port, int passive,
 /* "1.2.3.4:7411" or "[::1]:7411", into out. */
 void net_addr_str(const struct net_addr *a, char *out, size_t cap);
 int net_addr_equal(const struct net_addr *a, const struct net_addr *b);
+/* Same host (address), whatever the port? */
+int net_addr_same_host(const struct net_addr *a, const struct net_addr *b);
 
 /*
  * A UDP socket bound to bind_to (or unbound when NULL, for family), with large

@@ -6,6 +6,15 @@
  * calls and checked by util_name_valid first, so nothing is written outside
  * the destination.  Temporary names start with CFT_TEMP_PREFIX, which no
  * accepted file name may, so they never collide with a user's file.
+ *
+ * A temporary file is named after its final name (CFT_TEMP_PREFIX and 16 hex
+ * digits of the name's SHA-256), and a state file beside it (the same name
+ * plus ".state") records which source it belongs to, so that a transfer cut
+ * short can be resumed by a later session.  The state file is written to a
+ * new name, fsynced and renamed, so a crash leaves the old one or the new
+ * one, never a torn one; its own digest catches anything else.  It never
+ * vouches for the data: what a partial file holds is read back and checked
+ * against the sender's block digests before any of it is kept.
  */
 #ifndef CFT_STORE_H
 #define CFT_STORE_H
@@ -22,7 +31,24 @@ struct store_file {
 	uint64_t size;
 	mode_t mode;
 	char tmpname[64];
+	char statename[80];
 	char name[CFT_NAME_MAX + 1];
+	int existing;		/* fd is the final file itself, read-only */
+};
+
+/* Where a file's data comes from when it is offered. */
+enum store_origin {
+	STORE_FRESH,		/* a new, empty temporary file */
+	STORE_PARTIAL,		/* a partial file of the same source, to check */
+	STORE_EXISTING,		/* the final file, same size, to check */
+};
+
+/* The source a partial file belongs to, as recorded in its state file. */
+struct store_source {
+	uint64_t size;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint32_t block_size;
 };
 
 /*
@@ -32,12 +58,31 @@ struct store_file {
 int store_open_dir(const char *path);
 
 /*
- * Create a temporary file for `name` (already validated) of `size` bytes in
- * dirfd, and reserve its space so a full disk shows now rather than halfway.
+ * Open what a file offered as `name` (already validated) from `src` starts
+ * from, into sf, and say which in *origin: the final file when it exists
+ * with the same size (to be checked as it is), else a partial file left by
+ * an earlier session for the same source (size, modification time, block
+ * size), else a new temporary file with its state file, its space reserved
+ * so that a full disk shows now rather than halfway.  A partial file for
+ * another source, or with a damaged state file, is discarded.  With
+ * no_existing the final file is not considered.
  * Returns 0 or CFT_E_IO (errno tells: ENOSPC, EACCES, ...).
  */
-int store_create(int dirfd, const char *name, uint64_t size, mode_t mode,
-		 struct store_file *sf);
+int store_open(int dirfd, const char *name, const struct store_source *src, mode_t mode,
+	       int no_existing, struct store_file *sf, enum store_origin *origin);
+
+/* Replace whatever sf holds by a new, empty temporary file (after the final
+ * file or a partial one turned out to differ).  Returns 0 or CFT_E_IO. */
+int store_restart(struct store_file *sf, const struct store_source *src);
+
+/* Does `name` exist in dirfd (as anything)? */
+int store_exists(int dirfd, const char *name);
+
+/*
+ * Remove temporary and state files in dirfd not modified for ttl seconds
+ * (abandoned transfers).  Returns how many files were removed.
+ */
+int store_sweep(int dirfd, uint64_t ttl_s);
 
 /* Write len bytes at off.  Returns 0 or CFT_E_IO (errno). */
 int store_write(struct store_file *sf, uint64_t off, const void *buf, size_t len);
@@ -54,12 +99,16 @@ long store_read(struct store_file *sf, uint64_t off, void *buf, size_t len);
 
 /*
  * Give the verified temporary file its final name, atomically replacing any
- * file of that name, then make the rename durable (fsync the directory).
+ * file of that name, then make the rename durable (fsync the directory),
+ * and remove the state file.  For an existing final file, nothing moves.
  * Closes the file.  Returns 0 or CFT_E_IO (errno).
  */
 int store_commit(struct store_file *sf);
 
-/* Close and remove the temporary file (no-op if none is open). */
+/* Close and remove the temporary file and its state (no-op if none). */
 void store_abort(struct store_file *sf);
+
+/* Close, keeping a temporary file and its state for a later resume. */
+void store_keep(struct store_file *sf);
 
 #endif

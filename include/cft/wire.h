@@ -52,8 +52,13 @@ enum wire_reason {
 	WIRE_R_DIGEST = 8,	/* digests never agreed */
 	WIRE_R_ABORT = 9,	/* the peer gave up (signal, timeout) */
 	WIRE_R_EXISTS = 10,	/* destination cannot be replaced */
+	WIRE_R_UNKNOWN_SESSION = 11,	/* no such session (receiver restarted?) */
 };
-#define WIRE_REASON_MAX WIRE_R_EXISTS
+#define WIRE_REASON_MAX WIRE_R_UNKNOWN_SESSION
+
+/* FILE flags. */
+#define WIRE_FILE_NO_CLOBBER 0x1u	/* never replace an existing destination */
+#define WIRE_FILE_FLAGS_KNOWN WIRE_FILE_NO_CLOBBER
 
 /* Receiver's state for the file a STATUS describes. */
 enum wire_fstate {
@@ -81,7 +86,7 @@ struct wire_file {
 	int64_t mtime_sec;	/* informational; later: resume checks */
 	uint32_t mtime_nsec;
 	uint32_t mode;		/* permission bits only (07777 masked to 0777) */
-	uint32_t flags;		/* reserved, 0: resume, directory trees */
+	uint32_t flags;		/* WIRE_FILE_*; the rest reserved (directory trees) */
 	uint16_t name_len;
 	const uint8_t *name;	/* not NUL-terminated; see names.h */
 };

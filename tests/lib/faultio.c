@@ -16,6 +16,9 @@
  *   CFT_FAULT_WRITE_P=P       damage each write with probability P
  *   CFT_FAULT_WRITE_ALL=1     damage every write
  *   CFT_FAULT_WRITE_ERRNO=E   fail those writes with E (EIO or ENOSPC) instead
+ *   CFT_FAULT_KILL_READ_NTH=N   die (SIGKILL) at the Nth read: a crash
+ *   CFT_FAULT_KILL_WRITE_NTH=N  die at the Nth write
+ *   CFT_FAULT_KILL_RENAME=before|after  die around the first renameat()
  *   CFT_FAULT_LOG=FILE        append one line per fault
  *
  * Damage is one bit flipped at a position drawn from the seed: in the
@@ -26,6 +29,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -129,6 +133,17 @@ static void note(const char *what, unsigned long n, off_t off, const char *detai
 	busy--;
 }
 
+/* A crash at a chosen point: the process dies as a power cut would end it. */
+static void maybe_die(const char *var, unsigned long n, const char *what, off_t off)
+{
+	const char *v = getenv(var);
+
+	if (v && strtoul(v, NULL, 10) == n) {
+		note(what, n, off, "SIGKILL");
+		raise(SIGKILL);
+	}
+}
+
 static ssize_t do_read(int fd, void *buf, size_t len, off_t off, int positional,
 		       pread_fn real_p, read_fn real_r)
 {
@@ -139,6 +154,7 @@ static ssize_t do_read(int fd, void *buf, size_t len, off_t off, int positional,
 	if (busy || !matches(fd))
 		return positional ? real_p(fd, buf, len, off) : real_r(fd, buf, len);
 	n = ++reads;
+	maybe_die("CFT_FAULT_KILL_READ_NTH", n, "read", off);
 	if (!chosen("READ", n))
 		return positional ? real_p(fd, buf, len, off) : real_r(fd, buf, len);
 	if ((e = fail_errno("READ"))) {
@@ -169,6 +185,7 @@ static ssize_t do_write(int fd, const void *buf, size_t len, off_t off, int posi
 	if (busy || len == 0 || !matches(fd))
 		return positional ? real_p(fd, buf, len, off) : real_w(fd, buf, len);
 	n = ++writes;
+	maybe_die("CFT_FAULT_KILL_WRITE_NTH", n, "write", off);
 	if (!chosen("WRITE", n))
 		return positional ? real_p(fd, buf, len, off) : real_w(fd, buf, len);
 	if ((e = fail_errno("WRITE"))) {
@@ -230,4 +247,27 @@ ssize_t write(int fd, const void *buf, size_t len)
 {
 	REAL(write_fn, write);
 	return do_write(fd, buf, len, -1, 0, NULL, real_write);
+}
+
+typedef int (*renameat_fn)(int, const char *, int, const char *);
+
+int renameat(int ofd, const char *old, int nfd, const char *new)
+{
+	const char *when = getenv("CFT_FAULT_KILL_RENAME");
+	int r;
+
+	REAL(renameat_fn, renameat);
+	/* Only the commit of a received file: state files are renamed too. */
+	if (!when || strstr(old, ".state"))
+		return real_renameat(ofd, old, nfd, new);
+	if (strcmp(when, "before") == 0) {
+		note("rename", 1, 0, "SIGKILL before");
+		raise(SIGKILL);
+	}
+	r = real_renameat(ofd, old, nfd, new);
+	if (strcmp(when, "after") == 0) {
+		note("rename", 1, 0, "SIGKILL after");
+		raise(SIGKILL);
+	}
+	return r;
 }

@@ -218,7 +218,8 @@ static int run_transfer(struct run *r, const char **names, unsigned n, uint32_t 
 		files[i].name = names[i];
 		files[i].size = (uint64_t)st.st_size;
 	}
-	cfg = (struct send_config){ files, n, block_size, 30000000, { emit_sr, NULL } };
+	cfg = (struct send_config){ .files = files, .nfiles = n, .block_size = block_size,
+				    .timeout_us = 30000000, .io = { emit_sr, NULL } };
 	r->s = send_new(&cfg, &err);
 	cr_assert_not_null(r->s);
 	r->now = 1000000;
@@ -483,7 +484,58 @@ Test(session, block_bookkeeping_reports_what_is_missing)
 
 	recv_server_free(&srv);
 	close(dirfd);
-	cr_assert_eq(temp_files(), 0, "an unfinished file leaves no temporary behind");
+	cr_assert_eq(temp_files(), 2, "shutting down keeps the partial file and its state");
+
+	/* A new receiver offered the same file checks the partial one first. */
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	L.rs.n = 0;
+	offer(&srv, "x", 4096 + 100);
+	rep = last_reply();
+	cr_assert_eq(rep->u.status.state, WIRE_FS_VERIFYING, "resumes by reading back");
+	recv_server_free(&srv);
+	close(dirfd);
+
+	/* A torn or garbage state file: the partial is never trusted. */
+	DIR *d = opendir(dir_dst);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strstr(e->d_name, ".state")) {
+			char path[400];
+			snprintf(path, sizeof(path), "%s/%s", dir_dst, e->d_name);
+			FILE *f = fopen(path, "r+");
+			cr_assert_not_null(f);
+			fseek(f, 20, SEEK_SET);
+			fputc('#', f);
+			fclose(f);
+		}
+	}
+	closedir(d);
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	L.rs.n = 0;
+	offer(&srv, "x", 4096 + 100);
+	rep = last_reply();
+	cr_assert_eq(rep->u.status.state, WIRE_FS_RECEIVING, "a damaged state file means afresh");
+	cr_assert_eq(rep->u.status.base, 0u);
+	recv_server_free(&srv);
+	close(dirfd);
+
+	/* Another source (a different modification time): afresh too. */
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	L.rs.n = 0;
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_FILE;
+	m.u.file.size = 4096 + 100;
+	m.u.file.mtime_sec = 12345;
+	m.u.file.name = (const uint8_t *)"x";
+	m.u.file.name_len = 1;
+	feed(&srv, &m);
+	rep = last_reply();
+	cr_assert_eq(rep->u.status.state, WIRE_FS_RECEIVING, "a changed source means afresh");
+	recv_server_free(&srv);
+	close(dirfd);
 }
 
 Test(session, window_limit)
