@@ -6,6 +6,7 @@
 #   make deps            install the Debian packages the build and tests need
 #   make demo            a real, verified transfer on loopback
 #   make bench           cft against rsync and netcat+sha256sum (BENCH_SIZE=...)
+#   make fuzz            libFuzzer on the wire decoder and the receiver (clang)
 #   make install         PREFIX=/usr/local DESTDIR= BINDIR= MANDIR=
 #   V=1 verbose, WERROR=1 warnings are errors.
 
@@ -114,6 +115,24 @@ demo: deps
 bench: all
 	@bench/bench.sh
 
+# libFuzzer harnesses for every parser of untrusted bytes (clang needed):
+# make fuzz FUZZ_SECONDS=60
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -Iinclude -Isrc -g -O1 \
+	      -fsanitize=fuzzer,address,undefined
+FUZZ_SRCS := $(filter-out src/send-main.c src/recv-main.c src/shim-main.c,$(LIB_SRCS))
+$(B)/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
+	@mkdir -p $(B)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz: $(B)/fuzz-wire $(B)/fuzz-recv
+	@for h in wire recv; do \
+		mkdir -p $(B)/corpus-$$h; \
+		$(B)/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(B)/corpus-$$h \
+			2>&1 | tail -n 3 || exit 1; \
+	done
+
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
@@ -130,7 +149,7 @@ clean:
 	rm -rf $(B) bin
 
 FORCE:
-.PHONY: all check check-run lint-man deps demo bench install uninstall clean FORCE
+.PHONY: all check check-run lint-man deps demo bench fuzz install uninstall clean FORCE
 .SECONDARY:
 
 -include $(wildcard $(B)/*.d $(B)/tests/*.d)

@@ -81,7 +81,8 @@ static int body_valid(const struct wire_msg *m)
 	case WIRE_STATUS:
 		return m->u.status.state >= WIRE_FS_RECEIVING &&
 		       m->u.status.state <= WIRE_FS_COMMITTED &&
-		       m->u.status.nranges <= CFT_STATUS_RANGES_MAX;
+		       (m->u.status.state != WIRE_FS_RECEIVING ||
+			m->u.status.nranges <= CFT_STATUS_RANGES_MAX);
 	case WIRE_SUMS:
 		return m->u.sums.count <= CFT_SUMS_PER_DATAGRAM;
 	case WIRE_ERROR:
@@ -177,6 +178,8 @@ int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap)
 
 static int decode_status(struct rd *r, struct wire_status *s)
 {
+	/* Fields of the other states stay zero, not whatever was there. */
+	memset(s, 0, sizeof(*s));
 	s->file = rd_u32(r);
 	s->round = rd_u32(r);
 	s->state = rd_u8(r);

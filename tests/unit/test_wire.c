@@ -150,6 +150,25 @@ Test(wire, status_states_round_trip)
 	}
 }
 
+/* Found by make fuzz: a STATUS of another state decoded into a struct that
+ * held a RECEIVING one kept its range count, and would not encode again. */
+Test(wire, status_decode_leaves_no_stale_fields)
+{
+	uint8_t buf[CFT_DATAGRAM_MAX], again[CFT_DATAGRAM_MAX];
+	struct wire_msg m, d;
+	int n;
+
+	sample(WIRE_STATUS, &m);
+	m.u.status.state = WIRE_FS_SUMS;
+	n = wire_encode(&m, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	memset(&d, 0xff, sizeof(d));	/* as if it held anything before */
+	cr_assert_eq(wire_decode(buf, (size_t)n, &d), 0);
+	cr_assert_eq(d.u.status.nranges, 0);
+	cr_assert_eq(wire_encode(&d, again, sizeof(again)), n);
+	cr_assert_eq(memcmp(buf, again, (size_t)n), 0);
+}
+
 Test(wire, truncated_by_one_byte_is_refused)
 {
 	for (unsigned t = WIRE_HELLO; t <= WIRE_TYPE_MAX; t++) {
