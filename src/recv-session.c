@@ -81,6 +81,7 @@ struct recv_session {
 	uint64_t started;
 	uint64_t bytes;
 	bool over;
+	bool superseded;		/* taken over by a newer session */
 	int status;
 };
 
@@ -516,6 +517,7 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 		 * and resumes from what the old one received. */
 		if (net_addr_same_host(&o->peer, &s->peer)) {
 			session_end(o, CFT_EXIT_NETWORK, "superseded by a newer session from the same host");
+			o->superseded = true;
 			continue;
 		}
 		/* Two senders writing one name would share a partial file. */
@@ -788,8 +790,12 @@ static void reap(struct recv_server *srv)
 		struct recv_session *s = srv->sessions[i];
 
 		if (s && s->over) {
-			srv->last_status = s->status;
-			srv->sessions_done++;
+			/* A session taken over lives on in its successor: it is
+			 * not the one --once waits for. */
+			if (!s->superseded) {
+				srv->last_status = s->status;
+				srv->sessions_done++;
+			}
 			session_free(s);
 			srv->sessions[i] = NULL;
 		}
