@@ -538,6 +538,42 @@ Test(session, block_bookkeeping_reports_what_is_missing)
 	close(dirfd);
 }
 
+Test(session, a_block_that_keeps_failing_fails_the_file)
+{
+	struct recv_server srv;
+	int dirfd;
+	struct wire_msg m;
+	uint8_t data[CFT_CHUNK_SIZE] = { 0 };
+
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	offer(&srv, "bad", 1000);	/* one block, one chunk */
+	L.rs.n = 0;
+	for (unsigned i = 0; i <= CFT_BLOCK_RETRIES_MAX; i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = WIRE_BLOCK;
+		memset(m.u.block.digest, 0x99, CFT_DIGEST_LEN);	/* never right */
+		feed(&srv, &m);
+		memset(&m, 0, sizeof(m));
+		m.type = WIRE_DATA;
+		m.u.data = (struct wire_data){ i + 1, 0, 0, 0, 1000, data };
+		feed(&srv, &m);
+		if (i < CFT_BLOCK_RETRIES_MAX) {
+			cr_assert_eq(srv.c.block_mismatch, i + 1u);
+			cr_assert_eq(srv.sessions_done, 0u, "failure %u of %u ended it", i + 1,
+				     CFT_BLOCK_RETRIES_MAX);
+		}
+	}
+	/* One failure past the budget: the file fails with "digests never agreed". */
+	const struct wire_msg *rep = last_reply();
+	cr_assert_eq(rep->type, WIRE_ERROR);
+	cr_assert_eq(rep->u.error.reason, WIRE_R_DIGEST);
+	cr_assert_eq(srv.sessions_done, 1u);
+	cr_assert_eq(temp_files(), 0, "nothing kept of a file whose digests never agree");
+	recv_server_free(&srv);
+	close(dirfd);
+}
+
 Test(session, window_limit)
 {
 	struct recv_server srv;
