@@ -84,7 +84,10 @@ static int state_write(struct store_file *sf, const struct store_source *src)
 	if (n == 0)
 		return CFT_E_IO;
 	snprintf(newname, sizeof(newname), "%s.new", sf->statename);
-	fd = openat(sf->dirfd, newname, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* Never write through anything already there (a link planted by
+	 * someone else with write access to the directory). */
+	(void)unlinkat(sf->dirfd, newname, 0);
+	fd = openat(sf->dirfd, newname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return CFT_E_IO;
 	if (write(fd, text, n) == (ssize_t)n && fsync(fd) == 0 &&
@@ -175,8 +178,11 @@ int store_open(int dirfd, const char *name, const struct store_source *src, mode
 	/* What an earlier session left for this very source. */
 	if (state_matches(sf, src)) {
 		sf->fd = openat(dirfd, sf->tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		/* Ours alone (one link), and touched now so that a sweep of
+		 * abandoned files does not take it while it is in use. */
 		if (sf->fd >= 0 && fstat(sf->fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (uint64_t)st.st_size == src->size) {
+		    st.st_nlink == 1 && (uint64_t)st.st_size == src->size &&
+		    futimens(sf->fd, NULL) == 0) {
 			*origin = STORE_PARTIAL;
 			return 0;
 		}
