@@ -177,10 +177,14 @@ static void progress(const struct send_session *s, const struct send_file *files
 		done += cur_bytes > files[cur].size ? files[cur].size : cur_bytes;
 	util_human_bytes(done, a, sizeof(a));
 	util_human_bytes(total, b, sizeof(b));
-	fprintf(stderr, "\r\033[K%s %3.0f%% %s / %s %.1f MiB/s",
+	enum send_phase ph = send_phase(s);
+
+	fprintf(stderr, "\r\033[K%s %3.0f%% %s / %s %.1f MiB/s%s",
 		cur < nfiles ? files[cur].name : "",
 		total ? 100.0 * (double)done / (double)total : 100.0, a, b,
-		secs > 0 ? (double)done / secs / 1048576.0 : 0.0);
+		secs > 0 ? (double)done / secs / 1048576.0 : 0.0,
+		ph == SEND_VERIFY ? "  checking the copy on the receiver's disk" :
+		ph == SEND_SUMS ? "  finding the blocks that differ" : "");
 	if (final)
 		fprintf(stderr, "\r\033[K");
 }

@@ -573,8 +573,11 @@ static void on_receiving(struct send_session *s, uint64_t now, const struct wire
 			listed = true;
 			if (r->count == 0)
 				digest_missing = true;
-			else if (e->nr < RANGES_PER_BLOCK)
-				e->r[e->nr].first = r->first, e->r[e->nr++].count = r->count;
+			else if (e->nr < RANGES_PER_BLOCK) {
+				e->r[e->nr].first = r->first;
+				e->r[e->nr].count = r->count;
+				e->nr++;
+			}
 		}
 		if (!listed || digest_missing) {
 			/* Never reached the receiver, or failed its digest there:
