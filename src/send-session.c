@@ -94,6 +94,7 @@ struct send_session {
 	struct { uint64_t id, at; uint32_t seq; } probes[PROBES_KEPT];
 	uint64_t probe_id;
 	bool timed_out;			/* the retransmission timer fired */
+	bool early_probed;		/* a PROBE went out since the last STATUS */
 
 	/* end-to-end check */
 	struct digest_ctx *whole, *blk;
@@ -167,6 +168,18 @@ void send_abort(struct send_session *s, int status, const char *why)
 	fail(s, status, "%s", why);
 }
 
+/*
+ * How long the data phase waits for a STATUS before asking for one: a lost
+ * STATUS should cost a round trip or two, not a retransmission timeout
+ * (which also collapses the congestion window).
+ */
+static uint64_t early_wait(const struct send_session *s)
+{
+	uint64_t w = 2 * s->srtt;
+
+	return w < CFT_PROBE_EARLY_US ? CFT_PROBE_EARLY_US : w;
+}
+
 /* Arm the retransmission timer after sending a request. */
 static void arm(struct send_session *s, uint64_t now)
 {
@@ -178,6 +191,7 @@ static void heard(struct send_session *s, uint64_t now)
 {
 	s->last_heard = now;
 	s->tries = 0;
+	s->early_probed = false;
 	s->rto = s->srtt ? 3 * s->srtt : CFT_RTO_INIT_US;
 	if (s->rto < CFT_RTO_MIN_US)
 		s->rto = CFT_RTO_MIN_US;
@@ -881,6 +895,11 @@ void send_on_timer(struct send_session *s, uint64_t now)
 		verify_step(s, now);
 	if (s->phase == SEND_DATA)
 		pump(s, now);
+	if (s->phase == SEND_DATA && !s->early_probed && now >= s->last_heard + early_wait(s) &&
+	    now < s->t_retx) {
+		s->early_probed = true;
+		send_probe(s, now);
+	}
 	if (now < s->t_retx)
 		return;
 
@@ -952,6 +971,8 @@ uint64_t send_next_deadline(const struct send_session *s, uint64_t now)
 		}
 	}
 	t = s->t_retx;
+	if (s->phase == SEND_DATA && !s->early_probed && s->last_heard + early_wait(s) < t)
+		t = s->last_heard + early_wait(s);
 	if (s->last_heard + s->cfg.timeout_us < t)
 		t = s->last_heard + s->cfg.timeout_us;
 	return t;

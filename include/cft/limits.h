@@ -91,6 +91,13 @@
 #define CFT_RTO_MIN_US 10000
 #define CFT_RTO_MAX_US 2000000
 
+/*
+ * In the data phase, ask for a STATUS (PROBE) after this long without one,
+ * in microseconds, or two round trips if longer: well before the
+ * retransmission timer, so a lost STATUS does not stall the window.
+ */
+#define CFT_PROBE_EARLY_US 2000
+
 /* Default and largest --timeout, in seconds: how long a peer may stay silent. */
 #define CFT_TIMEOUT_DEFAULT_S 30
 #define CFT_TIMEOUT_MAX_S 86400
