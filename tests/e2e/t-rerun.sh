@@ -38,7 +38,8 @@ random_file "$T/moving" $size 63
 start_shim --seed 2 --rate 20M
 rc=0
 "$BIN/cft-send" -q "$T/moving" "127.0.0.1:$SHIM_PORT" 2>"$T/send.log" & pid=$!
-sleep 0.3
+# Change it once the receiver has the offer, so the sender has opened it.
+for _ in $(seq 100); do grep -q "moving: receiving" "$T/recv.log" && break; sleep 0.05; done
 printf 'changed' | dd of="$T/moving" bs=1 seek=100 conv=notrunc 2>/dev/null
 wait $pid || rc=$?
 stop_shim
