@@ -806,9 +806,10 @@ void recv_server_free(struct recv_server *srv)
 {
 	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
 		if (srv->sessions[i]) {
-			/* Shutting down: what was received stays for a resume. */
-			if (srv->sessions[i]->f)
-				store_keep(&srv->sessions[i]->f->sf);
+			/* Shutting down: reported like any ending, and what was
+			 * received stays for a resume (the sender is not told,
+			 * so it waits for us to come back). */
+			session_end(srv->sessions[i], CFT_EXIT_NETWORK, "receiver stopped");
 			session_free(srv->sessions[i]);
 			srv->sessions[i] = NULL;
 		}

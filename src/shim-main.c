@@ -302,8 +302,8 @@ static void relay(struct shim *sh, unsigned client, unsigned dir, size_t len, ui
 			     v.delay_us);
 		}
 	}
-	/* Remember the datagram as it arrived?  No: as it went on, so that a
-	 * replay is old traffic exactly as the peer once saw it. */
+	/* Kept as it went on, damage and all: a replay is old traffic exactly
+	 * as the peer once saw it. */
 	remember(sh, cl, dir, buf, v.len);
 	release_holds(sh, client, dir, idx, now);
 }

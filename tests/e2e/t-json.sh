@@ -30,3 +30,21 @@ rc=0
 "$BIN/cft-send" --json "$T/missing" 127.0.0.1:9 >"$T/fail.json" 2>/dev/null || rc=$?
 [ "$rc" = 3 ] && grep -q '"status": 3' "$T/fail.json" || fail "missing file JSON: $(cat "$T/fail.json")"
 note "sender and receiver JSON carry status, sha256 $sum, repairs"
+
+# A receiver stopped mid-transfer reports the session it cut short, and
+# keeps the partial file for a resume.
+random_file "$T/slow" 4000000 51
+PORT=$((20000 + RANDOM % 40000))
+"$BIN/cft-recv" -q --json --listen "127.0.0.1:$PORT" "$T/out" >"$T/stop.json" 2>/dev/null &
+RECV_PID=$!
+sleep 0.3
+start_shim --seed 3 --rate 2M
+"$BIN/cft-send" -q --timeout 2 "$T/slow" "127.0.0.1:$SHIM_PORT" 2>/dev/null & spid=$!
+for _ in $(seq 100); do ls -A "$T/out" | grep -q '\.state$' && break; sleep 0.05; done
+sleep 0.3
+kill -TERM "$RECV_PID"; wait_recv
+wait $spid 2>/dev/null
+stop_shim
+grep -q '"status": 4, "error": "receiver stopped"' "$T/stop.json" || fail "no report of the cut session: $(cat "$T/stop.json")"
+ls -A "$T/out" | grep -q '^\.cft-tmp\..*\.state$' || fail "the partial file was not kept: $(ls -A "$T/out")"
+note "a receiver stopped mid-transfer reports the session (status 4) and keeps the partial file"
