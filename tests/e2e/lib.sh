@@ -37,20 +37,31 @@ random_file() {
 
 # start_recv DIR [OPTIONS...]: cft-recv on a free loopback port, in the
 # background; sets PORT and RECV_PID; its stderr goes to $T/recv.log.
+# started LOG PATTERN PID: wait until the background program PID has written
+# PATTERN to LOG (it is up); false if it exits first (its port was taken).
+started() {
+	for _ in $(seq 50); do
+		grep -q "$2" "$1" && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$3" 2>/dev/null
+	return 1
+}
+
+# A random port for a server of the test's own.
+random_port() {
+	echo $((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+}
+
 start_recv() {
 	local dir=$1 try
 	shift
 	for try in 1 2 3 4 5 6 7 8; do
-		PORT=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		: >"$T/recv.log"
+		PORT=$(random_port)
 		"$BIN/cft-recv" -v --listen "127.0.0.1:$PORT" "$@" "$dir" 2>"$T/recv.log" &
 		RECV_PID=$!
-		for _ in $(seq 50); do
-			grep -q "listening on" "$T/recv.log" && return 0
-			kill -0 "$RECV_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		wait "$RECV_PID" 2>/dev/null
+		started "$T/recv.log" "listening on" "$RECV_PID" && return 0
 		RECV_PID=
 	done
 	fail "could not start cft-recv"
@@ -88,17 +99,12 @@ recv_counter() {
 start_shim() {
 	local try
 	for try in 1 2 3 4 5 6 7 8; do
-		SHIM_PORT=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		: >"$T/shim.log"
+		SHIM_PORT=$(random_port)
 		"$BIN/cft-shim" --listen "127.0.0.1:$SHIM_PORT" --forward "127.0.0.1:$PORT" \
 			--stats-json "$T/shim.json" --log "$T/shim-faults.log" "$@" 2>"$T/shim.log" &
 		SHIM_PID=$!
-		for _ in $(seq 50); do
-			grep -q "relaying" "$T/shim.log" && return 0
-			kill -0 "$SHIM_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		wait "$SHIM_PID" 2>/dev/null
+		started "$T/shim.log" "relaying" "$SHIM_PID" && return 0
+		SHIM_PID=
 	done
 	fail "could not start cft-shim"
 }

@@ -20,9 +20,9 @@ assert_no_temp "$T/out"
 if ! grep -qs . /proc/net/if_inet6; then
 	note "no IPv6 loopback here: skipped the [::1] transfer"
 else
-	PORT=$((20000 + RANDOM % 40000))
+	PORT=$(random_port)
 	"$BIN/cft-recv" -v --once --listen "[::1]:$PORT" "$T/out" 2>"$T/recv6.log" & RECV_PID=$!
-	for _ in $(seq 50); do grep -q "listening on" "$T/recv6.log" && break; sleep 0.1; done
+	started "$T/recv6.log" "listening on" "$RECV_PID" || fail "cft-recv on [::1] did not start"
 	"$BIN/cft-send" -q "$T/f4" "[::1]:$PORT" || fail "IPv6 transfer exited $?"
 	wait_recv
 	assert_same "$T/f4" "$T/out/f4"

@@ -9,10 +9,10 @@ rc=0; "$BIN/cft" frobnicate 2>/dev/null || rc=$?
 
 mkdir "$T/out"
 random_file "$T/src" 100000 12
-PORT=$((20000 + RANDOM % 40000))
+PORT=$(random_port)
 "$BIN/cft" recv -v --once --listen "127.0.0.1:$PORT" "$T/out" 2>"$T/recv.log" &
 RECV_PID=$!
-for _ in $(seq 50); do grep -q "listening on" "$T/recv.log" && break; sleep 0.1; done
+started "$T/recv.log" "listening on" "$RECV_PID" || fail "cft recv did not start"
 "$BIN/cft" send -q "$T/src" "127.0.0.1:$PORT" || fail "cft send exited $?"
 wait_recv
 [ "$RECV_RC" = 0 ] || fail "cft recv exited $RECV_RC"

@@ -4,7 +4,7 @@
 
 mkdir "$T/out"
 random_file "$T/src" 2000000 50
-PORT=$((20000 + RANDOM % 40000))
+PORT=$(random_port)
 "$BIN/cft-recv" -q --json --once --listen "127.0.0.1:$PORT" "$T/out" >"$T/recv.json" 2>"$T/recv.log" &
 RECV_PID=$!
 sleep 0.3
@@ -34,7 +34,7 @@ note "sender and receiver JSON carry status, sha256 $sum, repairs"
 # A receiver stopped mid-transfer reports the session it cut short, and
 # keeps the partial file for a resume.
 random_file "$T/slow" 4000000 51
-PORT=$((20000 + RANDOM % 40000))
+PORT=$(random_port)
 "$BIN/cft-recv" -q --json --listen "127.0.0.1:$PORT" "$T/out" >"$T/stop.json" 2>/dev/null &
 RECV_PID=$!
 sleep 0.3
