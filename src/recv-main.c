@@ -1,5 +1,6 @@
 /* cft-recv: options, the destination, the socket and the poll loop. */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "cft/net.h"
 #include "cft/store.h"
 #include "cft/util.h"
+#include "check.h"
 #include "cli.h"
 #include "programs.h"
 #include "recv-session.h"
@@ -45,6 +47,36 @@ static void usage(FILE *out)
 		"Exit: 0 done, 1 usage, 2 refused, 3 file error, 4 network, 5 digests never\n"
 		"agreed.  See cft-recv(1).\n",
 		CFT_DEFAULT_PORT, CFT_TIMEOUT_DEFAULT_S, CFT_PARTIAL_TTL_DEFAULT_S);
+}
+
+/* The receiver's counters, named once for -v and for --json (group: where
+ * they go in the -v line). */
+static const struct {
+	const char *text, *json;
+	size_t off;
+	unsigned group;		/* 0 total, 1 dropped, 2 repaired, 3 refused */
+} counter_names[] = {
+#define C(t, j, f, g) { t, j, offsetof(struct recv_counters, f), g }
+	C("datagrams", "datagrams", datagrams, 0),
+	C("checksum", "bad_checksum", bad_checksum, 1),
+	C("not cft", "not_cft", bad_magic, 1),
+	C("truncated", "truncated", truncated, 1),
+	C("malformed", "malformed", malformed, 1),
+	C("version", "bad_version", bad_version, 1),
+	C("unknown session", "unknown_session", unknown_session, 1),
+	C("wrong peer", "wrong_peer", wrong_peer, 1),
+	C("stale", "stale", stale, 1),
+	C("duplicate", "duplicate", duplicate, 1),
+	C("outside window", "outside_window", window_full, 1),
+	C("block digest", "block_mismatch", block_mismatch, 2),
+	C("read-back", "readback_mismatch", readback_mismatch, 2),
+	C("refused", "refused", refused, 3),
+#undef C
+};
+
+static unsigned long long counter(const struct recv_counters *c, unsigned i)
+{
+	return *(const uint64_t *)(const void *)((const char *)c + counter_names[i].off);
 }
 
 /* Files listed per session in --json output; past this they are counted. */
@@ -137,18 +169,10 @@ static void on_ended(void *ctx, uint64_t session, const char *peer, int status,
 	}
 	printf("], \"files_omitted\": %llu, \"bytes\": %llu, ",
 	       (unsigned long long)(j ? j->omitted : 0), (unsigned long long)(j ? j->bytes : 0));
-	printf("\"counters\": {\"datagrams\": %llu, \"bad_checksum\": %llu, \"not_cft\": %llu, "
-	       "\"truncated\": %llu, \"malformed\": %llu, \"bad_version\": %llu, "
-	       "\"unknown_session\": %llu, \"wrong_peer\": %llu, \"stale\": %llu, "
-	       "\"duplicate\": %llu, \"outside_window\": %llu, \"block_mismatch\": %llu, "
-	       "\"readback_mismatch\": %llu, \"refused\": %llu}}\n",
-	       (unsigned long long)c->datagrams, (unsigned long long)c->bad_checksum,
-	       (unsigned long long)c->bad_magic, (unsigned long long)c->truncated,
-	       (unsigned long long)c->malformed, (unsigned long long)c->bad_version,
-	       (unsigned long long)c->unknown_session, (unsigned long long)c->wrong_peer,
-	       (unsigned long long)c->stale, (unsigned long long)c->duplicate,
-	       (unsigned long long)c->window_full, (unsigned long long)c->block_mismatch,
-	       (unsigned long long)c->readback_mismatch, (unsigned long long)c->refused);
+	printf("\"counters\": {");
+	for (unsigned i = 0; i < CFT_ARRAY_LEN(counter_names); i++)
+		printf("%s\"%s\": %llu", i ? ", " : "", counter_names[i].json, counter(c, i));
+	printf("}}\n");
 	fflush(stdout);
 	if (j) {
 		for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++)
@@ -170,17 +194,18 @@ static void emit_udp(void *ctx, const struct net_addr *to, const uint8_t *buf, s
 
 static void print_counters(const struct recv_counters *c)
 {
-	log_info("datagrams %llu; dropped: checksum %llu, not cft %llu, truncated %llu, "
-		 "malformed %llu, version %llu, unknown session %llu, wrong peer %llu, "
-		 "stale %llu, duplicate %llu, outside window %llu; repaired: block digest "
-		 "%llu, read-back %llu; refused %llu; committed %llu file(s), %llu bytes",
-		 (unsigned long long)c->datagrams, (unsigned long long)c->bad_checksum,
-		 (unsigned long long)c->bad_magic, (unsigned long long)c->truncated,
-		 (unsigned long long)c->malformed, (unsigned long long)c->bad_version,
-		 (unsigned long long)c->unknown_session, (unsigned long long)c->wrong_peer,
-		 (unsigned long long)c->stale, (unsigned long long)c->duplicate,
-		 (unsigned long long)c->window_full, (unsigned long long)c->block_mismatch,
-		 (unsigned long long)c->readback_mismatch, (unsigned long long)c->refused,
+	static const char *const group[] = { "", "; dropped: ", "; repaired: ", "; " };
+	char line[1024];
+	size_t o = 0;
+
+	for (unsigned i = 0; i < CFT_ARRAY_LEN(counter_names) && o < sizeof(line); i++) {
+		unsigned g = counter_names[i].group;
+		int first = i == 0 || counter_names[i - 1].group != g;
+
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s %llu",
+				      first ? group[g] : ", ", counter_names[i].text, counter(c, i));
+	}
+	log_info("%s; committed %llu file(s), %llu bytes", line,
 		 (unsigned long long)c->files_committed, (unsigned long long)c->bytes_committed);
 }
 
