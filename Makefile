@@ -6,7 +6,7 @@
 #   make deps            install the Debian packages the build and tests need
 #   make demo            a real, verified transfer on loopback
 #   make bench           cft against rsync and netcat+sha256sum (BENCH_SIZE=...)
-#   make fuzz            libFuzzer on the wire decoder and the receiver (clang)
+#   make fuzz            libFuzzer on the wire decoder and both engines (clang)
 #   make install         PREFIX=/usr/local DESTDIR= BINDIR= MANDIR=
 #   V=1 verbose, WERROR=1 warnings are errors.
 
@@ -38,10 +38,23 @@ Q := @
 endif
 
 B := build
-LIB_SRCS := src/wire.c src/digest.c src/util.c src/net.c src/store.c src/sig.c src/cli.c \
-	    src/recv-session.c src/send-session.c src/send-main.c src/recv-main.c \
-	    src/shim-faults.c src/shim-main.c
-LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)
+# Layers: shared code in src/lib (the only thing in libcft.a), each program's
+# engine and main in its own folder, the front command and the programs'
+# entry points at the top of src/.
+LIB_SRCS := $(wildcard src/lib/*.c)
+SEND_SRCS := src/send/send-session.c src/send/send-data.c src/send/source.c src/send/flow.c src/send/sched.c
+SEND_MAIN := src/send/send-main.c src/send/send-report.c
+RECV_SRCS := src/recv/recv-server.c src/recv/recv-session.c src/recv/recv-blocks.c \
+	     src/recv/store.c
+RECV_MAIN := src/recv/recv-main.c src/recv/recv-report.c
+SHIM_SRCS := src/shim/shim-faults.c src/shim/shim-relay.c
+SHIM_MAIN := src/shim/shim-main.c
+objs = $(patsubst src/%.c,$(B)/%.o,$(1))
+LIB_OBJS := $(call objs,$(LIB_SRCS))
+SEND_OBJS := $(call objs,$(SEND_SRCS) $(SEND_MAIN))
+RECV_OBJS := $(call objs,$(RECV_SRCS) $(RECV_MAIN))
+SHIM_OBJS := $(call objs,$(SHIM_SRCS) $(SHIM_MAIN))
+ENGINE_OBJS := $(call objs,$(SEND_SRCS) $(RECV_SRCS) $(SHIM_SRCS))
 PROGS := bin/cft bin/cft-send bin/cft-recv bin/cft-shim
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%.o)
@@ -65,7 +78,11 @@ $(B)/%.o: src/%.c $(B)/flags
 $(B)/libcft.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-bin/%: $(B)/%.o $(B)/libcft.a
+bin/cft-send: $(B)/cft-send.o $(SEND_OBJS) $(B)/libcft.a
+bin/cft-recv: $(B)/cft-recv.o $(RECV_OBJS) $(B)/libcft.a
+bin/cft-shim: $(B)/cft-shim.o $(SHIM_OBJS) $(B)/libcft.a
+bin/cft: $(B)/cft.o $(SEND_OBJS) $(RECV_OBJS) $(SHIM_OBJS) $(B)/libcft.a
+$(PROGS):
 	@mkdir -p bin
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -83,7 +100,7 @@ $(B)/tests/%.o: tests/unit/%.c $(B)/flags
 $(B)/cft-dgram: tests/tools/dgram.c $(B)/libcft.a $(B)/flags
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcft.a $(LDLIBS)
 
-$(B)/unit-tests: $(UNIT_OBJS) $(B)/libcft.a
+$(B)/unit-tests: $(UNIT_OBJS) $(ENGINE_OBJS) $(B)/libcft.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
 # Tests: unit tests first (fast, pure), then the real programs on loopback.
@@ -121,16 +138,23 @@ FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -Iinclude -Isrc -g -O1 \
 	      -fsanitize=fuzzer,address,undefined
-FUZZ_SRCS := $(filter-out src/send-main.c src/recv-main.c src/shim-main.c,$(LIB_SRCS))
-$(B)/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS)
+FUZZ_SRCS_wire := $(LIB_SRCS)
+FUZZ_SRCS_recv := $(LIB_SRCS) $(RECV_SRCS)
+FUZZ_SRCS_send := $(LIB_SRCS) $(SEND_SRCS)
+FUZZERS := wire recv send
+.SECONDEXPANSION:
+$(B)/fuzz-%: tests/fuzz/fuzz_%.c $$(FUZZ_SRCS_$$*)
 	@mkdir -p $(B)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS)
 
-fuzz: $(B)/fuzz-wire $(B)/fuzz-recv
-	@for h in wire recv; do \
+# Each harness starts from the seeds in testdata/corpus/NAME and keeps what it
+# learns in build/corpus-NAME.
+fuzz: $(FUZZERS:%=$(B)/fuzz-%)
+	@for h in $(FUZZERS); do \
 		mkdir -p $(B)/corpus-$$h; \
-		$(B)/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(B)/corpus-$$h \
-			2>&1 | tail -n 3 || exit 1; \
+		echo "fuzz: $$h ($(FUZZ_SECONDS) s)"; \
+		$(B)/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+			$(B)/corpus-$$h testdata/corpus/$$h 2>&1 | tail -n 3 || exit 1; \
 	done
 
 install: $(PROGS)
@@ -152,4 +176,4 @@ FORCE:
 .PHONY: all check check-run lint-man deps demo bench fuzz install uninstall clean FORCE
 .SECONDARY:
 
--include $(wildcard $(B)/*.d $(B)/tests/*.d)
+-include $(wildcard $(B)/*.d $(B)/*/*.d)

@@ -6,7 +6,7 @@
 #include "cft/exit.h"
 #include "cft/limits.h"
 #include "programs.h"
-#include "version.h"
+#include "cft/version.h"
 
 struct subcommand {
 	const char *name;

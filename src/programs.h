@@ -6,7 +6,4 @@ int send_main(int argc, char **argv);
 int recv_main(int argc, char **argv);
 int shim_main(int argc, char **argv);
 
-/* Exit status when a signal stopped the program (128 + SIGINT). */
-#define CFT_EXIT_SIGNAL 130
-
 #endif

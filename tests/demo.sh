@@ -18,7 +18,7 @@ head -c "$size" /dev/urandom >"$d/in/demo.bin"
 wait_for() { for _ in $(seq 50); do grep -q "$2" "$1" 2>/dev/null && return; sleep 0.1; done; }
 
 echo "== cft demo: $((size / 1048576)) MiB of random data over UDP, through cft-shim"
-bin/cft-recv -v --once --listen "127.0.0.1:$rport" "$d/out" 2>"$d/recv.log" &
+bin/cft-recv -v --json --once --listen "127.0.0.1:$rport" "$d/out" >"$d/recv.json" 2>"$d/recv.log" &
 rpid=$!
 wait_for "$d/recv.log" listening
 faults="--drop 5% --duplicate 2% --reorder 2% --direction reverse --corrupt 1% --direction forward --corrupt 0.05% --recompute-checksum"
@@ -35,8 +35,9 @@ echo "== what cft-shim injected"
 grep -E "^cft-shim: (forward|reverse)" "$d/shim.log" | sed 's/^cft-shim: /   /'
 echo "== what cft repaired"
 sed 's/^/   /' "$d/send.log"
-grep -o 'repaired: block digest [0-9]*' "$d/recv.log" | tail -n 1 |
-	sed 's/repaired: block digest/   cft-recv: blocks that failed their SHA-256 (damage the checksum could not see):/'
+# From the receiver's --json report (cft-recv(1)), not its -v prose.
+grep -o '"block_mismatch": [0-9]*' "$d/recv.json" | tail -n 1 |
+	sed 's/"block_mismatch":/   cft-recv: blocks that failed their SHA-256 (damage the checksum could not see):/'
 echo "== verified digest, next to sha256sum's"
 echo "   $(cut -d' ' -f1 "$d/sums")  cft: source, read back from the receiver's disk"
 echo "   $(sha256sum <"$d/in/demo.bin" | cut -d' ' -f1)  sha256sum: source"

@@ -20,6 +20,7 @@ enum cft_err {
 	CFT_E_NAME = -10,	/* file name not acceptable */
 	CFT_E_RANGE = -11,	/* number out of range */
 	CFT_E_SYNTAX = -12,	/* text that does not parse */
+	CFT_E_CHANGED = -13,	/* a source file changed while we read it */
 };
 
 /* A short fixed description of a code, for messages. */

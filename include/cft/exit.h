@@ -10,7 +10,8 @@ enum cft_exit {
 	CFT_EXIT_NETWORK = 4,	/* peer unreachable or silent past --timeout */
 	CFT_EXIT_DIGEST = 5,	/* digests never agreed within the retry budget */
 	CFT_EXIT_AUTH = 6,	/* reserved: authentication failure */
-	CFT_EXIT_CHANGED = 7,	/* reserved: source changed during transfer */
+	CFT_EXIT_CHANGED = 7,	/* source changed during transfer */
+	CFT_EXIT_SIGNAL = 130,	/* stopped by SIGINT or SIGTERM (128 + SIGINT) */
 };
 
 #endif

@@ -8,6 +8,9 @@
 
 /* Protocol version spoken by this build.  Bumped on any incompatible change. */
 #define CFT_PROTO_VERSION 1
+#define CFT_STR_(x) #x
+#define CFT_STR(x) CFT_STR_(x)
+#define CFT_PROTO_VERSION_STR CFT_STR(CFT_PROTO_VERSION)
 
 /* Default UDP port (no unit). */
 #define CFT_DEFAULT_PORT 7411
@@ -71,11 +74,13 @@
 /*
  * Congestion window, in DATA datagrams in flight.  Even loopback drops when
  * the receiver's socket buffer fills, so the sender probes upwards from the
- * initial value and halves on loss (AIMD).
+ * initial value and halves on loss (AIMD).  Past the slow-start threshold it
+ * grows by CFT_CWND_GROWTH datagrams per window of datagrams that arrive.
  */
 #define CFT_CWND_MIN 32
 #define CFT_CWND_INIT 128
 #define CFT_CWND_MAX 8192
+#define CFT_CWND_GROWTH 4
 
 /* The receiver sends STATUS after this many DATA datagrams (ack clocking). */
 #define CFT_STATUS_EVERY 16
@@ -90,6 +95,17 @@
 #define CFT_RTO_INIT_US 200000
 #define CFT_RTO_MIN_US 10000
 #define CFT_RTO_MAX_US 2000000
+
+/*
+ * Round-trip smoothing, as RFC 6298: SRTT moves by 1/8 (2^-3) of each
+ * sample's difference, RTTVAR by 1/4 (2^-2) of its deviation, and the timer
+ * is SRTT + max(G, K * RTTVAR), G being the granularity we can count on from
+ * a scheduler (1 ms), before the bounds above apply.
+ */
+#define CFT_RTT_GAIN_SHIFT 3
+#define CFT_RTTVAR_GAIN_SHIFT 2
+#define CFT_RTO_K 4
+#define CFT_RTO_GRANULARITY_US 1000
 
 /*
  * In the data phase, ask for a STATUS (PROBE) after this long without one,

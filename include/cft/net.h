@@ -50,15 +50,27 @@ long net_recv(int fd, uint8_t *buf, size_t cap, struct net_addr *from);
 #define NET_BATCH 64
 
 struct net_batch {
-	unsigned n;
+	unsigned n;			/* datagrams queued (sending) */
+	size_t dgram_max;		/* largest datagram a slot holds, bytes */
 	struct mmsghdr m[NET_BATCH];
 	struct iovec iov[NET_BATCH];
 	struct net_addr addr[NET_BATCH];
-	uint8_t buf[NET_BATCH][CFT_DATAGRAM_MAX + 1];
+	uint8_t *buf;			/* NET_BATCH slots of dgram_max + 1 bytes */
 };
 
-/* Queue a copy of one datagram for `to` (NULL on a connected socket);
- * sends the batch first when it is full. */
+/* Slots for datagrams of up to dgram_max bytes.  Returns 0 or CFT_E_NOMEM;
+ * free with net_batch_free. */
+int net_batch_init(struct net_batch *b, size_t dgram_max);
+void net_batch_free(struct net_batch *b);
+
+/* The bytes of datagram i. */
+static inline uint8_t *net_batch_data(struct net_batch *b, unsigned i)
+{
+	return b->buf + (size_t)i * (b->dgram_max + 1);
+}
+
+/* Queue a copy of one datagram (at most dgram_max bytes) for `to` (NULL on a
+ * connected socket); sends the batch first when it is full. */
 void net_batch_add(int fd, struct net_batch *b, const struct net_addr *to,
 		   const uint8_t *buf, size_t len);
 /* Send what is queued; errors count as loss, as with net_send. */
@@ -66,9 +78,22 @@ void net_batch_flush(int fd, struct net_batch *b);
 /*
  * Receive up to NET_BATCH datagrams without blocking into b.  Returns how
  * many (0 when none is waiting) or -1 on a real error.  Datagram i is
- * b->buf[i], b->m[i].msg_len bytes (CFT_DATAGRAM_MAX + 1 when it was
- * larger than any cft datagram), from b->addr[i].
+ * net_batch_data(b, i), b->m[i].msg_len bytes (dgram_max + 1 when it was
+ * longer), from b->addr[i].
  */
 int net_batch_recv(int fd, struct net_batch *b);
+
+/* A socket and the batch of datagrams waiting to leave by it: where an
+ * engine's output goes (net_out_datagram is a struct proto_out callback,
+ * ctx a struct net_out), sent by net_out_flush after each round of work. */
+struct net_out {
+	int fd;
+	struct net_batch batch;
+};
+void net_out_datagram(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len);
+static inline void net_out_flush(struct net_out *o)
+{
+	net_batch_flush(o->fd, &o->batch);
+}
 
 #endif

@@ -88,7 +88,7 @@ struct wire_file {
 	uint32_t mode;		/* permission bits only (07777 masked to 0777) */
 	uint32_t flags;		/* WIRE_FILE_*; the rest reserved (directory trees) */
 	uint16_t name_len;
-	const uint8_t *name;	/* not NUL-terminated; see names.h */
+	const uint8_t *name;	/* not NUL-terminated; util_name_valid checks it */
 };
 
 struct wire_block {

@@ -18,9 +18,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# fail MESSAGE: say why, show the end of every log and JSON report the test
+# kept (the assertions read the JSON), and stop the test.
 fail() {
 	echo "  FAIL: $*"
-	for f in "$T"/*.log; do
+	for f in "$T"/*.log "$T"/*.json; do
 		[ -f "$f" ] || continue
 		echo "  --- $f"; tail -n 15 "$f" | sed 's/^/  | /'
 	done
@@ -35,8 +37,10 @@ random_file() {
 		head -c "$2" >"$1"
 }
 
-# start_recv DIR [OPTIONS...]: cft-recv on a free loopback port, in the
-# background; sets PORT and RECV_PID; its stderr goes to $T/recv.log.
+# start_recv DIR [OPTIONS...]: cft-recv -v --json on a free loopback port, in
+# the background; sets PORT and RECV_PID; its stderr goes to $T/recv.log
+# (read only to see that it is up, and by people), its JSON reports to
+# $T/recv.json (what the tests assert on: see recv_count).
 # started LOG PATTERN PID: wait until the background program PID has written
 # PATTERN to LOG (it is up); false if it exits first (its port was taken).
 started() {
@@ -59,12 +63,26 @@ start_recv() {
 	shift
 	for try in 1 2 3 4 5 6 7 8; do
 		PORT=$(random_port)
-		"$BIN/cft-recv" -v --listen "127.0.0.1:$PORT" "$@" "$dir" 2>"$T/recv.log" &
+		"$BIN/cft-recv" -v --json --listen "127.0.0.1:$PORT" "$@" "$dir" \
+			>"$T/recv.json" 2>"$T/recv.log" &
 		RECV_PID=$!
 		started "$T/recv.log" "listening on" "$RECV_PID" && return 0
 		RECV_PID=
 	done
 	fail "could not start cft-recv"
+}
+
+# run_killed LOG COMMAND...: run COMMAND in the foreground with its stderr
+# appended to LOG, and return its status; for a program the test means to
+# have killed (the fault library's SIGKILL), whose status the caller checks.
+# Bash itself prints a "Killed" notice when a job dies of a signal; that
+# death is the point here, so the notice goes to /dev/null, while whatever
+# the program says stays in LOG for fail to show.
+run_killed() {
+	local log=$1 rc=0
+	shift
+	{ "$@" 2>>"$log"; } 2>/dev/null || rc=$?
+	return "$rc"
 }
 
 # wait_recv: wait for the background receiver; sets RECV_RC.
@@ -88,9 +106,56 @@ assert_same() {
 		fail "sha256sum of $2 differs"
 }
 
-# Counter NAME from the receiver's -v summary line.
-recv_counter() {
-	grep -o "$1 [0-9]*" "$T/recv.log" | tail -n 1 | grep -o '[0-9]*$'
+# json_num FILE KEY: the number under "KEY" in the last JSON object of FILE
+# that has it; prints nothing and fails when there is none.  Both programs
+# print one object per line, and the keys asked for here (cft-recv's
+# counters, cft-send's repairs, "status") occur once in an object.  A quote
+# inside a JSON string is escaped, so a file name cannot fake a key.  No jq:
+# grep only, as on a bare CI machine.
+json_num() {
+	local n
+	n=$(grep -o "\"$2\": [0-9][0-9]*" "$1" 2>/dev/null | tail -n 1 | grep -o '[0-9]*$')
+	[ -n "$n" ] && echo "$n"
+}
+
+# recv_count KEY: a counter of the receiver's (cft-recv(1), --json
+# "counters"), from $T/recv.json.  Each report carries the receiver's
+# totals since it started, so the last one has them all.
+recv_count() {
+	json_num "$T/recv.json" "$1"
+}
+
+# recv_counts KEY...: "KEY N, KEY N" from $T/recv.json, for notes.
+recv_counts() {
+	local k out=
+	for k in "$@"; do out="$out${out:+, }$k $(recv_count "$k")"; done
+	echo "$out"
+}
+
+# send_repairs FILE: what cft-send repaired, from its --json report FILE,
+# for notes: "repaired: 3 datagrams resent, 1 block resent, ...".
+send_repairs() {
+	local d b m
+	d=$(json_num "$1" datagrams_resent)
+	b=$(json_num "$1" blocks_resent)
+	m=$(json_num "$1" e2e_mismatches)
+	echo "repaired: ${d:-?} datagram$([ "$d" = 1 ] || echo s) resent," \
+		"${b:-?} block$([ "$b" = 1 ] || echo s) resent," \
+		"${m:-?} end-to-end mismatch$([ "$m" = 1 ] || echo es)"
+}
+
+# wait_partial DIR: wait until a receiver writing into DIR has taken a
+# file's offer (its state file for the partial file appears, before any data
+# is asked for); false after 5 s without one.
+wait_partial() {
+	local f
+	for _ in $(seq 100); do
+		for f in "$1"/.cft-tmp.*.state; do
+			[ -e "$f" ] && return 0
+		done
+		sleep 0.05
+	done
+	return 1
 }
 
 # start_shim FAULTS...: cft-shim in front of the receiver at $PORT; sets

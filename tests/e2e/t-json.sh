@@ -23,11 +23,11 @@ for want in '"program": "cft-recv"' '"status": 0' "\"sha256\": \"$sum\"" '"name"
 done
 # A failure still gives one object, with the status and the error.
 rc=0
-"$BIN/cft-send" --json --timeout 1 "$T/src" 127.0.0.1:9 >"$T/fail.json" 2>/dev/null || rc=$?
+"$BIN/cft-send" --json --timeout 1 "$T/src" 127.0.0.1:9 >"$T/fail.json" 2>"$T/fail.log" || rc=$?
 [ "$rc" = 4 ] || fail "expected exit 4, got $rc"
 grep -q '"status": 4, "error": "src: no answer' "$T/fail.json" || fail "failure JSON: $(cat "$T/fail.json")"
 rc=0
-"$BIN/cft-send" --json "$T/missing" 127.0.0.1:9 >"$T/fail.json" 2>/dev/null || rc=$?
+"$BIN/cft-send" --json "$T/missing" 127.0.0.1:9 >"$T/fail.json" 2>"$T/fail.log" || rc=$?
 [ "$rc" = 3 ] && grep -q '"status": 3' "$T/fail.json" || fail "missing file JSON: $(cat "$T/fail.json")"
 note "sender and receiver JSON carry status, sha256 $sum, repairs"
 
@@ -35,12 +35,12 @@ note "sender and receiver JSON carry status, sha256 $sum, repairs"
 # keeps the partial file for a resume.
 random_file "$T/slow" 4000000 51
 PORT=$(random_port)
-"$BIN/cft-recv" -q --json --listen "127.0.0.1:$PORT" "$T/out" >"$T/stop.json" 2>/dev/null &
+"$BIN/cft-recv" -q --json --listen "127.0.0.1:$PORT" "$T/out" >"$T/stop.json" 2>"$T/recv-stop.log" &
 RECV_PID=$!
 sleep 0.3
 start_shim --seed 3 --rate 2M
-"$BIN/cft-send" -q --timeout 2 "$T/slow" "127.0.0.1:$SHIM_PORT" 2>/dev/null & spid=$!
-for _ in $(seq 100); do ls -A "$T/out" | grep -q '\.state$' && break; sleep 0.05; done
+"$BIN/cft-send" -q --timeout 2 "$T/slow" "127.0.0.1:$SHIM_PORT" 2>"$T/send-slow.log" & spid=$!
+wait_partial "$T/out"
 sleep 0.3
 kill -TERM "$RECV_PID"; wait_recv
 wait $spid 2>/dev/null

@@ -10,12 +10,13 @@ for nth in 2 7; do	# read 2 feeds block 1; read 7 starts the independent pass
 	: >"$T/faults"
 	start_recv "$T/out" --once
 	CFT_FAULT_PATH="$T/src" CFT_FAULT_READ_NTH=$nth CFT_FAULT_LOG="$T/faults" \
-		LD_PRELOAD="$FAULTLIB" "$BIN/cft-send" "$T/src" "127.0.0.1:$PORT" \
-		>/dev/null 2>"$T/send.log" || fail "read $nth damaged: cft-send exited $?"
+		LD_PRELOAD="$FAULTLIB" "$BIN/cft-send" --json "$T/src" "127.0.0.1:$PORT" \
+		>"$T/send.json" 2>"$T/send.log" || fail "read $nth damaged: cft-send exited $?"
 	wait_recv
 	[ "$RECV_RC" = 0 ] || fail "cft-recv exited $RECV_RC"
 	[ "$(wc -l <"$T/faults")" = 1 ] || fail "read $nth: expected one fault, got: $(cat "$T/faults")"
 	assert_same "$T/src" "$T/out/src"
-	grep -q "1 end-to-end mismatch" "$T/send.log" || fail "read $nth: no end-to-end repair reported"
+	n=$(json_num "$T/send.json" e2e_mismatches)
+	[ "$n" = 1 ] || fail "read $nth: no end-to-end repair reported (e2e_mismatches ${n:-missing}, expected 1)"
 	note "read $nth: $(cat "$T/faults"); caught end to end, re-sent, verified"
 done

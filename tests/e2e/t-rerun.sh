@@ -35,11 +35,14 @@ note "a differing destination: --no-clobber exit 2 and untouched; replaced witho
 
 # The source changes while it is sent (slowed by the shim so that it can).
 random_file "$T/moving" $size 63
+# So that the state file waited for below can only be this transfer's.
+assert_no_temp "$T/out"
 start_shim --seed 2 --rate 20M
 rc=0
 "$BIN/cft-send" -q "$T/moving" "127.0.0.1:$SHIM_PORT" 2>"$T/send.log" & pid=$!
-# Change it once the receiver has the offer, so the sender has opened it.
-for _ in $(seq 100); do grep -q "moving: receiving" "$T/recv.log" && break; sleep 0.05; done
+# Change it once the receiver has the offer (it has written the partial
+# file's state), so the sender has opened it.
+wait_partial "$T/out" || fail "the receiver never took the offer of 'moving'"
 printf 'changed' | dd of="$T/moving" bs=1 seek=100 conv=notrunc 2>/dev/null
 wait $pid || rc=$?
 stop_shim

@@ -15,8 +15,8 @@ start_shim --seed "$SEED"
 for nth in $((20 + SEED % 20)) $((45 + SEED % 10)); do
 	rc=0
 	CFT_FAULT_PATH="$T/src" CFT_FAULT_KILL_READ_NTH=$nth CFT_FAULT_LOG="$T/faults" \
-		LD_PRELOAD="$FAULTLIB" "$BIN/cft-send" -q "$T/src" "127.0.0.1:$SHIM_PORT" \
-		2>>"$T/send.log" || rc=$?
+		LD_PRELOAD="$FAULTLIB" run_killed "$T/send.log" \
+		"$BIN/cft-send" -q "$T/src" "127.0.0.1:$SHIM_PORT" || rc=$?
 	[ "$rc" = 137 ] || fail "seed $SEED: cft-send meant to die at read $nth exited $rc"
 	[ ! -e "$T/out/src" ] || fail "seed $SEED: a file appeared before it was verified"
 done

@@ -16,7 +16,7 @@ stop_shim
 [ ! -e "$T/out/src" ] || fail "a file appeared"
 
 start_shim --seed "$SEED" --drop 50%
-"$BIN/cft-send" --timeout 30 "$T/src" "127.0.0.1:$SHIM_PORT" >/dev/null 2>"$T/send.log" ||
+"$BIN/cft-send" --json --timeout 30 "$T/src" "127.0.0.1:$SHIM_PORT" >"$T/send.json" 2>"$T/send.log" ||
 	fail "seed $SEED: 50% loss: cft-send exited $?"
 stop_shim
 assert_same "$T/src" "$T/out/src"
@@ -24,4 +24,4 @@ assert_same "$T/src" "$T/out/src"
 	fail "seed $SEED: loss not injected both ways"
 kill -TERM "$RECV_PID"; wait_recv
 assert_no_temp "$T/out"
-note "100% loss: exit 4 after $ms ms; $(shim_seed) 50% loss: verified, $(grep -o 'repaired: .*' "$T/send.log")"
+note "100% loss: exit 4 after $ms ms; $(shim_seed) 50% loss: verified, $(send_repairs "$T/send.json")"

@@ -8,7 +8,7 @@ mkdir "$T/out"
 random_file "$T/src" $((32 * 1024 * 1024)) 31
 start_recv "$T/out" --once
 start_shim --seed "$SEED" --drop 10% --corrupt 2% --duplicate 5% --reorder 5%
-"$BIN/cft-send" -v "$T/src" "127.0.0.1:$SHIM_PORT" >/dev/null 2>"$T/send.log" ||
+"$BIN/cft-send" -v --json "$T/src" "127.0.0.1:$SHIM_PORT" >"$T/send.json" 2>"$T/send.log" ||
 	fail "seed $SEED: cft-send exited $?"
 wait_recv
 stop_shim
@@ -19,6 +19,7 @@ for k in dropped corrupted duplicated reordered; do
 		[ "$(shim_count $d $k)" -gt 0 ] || fail "seed $SEED: no $d $k injected"
 	done
 done
-[ "$(recv_counter checksum)" -gt 0 ] || fail "seed $SEED: receiver caught no bad checksum"
+n=$(recv_count bad_checksum)
+[ "${n:-0}" -gt 0 ] || fail "seed $SEED: receiver caught no bad checksum (bad_checksum ${n:-missing})"
 note "$(shim_seed): injected forward drop $(shim_count forward dropped), corrupt $(shim_count forward corrupted), dup $(shim_count forward duplicated), reorder $(shim_count forward reordered); reverse drop $(shim_count reverse dropped)"
-note "$(grep -o "repaired: .*" "$T/send.log")"
+note "$(send_repairs "$T/send.json")"

@@ -15,7 +15,8 @@ stop_shim
 [ "$RECV_RC" = 0 ] || fail "seed $SEED: cft-recv exited $RECV_RC"
 assert_same "$T/src" "$T/out/src"
 [ "$(shim_count forward resealed)" -gt 0 ] || fail "seed $SEED: nothing resealed"
-caught=$(recv_counter "block digest")
-[ "${caught:-0}" -gt 0 ] || fail "seed $SEED: no block digest mismatch counted"
-[ "$(recv_counter checksum)" = 0 ] || fail "seed $SEED: the checksum saw damage it should not have"
+caught=$(recv_count block_mismatch)
+[ "${caught:-0}" -gt 0 ] || fail "seed $SEED: no block digest mismatch counted (block_mismatch ${caught:-missing})"
+n=$(recv_count bad_checksum)
+[ "$n" = 0 ] || fail "seed $SEED: the checksum saw damage it should not have (bad_checksum ${n:-missing})"
 note "$(shim_seed): $(shim_count forward resealed) datagrams damaged and resealed; checksum caught 0, block digests caught $caught; verified"

@@ -7,11 +7,12 @@ mkdir "$T/out"
 random_file "$T/src" 300000 8
 CFT_FAULT_WRITE_ALL=1 LD_PRELOAD="$FAULTLIB" start_recv "$T/out" --once
 rc=0
-"$BIN/cft-send" --block-size 64K "$T/src" "127.0.0.1:$PORT" >/dev/null 2>"$T/send.log" || rc=$?
+"$BIN/cft-send" --json --block-size 64K "$T/src" "127.0.0.1:$PORT" >"$T/send.json" 2>"$T/send.log" ||
+	rc=$?
 wait_recv
 [ "$rc" = 5 ] || fail "cft-send exited $rc, expected 5"
 [ "$RECV_RC" = 5 ] || fail "cft-recv exited $RECV_RC, expected 5"
 grep -q "digests never agreed" "$T/send.log" || fail "no clear message"
 [ ! -e "$T/out/src" ] || fail "an unverified file appeared under its final name"
 assert_no_temp "$T/out"
-note "exit 5 $(grep -o 'after [0-9]* end-to-end rounds' "$T/send.log"); nothing committed"
+note "exit 5 after $(json_num "$T/send.json" e2e_rounds) end-to-end rounds; nothing committed"

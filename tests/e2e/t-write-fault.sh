@@ -8,13 +8,14 @@ random_file "$T/src" $((8 * 1024 * 1024)) 7
 : >"$T/faults"
 CFT_FAULT_WRITE_NTH=3 CFT_FAULT_LOG="$T/faults" LD_PRELOAD="$FAULTLIB" \
 	start_recv "$T/out" --once
-"$BIN/cft-send" "$T/src" "127.0.0.1:$PORT" >/dev/null 2>"$T/send.log" ||
+"$BIN/cft-send" --json "$T/src" "127.0.0.1:$PORT" >"$T/send.json" 2>"$T/send.log" ||
 	fail "cft-send exited $?"
 wait_recv
 [ "$RECV_RC" = 0 ] || fail "cft-recv exited $RECV_RC"
 [ "$(wc -l <"$T/faults")" = 1 ] || fail "expected one injected fault, log: $(cat "$T/faults")"
 assert_same "$T/src" "$T/out/src"
-mismatch=$(recv_counter "read-back")
-[ "${mismatch:-0}" -ge 1 ] || fail "the receiver did not count a read-back mismatch"
-grep -q "1 end-to-end mismatch" "$T/send.log" || fail "sender did not report the repair"
+mismatch=$(recv_count readback_mismatch)
+[ "${mismatch:-0}" -ge 1 ] || fail "the receiver did not count a read-back mismatch (readback_mismatch ${mismatch:-missing})"
+n=$(json_num "$T/send.json" e2e_mismatches)
+[ "$n" = 1 ] || fail "sender did not report the repair (e2e_mismatches ${n:-missing}, expected 1)"
 note "injected: $(cat "$T/faults"); read-back caught $mismatch block(s), re-sent, verified"

@@ -1,22 +1,25 @@
 /*
  * libFuzzer harness for the receiver's engine: the input is a sequence of
  * datagrams (each a 2-byte length, then the bytes, checksum resealed), fed
- * after a valid HELLO and FILE so the fuzzer explores a live session.  The
- * engine must never crash, and never write outside its directory.
+ * after a valid HELLO and FILE so the fuzzer explores a live session, with
+ * the clock moving 1 ms between datagrams.  The engine must never crash,
+ * and never write outside its directory (a fresh one per input).
  */
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cft/limits.h"
-#include "cft/store.h"
 #include "cft/wire.h"
-#include "recv-session.h"
+#include "fuzz_dir.h"
+#include "recv/recv-server.h"
+#include "recv/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
-static void emit(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len)
+static void out(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len)
 {
 	(void)ctx;
 	(void)to;
@@ -34,38 +37,46 @@ static void feed(struct recv_server *srv, const struct net_addr *from, uint64_t 
 		recv_server_on_datagram(srv, now, from, b, (size_t)n);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+/* HELLO for 2 files of 4096-byte blocks, then FILE 0: 3 blocks and 7 bytes. */
+static void open_session(struct recv_server *srv, const struct net_addr *from, uint64_t now)
 {
-	static char dir[] = "/tmp/cft-fuzz-XXXXXX";
-	static int dirfd = -1;
-	struct recv_server srv;
-	struct net_addr from;
 	struct wire_msg m;
-	uint64_t now = 1000000;
 
-	if (dirfd < 0) {
-		if (!mkdtemp(dir))
-			abort();
-		dirfd = store_open_dir(dir);
-	}
-	memset(&from, 0, sizeof(from));
-	from.ss.ss_family = AF_INET;
-	from.len = sizeof(struct sockaddr_storage);
-	if (recv_server_init(&srv, dirfd, 30000000, (struct recv_io){ .emit = emit }) < 0)
-		return 0;
 	memset(&m, 0, sizeof(m));
 	m.version = CFT_PROTO_VERSION;
 	m.session = 0x5e55;
 	m.type = WIRE_HELLO;
 	m.u.hello.block_size = 4096;
 	m.u.hello.nfiles = 2;
-	feed(&srv, &from, now, &m);
+	feed(srv, from, now, &m);
+	memset(&m.u, 0, sizeof(m.u));	/* the union: no HELLO field may leak */
 	m.type = WIRE_FILE;
+	m.u.file.file = 0;
 	m.u.file.size = 3 * 4096 + 7;
+	m.u.file.mode = 0644;
 	m.u.file.name = (const uint8_t *)"f";
 	m.u.file.name_len = 1;
-	feed(&srv, &from, now, &m);
+	feed(srv, from, now, &m);
+}
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	char dir[32];
+	struct recv_server srv;
+	struct net_addr from;
+	uint64_t now = 1000000;
+	int dirfd;
+
+	fuzz_dir_new(dir);
+	dirfd = store_open_dir(dir);
+	if (dirfd < 0)
+		abort();
+	memset(&from, 0, sizeof(from));
+	from.ss.ss_family = AF_INET;
+	from.len = sizeof(struct sockaddr_in);
+	if (recv_server_init(&srv, dirfd, 30000000, (struct recv_io){ .out = { out, NULL } }) < 0)
+		abort();
+	open_session(&srv, &from, now);
 	while (len >= 2) {
 		size_t n = (size_t)data[0] << 8 | data[1];
 		uint8_t buf[CFT_DATAGRAM_MAX];
@@ -85,5 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		now += 1000;
 	}
 	recv_server_free(&srv);
+	close(dirfd);
+	fuzz_dir_remove(dir);
 	return 0;
 }

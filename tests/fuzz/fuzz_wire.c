@@ -8,7 +8,7 @@
 
 #include "cft/limits.h"
 #include "cft/wire.h"
-#include "check.h"
+#include "cft/check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 

@@ -16,11 +16,11 @@
 
 #include "cft/error.h"
 #include "cft/exit.h"
-#include "cft/store.h"
 #include "cft/util.h"
 #include "cft/wire.h"
-#include "recv-session.h"
-#include "send-session.h"
+#include "recv/recv-server.h"
+#include "recv/store.h"
+#include "send/send-session.h"
 
 #define QCAP 4096		/* datagrams a direction holds, like a socket buffer */
 #define LATENCY_US 200
@@ -103,9 +103,10 @@ static void link_send(struct link *l, struct queue *q, const uint8_t *b, size_t 
 static struct link L;
 static struct net_addr sender_addr;
 
-static void emit_sr(void *ctx, const uint8_t *b, size_t len)
+static void emit_sr(void *ctx, const struct net_addr *to, const uint8_t *b, size_t len)
 {
 	(void)ctx;
+	(void)to;
 	link_send(&L, &L.sr, b, len);
 }
 
@@ -199,7 +200,6 @@ static int run_transfer(struct run *r, const char **names, unsigned n, uint32_t 
 	static struct send_file files[16];
 	struct send_config cfg;
 	static char paths[16][256];
-	int err;
 
 	L.seed = seed;
 	L.rng = seed * 0x9E3779B97F4A7C15ull + 1;
@@ -207,7 +207,7 @@ static int run_transfer(struct run *r, const char **names, unsigned n, uint32_t 
 		L.f = *f;
 	r->dirfd = store_open_dir(dir_dst);
 	cr_assert_geq(r->dirfd, 0);
-	cr_assert_eq(recv_server_init(&r->srv, r->dirfd, 30000000, (struct recv_io){ .emit = emit_rs }), 0);
+	cr_assert_eq(recv_server_init(&r->srv, r->dirfd, 30000000, (struct recv_io){ .out = { emit_rs, NULL } }), 0);
 	memset(files, 0, sizeof(files));
 	for (unsigned i = 0; i < n; i++) {
 		struct stat st;
@@ -219,8 +219,9 @@ static int run_transfer(struct run *r, const char **names, unsigned n, uint32_t 
 		files[i].size = (uint64_t)st.st_size;
 	}
 	cfg = (struct send_config){ .files = files, .nfiles = n, .block_size = block_size,
-				    .timeout_us = 30000000, .io = { emit_sr, NULL } };
-	r->s = send_new(&cfg, &err);
+				    .timeout_us = 30000000, .session = seed + 1,
+				    .out = { emit_sr, NULL } };
+	r->s = send_new(&cfg);
 	cr_assert_not_null(r->s);
 	r->now = 1000000;
 	send_start(r->s, r->now);
@@ -250,7 +251,7 @@ static int run_transfer(struct run *r, const char **names, unsigned n, uint32_t 
 			r->now = next > r->now ? next : r->now + 1;
 		}
 	}
-	r->status = send_finished(r->s) ? send_status(r->s) : -1;
+	r->status = send_finished(r->s) ? send_outcome(r->s) : -1;
 	return r->status;
 }
 
@@ -332,7 +333,7 @@ Test(session, garbage_is_counted_and_the_transfer_goes_on)
 	make_file("g", 50000, 11);
 	/* Before the transfer: junk from the sender's own address and others. */
 	r.dirfd = store_open_dir(dir_dst);
-	cr_assert_eq(recv_server_init(&r.srv, r.dirfd, 30000000, (struct recv_io){ .emit = emit_rs }), 0);
+	cr_assert_eq(recv_server_init(&r.srv, r.dirfd, 30000000, (struct recv_io){ .out = { emit_rs, NULL } }), 0);
 	L.rng = 5;
 	for (int i = 0; i < 2000; i++) {
 		size_t len = rnd(&L) % sizeof(junk);
@@ -390,7 +391,7 @@ static void open_server(struct recv_server *srv, int *dirfd)
 {
 	*dirfd = store_open_dir(dir_dst);
 	cr_assert_geq(*dirfd, 0);
-	cr_assert_eq(recv_server_init(srv, *dirfd, 30000000, (struct recv_io){ .emit = emit_rs }), 0);
+	cr_assert_eq(recv_server_init(srv, *dirfd, 30000000, (struct recv_io){ .out = { emit_rs, NULL } }), 0);
 }
 
 static void hello(struct recv_server *srv, uint32_t block_size, uint32_t nfiles)
@@ -629,7 +630,7 @@ Test(session, refusals_at_the_limits)
 	recv_server_free(&srv);
 
 	/* A file past the size limit: refused. */
-	cr_assert_eq(recv_server_init(&srv, dirfd, 30000000, (struct recv_io){ .emit = emit_rs }), 0);
+	cr_assert_eq(recv_server_init(&srv, dirfd, 30000000, (struct recv_io){ .out = { emit_rs, NULL } }), 0);
 	hello(&srv, CFT_BLOCK_SIZE_MAX, 1);
 	L.rs.n = 0;
 	offer(&srv, "huge", CFT_FILE_SIZE_MAX + 1);

@@ -6,7 +6,7 @@
 #include "cft/error.h"
 #include "cft/util.h"
 #include "cft/wire.h"
-#include "shim.h"
+#include "shim/shim-faults.h"
 
 Test(shim, same_seed_same_faults)
 {

@@ -320,8 +320,13 @@ Test(wire, encoder_refuses_out_of_range_fields)
 	sample(WIRE_DATA, &m);
 	m.u.data.len = CFT_CHUNK_SIZE + 1;
 	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
+	/* The decoder refuses empty DATA and SUMS, so the encoder must too. */
+	m.u.data.len = 0;
+	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
 	sample(WIRE_SUMS, &m);
 	m.u.sums.count = CFT_SUMS_PER_DATAGRAM + 1;
+	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
+	m.u.sums.count = 0;
 	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
 	sample(WIRE_HELLO, &m);
 	cr_assert_eq(wire_encode(&m, buf, WIRE_HDR_LEN + 3), CFT_E_SPACE);

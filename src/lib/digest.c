@@ -1,0 +1,106 @@
+/* SHA-256, CRC-32 and randomness, via OpenSSL libcrypto and zlib. */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <zlib.h>
+
+#include "cft/digest.h"
+#include "cft/error.h"
+#include "cft/check.h"
+
+struct digest_ctx {
+	EVP_MD_CTX *md;
+};
+
+struct digest_ctx *digest_new(void)
+{
+	struct digest_ctx *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->md = EVP_MD_CTX_new();
+	if (!c->md) {
+		free(c);
+		return NULL;
+	}
+	digest_reset(c);
+	return c;
+}
+
+void digest_free(struct digest_ctx *c)
+{
+	if (!c)
+		return;
+	EVP_MD_CTX_free(c->md);
+	free(c);
+}
+
+/* The EVP calls below fail only on allocation failure or a broken OpenSSL;
+ * neither is a peer's doing, so they are our invariants. */
+void digest_reset(struct digest_ctx *c)
+{
+	CFT_ASSERT(EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) == 1);
+}
+
+void digest_update(struct digest_ctx *c, const void *p, size_t n)
+{
+	CFT_ASSERT(EVP_DigestUpdate(c->md, p, n) == 1);
+}
+
+void digest_final(struct digest_ctx *c, uint8_t out[CFT_DIGEST_LEN])
+{
+	unsigned int len = 0;
+
+	CFT_ASSERT(EVP_DigestFinal_ex(c->md, out, &len) == 1);
+	CFT_ASSERT(len == CFT_DIGEST_LEN);
+}
+
+void digest_sha256(const void *p, size_t n, uint8_t out[CFT_DIGEST_LEN])
+{
+	unsigned int len = 0;
+
+	CFT_ASSERT(EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1);
+	CFT_ASSERT(len == CFT_DIGEST_LEN);
+}
+
+void digest_hex(const uint8_t d[CFT_DIGEST_LEN], char out[2 * CFT_DIGEST_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < CFT_DIGEST_LEN; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 0xf];
+	}
+	out[2 * CFT_DIGEST_LEN] = '\0';
+}
+
+int digest_equal(const uint8_t a[CFT_DIGEST_LEN], const uint8_t b[CFT_DIGEST_LEN])
+{
+	return CRYPTO_memcmp(a, b, CFT_DIGEST_LEN) == 0;
+}
+
+uint32_t digest_crc32(const void *p, size_t n)
+{
+	return digest_crc32_update((uint32_t)crc32(0L, Z_NULL, 0), p, n);
+}
+
+uint32_t digest_crc32_update(uint32_t crc0, const void *p, size_t n)
+{
+	uLong crc = crc0;
+
+	/* zlib takes uInt lengths; datagrams are far below that, but be exact. */
+	while (n > 0) {
+		uInt part = n > 0x40000000u ? 0x40000000u : (uInt)n;
+		crc = crc32(crc, p, part);
+		p = (const uint8_t *)p + part;
+		n -= part;
+	}
+	return (uint32_t)crc;
+}
+
+int digest_random(void *p, size_t n)
+{
+	if (n > INT32_MAX || RAND_bytes(p, (int)n) != 1)
+		return CFT_E_IO;
+	return 0;
+}

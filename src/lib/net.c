@@ -1,0 +1,281 @@
+/* UDP sockets and address parsing. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cft/error.h"
+#include "cft/net.h"
+#include "cft/util.h"
+
+/* Socket buffer we ask for, in bytes: room for a window of datagrams so a
+ * busy receiver does not drop on loopback.  The kernel caps it at rmem_max. */
+#define NET_SOCKBUF_BYTES (8 * 1024 * 1024)
+
+int net_parse_hostport(const char *s, uint16_t default_port, int passive,
+		       struct net_addr *out, const char **why)
+{
+	char host[256], port[8];
+	const char *p, *colon;
+	size_t hlen;
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	*why = NULL;
+	snprintf(port, sizeof(port), "%u", default_port);
+	if (s[0] == '[') {
+		p = strchr(s, ']');
+		if (!p) {
+			*why = "missing ']' after IPv6 address";
+			return CFT_E_SYNTAX;
+		}
+		hlen = (size_t)(p - s - 1);
+		if (hlen >= sizeof(host)) {
+			*why = "host name too long";
+			return CFT_E_SYNTAX;
+		}
+		memcpy(host, s + 1, hlen);
+		host[hlen] = '\0';
+		p++;
+		if (*p == ':')
+			colon = p;
+		else if (*p == '\0')
+			colon = NULL;
+		else {
+			*why = "expected ':PORT' after ']'";
+			return CFT_E_SYNTAX;
+		}
+	} else {
+		colon = strrchr(s, ':');
+		if (colon && strchr(s, ':') != colon) {
+			*why = "IPv6 addresses must be written as [ADDR]:PORT";
+			return CFT_E_SYNTAX;
+		}
+		hlen = colon ? (size_t)(colon - s) : strlen(s);
+		if (hlen >= sizeof(host)) {
+			*why = "host name too long";
+			return CFT_E_SYNTAX;
+		}
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+	}
+	if (colon) {
+		long long v;
+
+		int prc = util_parse_num(colon + 1, 1, 65535, 0, &v);
+
+		if (prc < 0) {
+			*why = prc == CFT_E_RANGE ? "port out of range 1-65535" : "bad port";
+			return CFT_E_SYNTAX;
+		}
+		snprintf(port, sizeof(port), "%lld", v);
+	}
+	if (host[0] == '\0' && !passive) {
+		*why = "missing host";
+		return CFT_E_SYNTAX;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc != 0 || !res) {
+		*why = rc == EAI_NONAME ? "host not found" : gai_strerror(rc);
+		return CFT_E_IO;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+	out->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+void net_addr_str(const struct net_addr *a, char *out, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(out, cap, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a->ss;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(out, cap, "%s:%u", host, ntohs(s4->sin_port));
+	}
+}
+
+int net_addr_equal(const struct net_addr *a, const struct net_addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family)
+		return 0;
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->ss;
+		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)&b->ss;
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	const struct sockaddr_in *x = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in *y = (const struct sockaddr_in *)&b->ss;
+	return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+}
+
+int net_addr_same_host(const struct net_addr *a, const struct net_addr *b)
+{
+	struct net_addr x = *a, y = *b;
+
+	/* Compare with the ports made equal. */
+	if (x.ss.ss_family == AF_INET6 && y.ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&x.ss)->sin6_port = ((struct sockaddr_in6 *)&y.ss)->sin6_port;
+	else if (x.ss.ss_family == AF_INET && y.ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&x.ss)->sin_port = ((struct sockaddr_in *)&y.ss)->sin_port;
+	return net_addr_equal(&x, &y);
+}
+
+int net_udp_socket(const struct net_addr *bind_to, int family)
+{
+	int fd, size = NET_SOCKBUF_BYTES, off = 0;
+
+	if (bind_to)
+		family = bind_to->ss.ss_family;
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* Best effort: the kernel clamps to its maximum, which is fine. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (bind_to) {
+		/* [::] also takes IPv4 (as mapped addresses), whatever the
+		 * system default for the option is. */
+		if (family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		if (bind(fd, (const struct sockaddr *)&bind_to->ss, bind_to->len) < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+	}
+	return fd;
+}
+
+void net_send(int fd, const struct net_addr *to, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = sendto(fd, buf, len, 0, (const struct sockaddr *)&to->ss, to->len);
+	} while (n < 0 && errno == EINTR);
+	/* Anything else (ENOBUFS, ECONNREFUSED from an earlier ICMP error, ...)
+	 * is a lost datagram, which the protocol repairs like any other. */
+}
+
+long net_recv(int fd, uint8_t *buf, size_t cap, struct net_addr *from)
+{
+	ssize_t n;
+
+	for (;;) {
+		from->len = sizeof(from->ss);
+		n = recvfrom(fd, buf, cap, MSG_DONTWAIT | MSG_TRUNC,
+			     (struct sockaddr *)&from->ss, &from->len);
+		if (n >= 0)
+			return n > (ssize_t)cap ? (long)cap + 1 : (long)n;
+		if (errno == EINTR)
+			continue;
+		/* ICMP errors surface here on a socket that sent to a closed port. */
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED)
+			return 0;
+		return -1;
+	}
+}
+
+void net_batch_flush(int fd, struct net_batch *b)
+{
+	unsigned done = 0;
+
+	while (done < b->n) {
+		int n = sendmmsg(fd, b->m + done, b->n - done, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			done++;		/* skip the datagram that failed: a loss */
+			continue;
+		}
+		done += (unsigned)n;
+	}
+	b->n = 0;
+}
+
+int net_batch_init(struct net_batch *b, size_t dgram_max)
+{
+	memset(b, 0, sizeof(*b));
+	b->dgram_max = dgram_max;
+	b->buf = malloc(NET_BATCH * (dgram_max + 1));
+	return b->buf ? 0 : CFT_E_NOMEM;
+}
+
+void net_batch_free(struct net_batch *b)
+{
+	free(b->buf);
+	b->buf = NULL;
+}
+
+void net_batch_add(int fd, struct net_batch *b, const struct net_addr *to,
+		   const uint8_t *buf, size_t len)
+{
+	unsigned i;
+
+	if (b->n == NET_BATCH)
+		net_batch_flush(fd, b);
+	i = b->n++;
+	memcpy(net_batch_data(b, i), buf, len);
+	b->iov[i].iov_base = net_batch_data(b, i);
+	b->iov[i].iov_len = len;
+	memset(&b->m[i], 0, sizeof(b->m[i]));
+	b->m[i].msg_hdr.msg_iov = &b->iov[i];
+	b->m[i].msg_hdr.msg_iovlen = 1;
+	if (to) {
+		b->addr[i] = *to;
+		b->m[i].msg_hdr.msg_name = &b->addr[i].ss;
+		b->m[i].msg_hdr.msg_namelen = to->len;
+	}
+}
+
+int net_batch_recv(int fd, struct net_batch *b)
+{
+	int n;
+
+	for (unsigned i = 0; i < NET_BATCH; i++) {
+		b->iov[i].iov_base = net_batch_data(b, i);
+		b->iov[i].iov_len = b->dgram_max + 1;
+		memset(&b->m[i], 0, sizeof(b->m[i]));
+		b->m[i].msg_hdr.msg_iov = &b->iov[i];
+		b->m[i].msg_hdr.msg_iovlen = 1;
+		b->m[i].msg_hdr.msg_name = &b->addr[i].ss;
+		b->m[i].msg_hdr.msg_namelen = sizeof(b->addr[i].ss);
+	}
+	do {
+		n = recvmmsg(fd, b->m, NET_BATCH, MSG_DONTWAIT, NULL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED) ? 0 : -1;
+	for (int i = 0; i < n; i++) {
+		b->addr[i].len = b->m[i].msg_hdr.msg_namelen;
+		/* A datagram cut short by our buffer was oversized: say so. */
+		if (b->m[i].msg_hdr.msg_flags & MSG_TRUNC)
+			b->m[i].msg_len = (unsigned)b->dgram_max + 1;
+	}
+	return n;
+}
+
+void net_out_datagram(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len)
+{
+	struct net_out *o = ctx;
+
+	net_batch_add(o->fd, &o->batch, to, buf, len);
+}

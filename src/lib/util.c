@@ -1,0 +1,191 @@
+/* Number parsing, name checks, clock and logging. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cft/error.h"
+#include "cft/limits.h"
+#include "cft/util.h"
+
+int log_level;
+const char *log_prog = "cft";
+
+int util_parse_num(const char *s, long long min, long long max, int allow_suffix,
+		   long long *out)
+{
+	char *end = NULL;
+	long long v, mult = 1;
+
+	if (!s || *s == '\0' || *s == ' ' || *s == '+' || *s == '\t')
+		return CFT_E_SYNTAX;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s)
+		return CFT_E_SYNTAX;
+	if (errno == ERANGE)
+		return CFT_E_RANGE;
+	if (*end != '\0') {
+		if (!allow_suffix || end[1] != '\0')
+			return CFT_E_SYNTAX;
+		switch (*end) {
+		case 'k': case 'K': mult = 1LL << 10; break;
+		case 'm': case 'M': mult = 1LL << 20; break;
+		case 'g': case 'G': mult = 1LL << 30; break;
+		default: return CFT_E_SYNTAX;
+		}
+		if (v > LLONG_MAX / mult || v < LLONG_MIN / mult)
+			return CFT_E_RANGE;
+		v *= mult;
+	}
+	if (v < min || v > max)
+		return CFT_E_RANGE;
+	*out = v;
+	return 0;
+}
+
+int util_parse_prob(const char *s, double *out)
+{
+	char *end = NULL;
+	double v;
+
+	if (!s || *s == '\0' || *s == ' ' || *s == '+' || *s == '\t')
+		return CFT_E_SYNTAX;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno == ERANGE)
+		return CFT_E_SYNTAX;
+	if (*end == '%' && end[1] == '\0')
+		v /= 100.0;
+	else if (*end != '\0')
+		return CFT_E_SYNTAX;
+	if (!(v >= 0.0 && v <= 1.0))	/* also refuses NaN */
+		return CFT_E_RANGE;
+	*out = v;
+	return 0;
+}
+
+int util_name_valid(const uint8_t *name, size_t len)
+{
+	static const char prefix[] = CFT_TEMP_PREFIX;
+
+	if (len == 0 || len > CFT_NAME_MAX)
+		return CFT_E_NAME;
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return CFT_E_NAME;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == '/' || name[i] < 0x20 || name[i] == 0x7f)
+			return CFT_E_NAME;
+	if (len >= sizeof(prefix) - 1 && memcmp(name, prefix, sizeof(prefix) - 1) == 0)
+		return CFT_E_NAME;
+	return 0;
+}
+
+void util_sanitize(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 1 < cap; i++)
+		out[o++] = (in[i] >= 0x20 && in[i] < 0x7f) ? (char)in[i] : '?';
+	out[o] = '\0';
+}
+
+uint64_t util_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void vlog(const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "%s: %s\n", log_prog, line);
+}
+
+void log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < 0)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
+void log_verbose(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < 1)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
+void util_human_bytes(uint64_t n, char *out, size_t cap)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	unsigned u = 0;
+
+	while (v >= 1024.0 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, cap, "%llu B", (unsigned long long)n);
+	else
+		snprintf(out, cap, "%.1f %s", v, unit[u]);
+}
+
+const char *cft_strerror(int err)
+{
+	switch (err) {
+	case CFT_OK: return "success";
+	case CFT_E_TRUNCATED: return "truncated datagram";
+	case CFT_E_MAGIC: return "not a cft datagram";
+	case CFT_E_CHECKSUM: return "bad checksum";
+	case CFT_E_VERSION: return "unsupported protocol version";
+	case CFT_E_TYPE: return "unknown datagram type";
+	case CFT_E_MALFORMED: return "malformed datagram";
+	case CFT_E_SPACE: return "buffer too small";
+	case CFT_E_NOMEM: return "out of memory";
+	case CFT_E_IO: return "I/O error";
+	case CFT_E_NAME: return "file name not allowed";
+	case CFT_E_RANGE: return "out of range";
+	case CFT_E_SYNTAX: return "not a number";
+	case CFT_E_CHANGED: return "source changed during transfer";
+	default: return "unknown error";
+	}
+}
+
+void util_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}

@@ -1,0 +1,283 @@
+/* cft-recv: options, the destination, the socket, the server in the loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cft/cli.h"
+#include "cft/error.h"
+#include "cft/exit.h"
+#include "cft/limits.h"
+#include "cft/loop.h"
+#include "cft/net.h"
+#include "cft/util.h"
+#include "cft/version.h"
+#include "programs.h"
+#include "recv-report.h"
+#include "recv-server.h"
+#include "store.h"
+
+/* Longest sleep, microseconds: the loop re-checks its deadlines this often. */
+#define MAX_WAIT_US 1000000
+
+struct recv_opts {
+	const char *listen_at;
+	const char *dir;
+	long long timeout_s, ttl_s;
+	bool once, quiet, verbose, json;
+};
+
+/* The running program: the loop's context. */
+struct recv_run {
+	struct recv_opts o;
+	struct recv_server srv;
+	struct recv_report rep;
+	struct net_out out;		/* the listening socket */
+	int dirfd;
+	unsigned swept_at;		/* sessions_done at the last sweep */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cft-recv [OPTIONS] DIR\n"
+		"Receive files from cft-send into DIR; each appears under its name only\n"
+		"once read back from disk and verified against the sender's digest.\n"
+		"\n"
+		"  -l, --listen ADDR:PORT  where to listen (default [::]:%d, all addresses;\n"
+		"                          IPv6 as [ADDR]:PORT, :PORT for any address)\n"
+		"  -1, --once              serve one session, exit with its status\n"
+		"  -t, --timeout SECONDS   drop a sender silent this long (%d)\n"
+		"  -p, --partial-ttl SECONDS  remove partial files untouched this long (%d)\n"
+		"  -q, --quiet             print nothing but errors\n"
+		"  -v, --verbose           report sessions, files, drops and repairs\n"
+		"      --json              one JSON object per finished session on stdout\n"
+		"  -h, --help              this text\n"
+		"  -V, --version           print the version\n"
+		"\n"
+		"Exit: 0 done, 1 usage, 2 refused, 3 file error, 4 network, 5 digests never\n"
+		"agreed.  See cft-recv(1).\n",
+		CFT_DEFAULT_PORT, CFT_TIMEOUT_DEFAULT_S, CFT_PARTIAL_TTL_DEFAULT_S);
+}
+
+/* Remove partial files abandoned for longer than the TTL. */
+static void sweep(int dirfd, uint64_t ttl_s)
+{
+	int n = store_sweep(dirfd, ttl_s);
+
+	if (n > 0)
+		log_verbose("removed %d abandoned temporary file%s (older than %llu s)", n,
+			    n == 1 ? "" : "s", (unsigned long long)ttl_s);
+}
+
+/* Bind the default: dual-stack [::] where IPv6 exists, else 0.0.0.0. */
+static int bind_default(struct net_addr *addr)
+{
+	const char *why;
+	char spec[32];
+	int fd;
+
+	snprintf(spec, sizeof(spec), "[::]:%d", CFT_DEFAULT_PORT);
+	if (net_parse_hostport(spec, CFT_DEFAULT_PORT, 1, addr, &why) == 0) {
+		fd = net_udp_socket(addr, 0);
+		if (fd >= 0)
+			return fd;
+	}
+	snprintf(spec, sizeof(spec), "0.0.0.0:%d", CFT_DEFAULT_PORT);
+	if (net_parse_hostport(spec, CFT_DEFAULT_PORT, 1, addr, &why) < 0)
+		return -1;
+	return net_udp_socket(addr, 0);
+}
+
+static unsigned run_fds(void *ctx, int *fds, unsigned cap)
+{
+	(void)cap;
+	fds[0] = ((struct recv_run *)ctx)->out.fd;
+	return 1;
+}
+
+static void run_datagram(void *ctx, unsigned which, uint64_t now, const struct net_addr *from,
+			 const uint8_t *buf, size_t len)
+{
+	(void)which;
+	recv_server_on_datagram(&((struct recv_run *)ctx)->srv, now, from, buf, len);
+}
+
+static void run_tick(void *ctx, uint64_t now)
+{
+	struct recv_run *r = ctx;
+
+	recv_server_on_timer(&r->srv, now);
+	/* A session ended: a good time to clear out abandoned partial files. */
+	if (r->srv.sessions_done != r->swept_at) {
+		r->swept_at = r->srv.sessions_done;
+		sweep(r->dirfd, (uint64_t)r->o.ttl_s);
+	}
+}
+
+static uint64_t run_deadline(void *ctx, uint64_t now)
+{
+	return recv_server_next_deadline(&((struct recv_run *)ctx)->srv, now);
+}
+
+static void run_flush(void *ctx)
+{
+	struct recv_run *r = ctx;
+
+	net_out_flush(&r->out);
+}
+
+static bool run_finished(void *ctx)
+{
+	struct recv_run *r = ctx;
+
+	return r->o.once && r->srv.sessions_done > 0;
+}
+
+/* Parse the command line into o.  Returns -1 to go on, or an exit status. */
+static int parse_options(int argc, char **argv, struct recv_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "once", no_argument, NULL, '1' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "partial-ttl", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "l:1t:p:qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l': o->listen_at = optarg; break;
+		case '1': o->once = true; break;
+		case 't':
+			if (cli_num("--timeout", optarg, 1, CFT_TIMEOUT_MAX_S, 0, "seconds",
+				    &o->timeout_s) < 0)
+				return CFT_EXIT_USAGE;
+			break;
+		case 'p':
+			if (cli_num("--partial-ttl", optarg, 1, CFT_PARTIAL_TTL_MAX_S, 0, "seconds",
+				    &o->ttl_s) < 0)
+				return CFT_EXIT_USAGE;
+			break;
+		case 'q': o->quiet = true; break;
+		case 'v': o->verbose = true; break;
+		case 'j': o->json = true; break;
+		case 'h': usage(stdout); return CFT_EXIT_OK;
+		case 'V': printf("cft-recv %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
+			return CFT_EXIT_OK;
+		default:
+			cli_bad_option(optopt, argv, optind);
+			usage(stderr);
+			return CFT_EXIT_USAGE;
+		}
+	}
+	if (cli_verbosity(o->quiet, o->verbose) != 0)
+		return CFT_EXIT_USAGE;
+	if (argc - optind != 1) {
+		log_error(argc - optind < 1 ? "missing DIR" : "one DIR only");
+		usage(stderr);
+		return CFT_EXIT_USAGE;
+	}
+	o->dir = argv[optind];
+	return -1;
+}
+
+/* The destination and the socket.  Returns -1 to go on, or an exit status. */
+static int open_ends(struct recv_run *r)
+{
+	struct net_addr addr;
+	const char *why;
+	char shown[80];
+	int rc;
+
+	if (r->o.listen_at) {
+		rc = net_parse_hostport(r->o.listen_at, CFT_DEFAULT_PORT, 1, &addr, &why);
+		if (rc < 0) {
+			log_error("--listen '%s': %s", r->o.listen_at, why);
+			return rc == CFT_E_SYNTAX ? CFT_EXIT_USAGE : CFT_EXIT_NETWORK;
+		}
+	}
+	r->dirfd = store_open_dir(r->o.dir);
+	if (r->dirfd < 0) {
+		log_error("%s: %s (DIR must be an existing, writable directory)", r->o.dir,
+			  strerror(errno));
+		return CFT_EXIT_LOCAL;
+	}
+	r->out.fd = r->o.listen_at ? net_udp_socket(&addr, 0) : bind_default(&addr);
+	if (r->out.fd < 0) {
+		log_error("cannot listen on %s: %s",
+			  r->o.listen_at ? r->o.listen_at : "the default port", strerror(errno));
+		return CFT_EXIT_NETWORK;
+	}
+	net_addr_str(&addr, shown, sizeof(shown));
+	log_verbose("listening on %s, writing into %s", shown, r->o.dir);
+	return -1;
+}
+
+/* Serve until --once is done or a signal; returns the exit status. */
+static int serve(struct recv_run *r)
+{
+	const struct loop loop = {
+		.ctx = r, .dgram_max = CFT_DATAGRAM_MAX, .max_wait_us = MAX_WAIT_US,
+		.fds = run_fds, .datagram = run_datagram, .tick = run_tick,
+		.deadline = run_deadline, .flush = run_flush, .finished = run_finished,
+	};
+	int sig;
+
+	sweep(r->dirfd, (uint64_t)r->o.ttl_s);
+	sig = loop_run(&loop);
+	if (sig == 0)
+		return r->srv.last_status;
+	if (sig > 0)
+		log_verbose("signal %d: shutting down", sig);
+	else
+		log_error("poll: %s", strerror(errno));
+	/* --once that never finished its session did not succeed. */
+	return r->o.once || sig < 0 ? CFT_EXIT_NETWORK : CFT_EXIT_OK;
+}
+
+int recv_main(int argc, char **argv)
+{
+	static struct recv_run r;
+	int rc;
+
+	log_prog = "cft-recv";
+	r.o = (struct recv_opts){ .timeout_s = CFT_TIMEOUT_DEFAULT_S,
+				  .ttl_s = CFT_PARTIAL_TTL_DEFAULT_S };
+	r.out.fd = r.dirfd = -1;
+	rc = parse_options(argc, argv, &r.o);
+	if (rc >= 0)
+		return rc;
+	rc = open_ends(&r);
+	if (rc < 0 && net_batch_init(&r.out.batch, CFT_DATAGRAM_MAX) == 0 &&
+	    recv_server_init(&r.srv, r.dirfd, (uint64_t)r.o.timeout_s * 1000000u,
+			     (struct recv_io){ { net_out_datagram, &r.out }, recv_report_event, &r.rep }) == 0) {
+		r.rep.json = r.o.json;
+		r.rep.c = &r.srv.c;
+		loop_signals();
+		rc = serve(&r);
+		if (r.o.verbose)
+			recv_report_counters(&r.srv.c);
+		recv_server_free(&r.srv);
+		net_out_flush(&r.out);
+	} else if (rc < 0) {
+		log_error("out of memory");
+		rc = CFT_EXIT_LOCAL;
+	}
+	recv_report_free(&r.rep);
+	net_batch_free(&r.out.batch);
+	if (r.out.fd >= 0)
+		close(r.out.fd);
+	if (r.dirfd >= 0)
+		close(r.dirfd);
+	return rc;
+}

@@ -1,0 +1,174 @@
+/*
+ * The receiver's session table: datagrams are decoded and counted here,
+ * HELLOs open sessions within the limits, everything else goes to the
+ * session it names if it comes from that session's peer, and sessions that
+ * ended are reaped.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cft/error.h"
+#include "cft/exit.h"
+#include "cft/proto.h"
+#include "cft/wire.h"
+#include "recv-server.h"
+#include "recv-session.h"
+
+int recv_server_init(struct recv_server *srv, int dirfd, uint64_t timeout_us,
+		     struct recv_io io)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->dirfd = dirfd;
+	srv->timeout_us = timeout_us;
+	srv->io = io;
+	srv->rbbuf = malloc(CFT_READBACK_STEP);
+	return srv->rbbuf ? 0 : CFT_E_NOMEM;
+}
+
+/* Remove sessions that ended, recording the outcome. */
+static void reap(struct recv_server *srv)
+{
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
+		struct recv_session *s = srv->sessions[i];
+
+		if (s && s->over) {
+			/* A session taken over lives on in its successor: it is
+			 * not the one --once waits for. */
+			if (!s->superseded) {
+				srv->last_status = s->status;
+				srv->sessions_done++;
+			}
+			recv_session_free(s);
+			srv->sessions[i] = NULL;
+		}
+	}
+}
+
+void recv_server_free(struct recv_server *srv)
+{
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
+		if (srv->sessions[i]) {
+			/* Shutting down: reported like any ending, and what was
+			 * received stays for a resume (the sender is not told,
+			 * so it waits for us to come back). */
+			recv_session_end(srv->sessions[i], CFT_EXIT_NETWORK, "receiver stopped");
+			recv_session_free(srv->sessions[i]);
+			srv->sessions[i] = NULL;
+		}
+	}
+	free(srv->rbbuf);
+	srv->rbbuf = NULL;
+}
+
+static void on_hello(struct recv_server *srv, uint64_t now, const struct net_addr *from,
+		     const struct wire_msg *m)
+{
+	const struct wire_hello *h = &m->u.hello;
+
+	if (h->block_size < CFT_BLOCK_SIZE_MIN || h->block_size > CFT_BLOCK_SIZE_MAX ||
+	    h->nfiles == 0 || h->nfiles > CFT_FILES_MAX || h->features != 0) {
+		srv->c.refused++;
+		proto_send_error(&srv->io.out, from, m->session, WIRE_R_BAD_REQUEST, WIRE_NO_FILE,
+				 "session parameters out of range");
+		return;
+	}
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
+		if (!srv->sessions[i]) {
+			/* NULL when out of memory: the sender will ask again. */
+			srv->sessions[i] = recv_session_new(srv, now, from, m->session, h);
+			return;
+		}
+	}
+	srv->c.refused++;
+	proto_send_error(&srv->io.out, from, m->session, WIRE_R_BUSY, WIRE_NO_FILE,
+			 "too many sessions");
+}
+
+static struct recv_session *find_session(struct recv_server *srv, uint64_t id)
+{
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++)
+		if (srv->sessions[i] && srv->sessions[i]->id == id && !srv->sessions[i]->over)
+			return srv->sessions[i];
+	return NULL;
+}
+
+/* Decode and count; returns 0 for a datagram worth reading further. */
+static int decode(struct recv_server *srv, const struct net_addr *from, const uint8_t *buf,
+		  size_t len, struct wire_msg *m)
+{
+	int rc = wire_decode(buf, len, m);
+
+	switch (rc) {
+	case 0:
+		return 0;
+	case CFT_E_VERSION:
+		srv->c.bad_version++;
+		/* Tell a sender of another version why it gets no answer. */
+		if (m->type == WIRE_HELLO)
+			proto_send_error(&srv->io.out, from, m->session, WIRE_R_VERSION,
+					 WIRE_NO_FILE, "this receiver speaks cft protocol version "
+					 CFT_PROTO_VERSION_STR);
+		break;
+	case CFT_E_CHECKSUM: srv->c.bad_checksum++; break;
+	case CFT_E_MAGIC: srv->c.bad_magic++; break;
+	case CFT_E_TRUNCATED: srv->c.truncated++; break;
+	default: srv->c.malformed++; break;
+	}
+	return -1;
+}
+
+void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
+			     const struct net_addr *from, const uint8_t *buf, size_t len)
+{
+	struct wire_msg m;
+	struct recv_session *s;
+
+	srv->c.datagrams++;
+	if (decode(srv, from, buf, len, &m) < 0)
+		return;
+	s = find_session(srv, m.session);
+	if (!s) {
+		if (m.type == WIRE_HELLO) {
+			on_hello(srv, now, from, &m);
+			return;
+		}
+		srv->c.unknown_session++;
+		/* A sender whose receiver restarted: tell it to start over (it
+		 * resumes).  Never in answer to DATA, which comes in floods. */
+		if (m.type == WIRE_PROBE || m.type == WIRE_FILE || m.type == WIRE_COMMIT ||
+		    m.type == WIRE_SUMS)
+			proto_send_error(&srv->io.out, from, m.session, WIRE_R_UNKNOWN_SESSION,
+					 WIRE_NO_FILE, "no such session here");
+		return;
+	}
+	if (!net_addr_equal(from, &s->peer)) {
+		srv->c.wrong_peer++;
+		return;
+	}
+	recv_session_on_msg(s, now, &m);
+	reap(srv);
+}
+
+void recv_server_on_timer(struct recv_server *srv, uint64_t now)
+{
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++)
+		if (srv->sessions[i])
+			recv_session_timer(srv->sessions[i], now);
+	reap(srv);
+}
+
+uint64_t recv_server_next_deadline(const struct recv_server *srv, uint64_t now)
+{
+	uint64_t t = UINT64_MAX;
+
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
+		uint64_t d;
+
+		if (!srv->sessions[i])
+			continue;
+		d = recv_session_deadline(srv->sessions[i], now);
+		if (d < t)
+			t = d;
+	}
+	return t;
+}

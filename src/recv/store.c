@@ -1,0 +1,351 @@
+/* Temporary files, read-back and atomic commit in the destination directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cft/digest.h"
+#include "cft/error.h"
+#include "cft/util.h"
+#include "store.h"
+
+int store_open_dir(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		close(fd);
+		errno = ENOTDIR;
+		return -1;
+	}
+	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Bytes of a state file we are prepared to read; a real one is far smaller. */
+#define STATE_MAX 1024
+
+static void temp_names(const char *name, struct store_file *sf)
+{
+	uint8_t d[CFT_DIGEST_LEN];
+
+	digest_sha256(name, strlen(name), d);
+	snprintf(sf->tmpname, sizeof(sf->tmpname), "%s%02x%02x%02x%02x%02x%02x%02x%02x",
+		 CFT_TEMP_PREFIX, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+	snprintf(sf->statename, sizeof(sf->statename), "%s.state", sf->tmpname);
+}
+
+/* The state file's text for src, checksummed. */
+static size_t state_text(const struct store_file *sf, const struct store_source *src,
+			 char *out, size_t cap)
+{
+	char hexname[2 * CFT_NAME_MAX + 1], check[2 * CFT_DIGEST_LEN + 1];
+	uint8_t d[CFT_DIGEST_LEN];
+	size_t n, len = strlen(sf->name);
+	int w;
+
+	for (size_t i = 0; i < len; i++)
+		snprintf(hexname + 2 * i, 3, "%02x", (unsigned char)sf->name[i]);
+	hexname[2 * len] = '\0';
+	w = snprintf(out, cap, "cft-partial 1\nname %s\nsize %llu\nmtime %lld %u\nblock %u\n",
+		     hexname, (unsigned long long)src->size, (long long)src->mtime_sec,
+		     src->mtime_nsec, src->block_size);
+	if (w < 0 || (size_t)w >= cap)
+		return 0;
+	n = (size_t)w;
+	digest_sha256(out, n, d);
+	digest_hex(d, check);
+	w = snprintf(out + n, cap - n, "check %s\n", check);
+	if (w < 0 || (size_t)w >= cap - n)
+		return 0;
+	return n + (size_t)w;
+}
+
+/* Write the state file: new name, fsync, rename, fsync the directory. */
+static int state_write(struct store_file *sf, const struct store_source *src)
+{
+	char text[STATE_MAX], newname[96];
+	size_t n = state_text(sf, src, text, sizeof(text));
+	int fd, ret = CFT_E_IO;
+
+	if (n == 0)
+		return CFT_E_IO;
+	snprintf(newname, sizeof(newname), "%s.new", sf->statename);
+	/* Never write through anything already there (a link planted by
+	 * someone else with write access to the directory). */
+	(void)unlinkat(sf->dirfd, newname, 0);
+	fd = openat(sf->dirfd, newname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return CFT_E_IO;
+	if (write(fd, text, n) == (ssize_t)n && fsync(fd) == 0 &&
+	    renameat(sf->dirfd, newname, sf->dirfd, sf->statename) == 0 && fsync(sf->dirfd) == 0)
+		ret = 0;
+	close(fd);
+	if (ret < 0)
+		(void)unlinkat(sf->dirfd, newname, 0);
+	return ret;
+}
+
+/* Does the state file say the partial file belongs to src?  Anything torn,
+ * garbled or different says no. */
+static int state_matches(const struct store_file *sf, const struct store_source *src)
+{
+	char want[STATE_MAX], have[STATE_MAX + 1];
+	size_t n = state_text(sf, src, want, sizeof(want));
+	ssize_t got;
+	int fd;
+
+	fd = openat(sf->dirfd, sf->statename, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	got = read(fd, have, sizeof(have));
+	close(fd);
+	/* Byte for byte: the same source gives the same text, checksum and all. */
+	return n > 0 && got == (ssize_t)n && memcmp(want, have, n) == 0;
+}
+
+static void discard(struct store_file *sf)
+{
+	(void)unlinkat(sf->dirfd, sf->tmpname, 0);
+	(void)unlinkat(sf->dirfd, sf->statename, 0);
+}
+
+static int create_fresh(struct store_file *sf, const struct store_source *src)
+{
+	int rc;
+
+	discard(sf);
+	/* O_EXCL: never reuse or follow anything already there. */
+	sf->fd = openat(sf->dirfd, sf->tmpname,
+			O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (sf->fd < 0)
+		return CFT_E_IO;
+	if (src->size > 0) {
+		rc = posix_fallocate(sf->fd, 0, (off_t)src->size);
+		/* Some file systems cannot preallocate; then we learn of a full
+		 * disk at write time instead. */
+		if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
+			store_abort(sf);
+			errno = rc;
+			return CFT_E_IO;
+		}
+	}
+	if (state_write(sf, src) < 0) {
+		int e = errno;
+		store_abort(sf);
+		errno = e;
+		return CFT_E_IO;
+	}
+	return 0;
+}
+
+int store_open(int dirfd, const char *name, const struct store_source *src, mode_t mode,
+	       int no_existing, struct store_file *sf, enum store_origin *origin)
+{
+	struct stat st;
+
+	memset(sf, 0, sizeof(*sf));
+	sf->fd = -1;
+	sf->dirfd = dirfd;
+	sf->size = src->size;
+	sf->mode = mode & 0777;
+	snprintf(sf->name, sizeof(sf->name), "%s", name);
+	temp_names(name, sf);
+
+	/* The destination as it is: an identical re-run sends nothing. */
+	if (!no_existing && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && (uint64_t)st.st_size == src->size) {
+		sf->fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (sf->fd >= 0) {
+			sf->existing = 1;
+			*origin = STORE_EXISTING;
+			return 0;
+		}
+	}
+	/* What an earlier session left for this very source. */
+	if (state_matches(sf, src)) {
+		sf->fd = openat(dirfd, sf->tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		/* Ours alone (one link), and touched now so that a sweep of
+		 * abandoned files does not take it while it is in use. */
+		if (sf->fd >= 0 && fstat(sf->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_nlink == 1 && (uint64_t)st.st_size == src->size &&
+		    futimens(sf->fd, NULL) == 0) {
+			*origin = STORE_PARTIAL;
+			return 0;
+		}
+		if (sf->fd >= 0)
+			close(sf->fd);
+		sf->fd = -1;
+	}
+	*origin = STORE_FRESH;
+	return create_fresh(sf, src);
+}
+
+int store_restart(struct store_file *sf, const struct store_source *src)
+{
+	if (sf->fd >= 0)
+		close(sf->fd);
+	sf->fd = -1;
+	sf->existing = 0;
+	return create_fresh(sf, src);
+}
+
+int store_exists(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int store_sweep(int dirfd, uint64_t ttl_s)
+{
+	static const char prefix[] = CFT_TEMP_PREFIX;
+	struct dirent *e;
+	struct timespec now;
+	int n = 0, fd = dup(dirfd);
+	DIR *d;
+
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	rewinddir(d);
+	clock_gettime(CLOCK_REALTIME, &now);
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) != 0)
+			continue;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((uint64_t)(now.tv_sec - st.st_mtim.tv_sec) >= ttl_s &&
+		    unlinkat(dirfd, e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int store_write(struct store_file *sf, uint64_t off, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(sf->fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return CFT_E_IO;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return CFT_E_IO;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int store_flush(struct store_file *sf)
+{
+	if (fsync(sf->fd) < 0)
+		return CFT_E_IO;
+	/* Advisory: where the kernel keeps the pages anyway, the read-back
+	 * still checks what the file system returns for this file. */
+	(void)posix_fadvise(sf->fd, 0, 0, POSIX_FADV_DONTNEED);
+	return 0;
+}
+
+long store_read(struct store_file *sf, uint64_t off, void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = pread(sf->fd, buf, len, (off_t)off);
+		if (n >= 0)
+			return (long)n;
+		if (errno != EINTR)
+			return CFT_E_IO;
+	}
+}
+
+int store_commit(struct store_file *sf)
+{
+	int ret = CFT_E_IO;
+
+	if (sf->existing) {
+		/* Verified as it stands: nothing to rename.  A partial file or
+		 * state for this name can only be left from a crash after an
+		 * earlier commit's rename; it is of no more use. */
+		close(sf->fd);
+		sf->fd = -1;
+		discard(sf);
+		return 0;
+	}
+	if (fchmod(sf->fd, sf->mode) < 0)
+		goto out;
+	if (renameat(sf->dirfd, sf->tmpname, sf->dirfd, sf->name) < 0)
+		goto out;
+	sf->tmpname[0] = '\0';
+	/* The state file after the rename: a crash between the two leaves a
+	 * state file for a partial file that is gone, which is discarded. */
+	(void)unlinkat(sf->dirfd, sf->statename, 0);
+	sf->statename[0] = '\0';
+	if (fsync(sf->dirfd) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0) {
+		int e = errno;
+		store_abort(sf);
+		errno = e;
+	} else {
+		close(sf->fd);
+		sf->fd = -1;
+	}
+	return ret;
+}
+
+void store_abort(struct store_file *sf)
+{
+	if (sf->fd >= 0) {
+		close(sf->fd);
+		sf->fd = -1;
+	}
+	if (sf->existing)
+		return;		/* never remove the user's file */
+	if (sf->tmpname[0] != '\0') {
+		(void)unlinkat(sf->dirfd, sf->tmpname, 0);
+		sf->tmpname[0] = '\0';
+	}
+	if (sf->statename[0] != '\0') {
+		(void)unlinkat(sf->dirfd, sf->statename, 0);
+		sf->statename[0] = '\0';
+	}
+}
+
+void store_keep(struct store_file *sf)
+{
+	if (sf->fd >= 0) {
+		close(sf->fd);
+		sf->fd = -1;
+	}
+	/* Forget the names, so that a later store_abort leaves them be. */
+	sf->tmpname[0] = sf->statename[0] = '\0';
+}

@@ -1,0 +1,224 @@
+/* The data phase: blocks in flight, repairs, and what to send next. */
+#include <string.h>
+
+#include "cft/proto.h"
+#include "sched.h"
+
+void sched_start(struct sched *sc, uint64_t size, uint32_t block_size)
+{
+	uint32_t window = sc->window;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->window = window;
+	sc->size = size;
+	sc->block_size = block_size;
+	sc->nblocks = (uint32_t)proto_blocks(size, block_size);
+}
+
+static bool block_done(const struct sched *sc, uint32_t b)
+{
+	if (b < sc->rbase)
+		return true;
+	if (b - sc->rbase < 64)
+		return (sc->rmask >> (b - sc->rbase)) & 1u;
+	return false;
+}
+
+static bool in_flight(const struct sched *sc, uint32_t b)
+{
+	for (unsigned i = 0; i < sc->nfl; i++)
+		if (sc->fl[i].block == b)
+			return true;
+	return false;
+}
+
+/* The lowest block not done and not in flight, inside the window. */
+static bool next_new_block(const struct sched *sc, uint32_t *out)
+{
+	if (sc->nfl >= sc->window)
+		return false;
+	for (uint32_t b = sc->rbase; b < sc->nblocks && b < (uint64_t)sc->rbase + sc->window; b++) {
+		if (!block_done(sc, b) && !in_flight(sc, b)) {
+			*out = b;
+			return true;
+		}
+	}
+	return false;
+}
+
+void sched_next(const struct sched *sc, struct sched_next *nx)
+{
+	memset(nx, 0, sizeof(*nx));
+	for (unsigned i = 0; i < sc->nfl; i++) {
+		if (sc->fl[i].nr > 0 && !sc->fl[i].sending) {
+			nx->kind = SCHED_REPAIR;
+			nx->block = sc->fl[i].block;
+			nx->chunk = sc->fl[i].r[0].first;
+			return;
+		}
+	}
+	if (sc->pipe.active) {
+		nx->kind = SCHED_CHUNK;
+		nx->block = sc->fl[sc->pipe.e].block;
+		nx->chunk = sc->pipe.next;
+		return;
+	}
+	for (unsigned i = 0; i < sc->nfl; i++) {
+		if (sc->fl[i].need_full) {
+			nx->kind = SCHED_BLOCK;
+			nx->block = sc->fl[i].block;
+			nx->again = true;
+			return;
+		}
+	}
+	if (next_new_block(sc, &nx->block))
+		nx->kind = SCHED_BLOCK;
+}
+
+bool sched_ready(const struct sched *sc)
+{
+	struct sched_next nx;
+
+	sched_next(sc, &nx);
+	return nx.kind != SCHED_IDLE;
+}
+
+static struct sched_block *find(struct sched *sc, uint32_t b)
+{
+	for (unsigned i = 0; i < sc->nfl; i++)
+		if (sc->fl[i].block == b)
+			return &sc->fl[i];
+	return NULL;
+}
+
+void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now)
+{
+	for (unsigned i = 0; i < sc->nfl; i++) {
+		struct sched_block *e = &sc->fl[i];
+
+		if (e->nr == 0 || e->sending)
+			continue;
+		e->last_seq = seq;
+		e->last_tx = now;
+		e->r[0].first++;
+		if (--e->r[0].count == 0) {
+			e->nr--;
+			memmove(&e->r[0], &e->r[1], e->nr * sizeof(e->r[0]));
+		}
+		return;
+	}
+}
+
+void sched_block_started(struct sched *sc, uint32_t block)
+{
+	struct sched_block *e = find(sc, block);
+
+	if (!e) {
+		e = &sc->fl[sc->nfl++];
+		memset(e, 0, sizeof(*e));
+		e->block = block;
+	}
+	e->sending = true;
+	e->need_full = false;
+	e->nr = 0;
+	sc->pipe.active = true;
+	sc->pipe.e = (unsigned)(e - sc->fl);
+	sc->pipe.len = proto_block_len(sc->size, sc->block_size, block);
+	sc->pipe.nchunks = (uint16_t)wire_chunks(sc->pipe.len);
+	sc->pipe.next = 0;
+}
+
+bool sched_chunk_sent(struct sched *sc, uint32_t seq, uint64_t now)
+{
+	struct sched_block *e = &sc->fl[sc->pipe.e];
+
+	if (++sc->pipe.next < sc->pipe.nchunks)
+		return false;
+	sc->pipe.active = false;
+	e->sending = false;
+	e->last_tx = now;
+	e->last_seq = seq;
+	return true;
+}
+
+/* Forget blocks the receiver has completed, keeping the pipe's index right. */
+static void retire(struct sched *sc)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < sc->nfl; i++) {
+		if (block_done(sc, sc->fl[i].block) && !sc->fl[i].sending)
+			continue;
+		if (sc->pipe.active && sc->pipe.e == i)
+			sc->pipe.e = k;
+		sc->fl[k++] = sc->fl[i];
+	}
+	sc->nfl = k;
+}
+
+/* What the receiver lacks of block e, from the STATUS ranges. */
+static void take_ranges(struct sched *sc, struct sched_block *e, const struct wire_status *st)
+{
+	bool listed = false, digest_missing = false;
+	uint16_t nch = (uint16_t)wire_chunks(proto_block_len(sc->size, sc->block_size, e->block));
+	unsigned w = 0;
+
+	for (unsigned j = 0; j < st->nranges; j++) {
+		const struct wire_range *r = &st->ranges[j];
+
+		if (r->block != e->block)
+			continue;
+		listed = true;
+		if (r->count == 0)
+			digest_missing = true;
+		else if (e->nr < SCHED_RANGES_PER_BLOCK)
+			e->r[e->nr++] = (struct sched_range){ r->first, r->count };
+	}
+	if (!listed || digest_missing) {
+		/* Never reached the receiver, or failed its digest there:
+		 * read it again and send all of it. */
+		e->need_full = true;
+		e->nr = 0;
+		return;
+	}
+	/* Drop ranges beyond the block, a confused or hostile peer's. */
+	for (unsigned j = 0; j < e->nr; j++)
+		if (e->r[j].first < nch && e->r[j].count <= nch - e->r[j].first)
+			e->r[w++] = e->r[j];
+	e->nr = (uint16_t)w;
+}
+
+/*
+ * What the receiver lacks of a block counts as lost only once it has seen
+ * something sent after that block (a later DATA, or the PROBE this STATUS
+ * answers): until then it may still be in a queue on the way, and sending
+ * it again would only add to the queue.  A fired retransmission timer
+ * overrides.
+ */
+bool sched_on_receiving(struct sched *sc, const struct wire_status *st, uint32_t seen,
+			bool timed_out, uint64_t now)
+{
+	if (st->base > sc->nblocks)
+		return false;	/* nonsense; the checksum cannot vouch for intent */
+	sc->rbase = st->base;
+	sc->rmask = st->done_mask;
+	retire(sc);
+	for (unsigned i = 0; i < sc->nfl; i++) {
+		struct sched_block *e = &sc->fl[i];
+
+		if (e->sending || e->need_full || e->nr > 0)
+			continue;
+		if ((int32_t)(seen - e->last_seq) < 0 && !timed_out)
+			continue;
+		take_ranges(sc, e, st);
+		e->last_tx = now;
+	}
+	return true;
+}
+
+uint64_t sched_bytes_done(const struct sched *sc)
+{
+	uint64_t b = (uint64_t)sc->rbase * sc->block_size;
+
+	return b < sc->size ? b : sc->size;
+}

@@ -1,0 +1,99 @@
+/*
+ * The sender's data phase, pure: which blocks are in flight, what the
+ * receiver reports missing, and what goes out next.  No I/O and no clock of
+ * its own: the engine asks sched_next what to send, reads and sends it, and
+ * says so; STATUS reports come in through sched_on_receiving.
+ *
+ * Order of preference: chunks the receiver reported missing (repairs), then
+ * the rest of the block being sent, then a block to be sent again in full,
+ * then the lowest block not yet done that fits the receiver's window.
+ */
+#ifndef CFT_SCHED_H
+#define CFT_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cft/limits.h"
+#include "cft/wire.h"
+
+/* Missing-chunk ranges remembered per block in flight; more wait for the
+ * next STATUS. */
+#define SCHED_RANGES_PER_BLOCK 16
+
+struct sched_range {
+	uint16_t first, count;		/* chunks [first, first + count) */
+};
+
+struct sched_block {
+	uint32_t block;
+	uint64_t last_tx;		/* when it was last sent, in part or whole */
+	uint32_t last_seq;		/* seq of the last DATA sent for it */
+	bool sending;			/* its chunks are going out right now */
+	bool need_full;			/* read it again and send all of it */
+	uint16_t nr;
+	struct sched_range r[SCHED_RANGES_PER_BLOCK];
+};
+
+struct sched {
+	uint64_t size;			/* the file's */
+	uint32_t block_size;
+	uint32_t nblocks;
+	uint32_t window;		/* receiver's open-block budget */
+	uint32_t rbase;			/* receiver: lowest block not complete */
+	uint64_t rmask;			/* receiver: bit i, block rbase + i complete */
+	struct sched_block fl[CFT_WINDOW_BLOCKS_MAX];
+	unsigned nfl;
+	struct {			/* the block whose chunks are going out */
+		bool active;
+		unsigned e;		/* index in fl */
+		uint32_t len;
+		uint16_t nchunks, next;
+	} pipe;
+};
+
+enum sched_kind {
+	SCHED_IDLE,			/* nothing to send until the next STATUS */
+	SCHED_REPAIR,			/* read chunk `chunk` of `block` and send it */
+	SCHED_CHUNK,			/* send chunk `chunk` of the block in the pipe */
+	SCHED_BLOCK,			/* read `block`, send its digest, start its chunks */
+};
+
+struct sched_next {
+	enum sched_kind kind;
+	uint32_t block;
+	uint16_t chunk;
+	bool again;			/* SCHED_BLOCK: it was sent before */
+};
+
+/* A new round of the data phase for a file; the window stays. */
+void sched_start(struct sched *sc, uint64_t size, uint32_t block_size);
+
+/* What to send next (nothing is changed). */
+void sched_next(const struct sched *sc, struct sched_next *nx);
+/* Anything to send now? */
+bool sched_ready(const struct sched *sc);
+
+/* The repair sched_next chose went out as DATA `seq`. */
+void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now);
+/* The block sched_next chose is read and its digest sent: its chunks
+ * follow. */
+void sched_block_started(struct sched *sc, uint32_t block);
+/* The pipe's chunk went out as DATA `seq`; true when it was the block's
+ * last (the engine then asks for a STATUS). */
+bool sched_chunk_sent(struct sched *sc, uint32_t seq, uint64_t now);
+
+/*
+ * A RECEIVING status: retire finished blocks, schedule repairs.  `seen` is
+ * the last sequence number the receiver is known to have seen or lost (its
+ * highest, or that of the PROBE the STATUS answers); timed_out says the
+ * retransmission timer fired since the last STATUS.  Returns false for a
+ * report that cannot be about this file (ignored).
+ */
+bool sched_on_receiving(struct sched *sc, const struct wire_status *st, uint32_t seen,
+			bool timed_out, uint64_t now);
+
+/* Bytes the receiver has confirmed: the blocks below its base. */
+uint64_t sched_bytes_done(const struct sched *sc);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * The sender's data phase, made concrete: sched.h says what goes next, this
+ * reads it from the source and sends it as BLOCK and DATA datagrams, within
+ * the congestion window (flow.h), with PROBEs to clock the window and to
+ * catch a lost tail.  The engine (send-session.c) owns a struct send_data,
+ * points it at the file in progress, and reads its counters.
+ */
+#ifndef CFT_SEND_DATA_H
+#define CFT_SEND_DATA_H
+
+#include <stdint.h>
+
+#include "cft/limits.h"
+#include "cft/proto.h"
+#include "flow.h"
+#include "sched.h"
+#include "source.h"
+
+struct send_data {
+	struct flow flow;
+	struct sched sched;
+	struct proto_out out;
+	uint64_t session;
+	/* the file in progress, set by the engine */
+	uint32_t file;			/* its index on the wire */
+	uint32_t round;			/* end-to-end round: blocks sent in a round
+					 * after the first are repairs */
+	struct source *src;
+	uint8_t *buf;			/* one block, as read to be sent */
+	uint8_t chunk[CFT_CHUNK_SIZE];	/* one chunk, as read to be re-sent */
+	/* counted here, reported by the engine */
+	uint64_t datagrams;		/* DATA sent */
+	uint64_t retransmits;		/* DATA sent again for missing chunks */
+	uint64_t blocks_resent;		/* whole blocks sent again */
+	uint64_t probes;
+};
+
+/*
+ * Send what the windows allow, in the order sched.h chooses: repairs, the
+ * rest of the block in the pipe, blocks again, new blocks.  Returns 0, or
+ * the error of a failed read of the source (CFT_E_IO, CFT_E_CHANGED).
+ */
+int send_data_pump(struct send_data *d, uint64_t now);
+
+/* Ask the receiver for a STATUS now (a PROBE, which also times a round trip). */
+void send_data_probe(struct send_data *d, uint64_t now);
+
+#endif

@@ -1,0 +1,364 @@
+/* cft-send: options, checks on the files, the session in the event loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cft/cli.h"
+#include "cft/digest.h"
+#include "cft/error.h"
+#include "cft/exit.h"
+#include "cft/limits.h"
+#include "cft/loop.h"
+#include "cft/net.h"
+#include "cft/util.h"
+#include "cft/version.h"
+#include "programs.h"
+#include "send-report.h"
+#include "send-session.h"
+
+/* Longest sleep, microseconds: the progress line is refreshed this often. */
+#define MAX_WAIT_US 200000
+
+struct send_opts {
+	long long timeout_s;
+	long long block_size;	/* 0: choose */
+	bool quiet, verbose, json, no_clobber;
+	int nfiles;
+	char **paths;
+	const char *peer;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cft-send [OPTIONS] FILE... HOST:PORT\n"
+		"Send each FILE, under its base name, to a cft-recv at HOST:PORT, and\n"
+		"exit 0 only once every byte is verified on the receiver's disk.\n"
+		"\n"
+		"  -t, --timeout SECONDS   give up when the receiver is silent this long (%d)\n"
+		"  -b, --block-size BYTES  digest and repair unit, %uK to %uM (K, M suffixes);\n"
+		"                          default %uM, raised for files over %u blocks\n"
+		"  -q, --quiet             print nothing but errors\n"
+		"  -v, --verbose           report each step and repair\n"
+		"      --json              print one JSON summary on standard output\n"
+		"  -n, --no-clobber        never replace an existing destination (exit 2)\n"
+		"  -h, --help              this text\n"
+		"  -V, --version           print the version\n"
+		"\n"
+		"Exit: 0 verified, 1 usage, 2 refused, 3 file error, 4 network, 5 digests\n"
+		"never agreed, 7 source changed, 130 interrupted.  See cft-send(1).\n",
+		CFT_TIMEOUT_DEFAULT_S, CFT_BLOCK_SIZE_MIN / 1024, CFT_BLOCK_SIZE_MAX / (1024 * 1024),
+		CFT_BLOCK_SIZE_DEFAULT / (1024 * 1024), CFT_BLOCKS_MAX);
+}
+
+/* Check every FILE before any byte moves: a bad one fails the run now, not
+ * after the others have gone.  Returns 0 or an exit status. */
+static int check_files(struct send_file *files, int n, char **paths)
+{
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		char *copy, *base;
+		int fd;
+
+		files[i].path = paths[i];
+		fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			log_error("%s: %s", paths[i], strerror(errno));
+			return CFT_EXIT_LOCAL;
+		}
+		if (fstat(fd, &st) < 0) {
+			log_error("%s: %s", paths[i], strerror(errno));
+			close(fd);
+			return CFT_EXIT_LOCAL;
+		}
+		close(fd);
+		if (S_ISDIR(st.st_mode)) {
+			log_error("%s: is a directory (directory trees are not supported yet)",
+				  paths[i]);
+			return CFT_EXIT_LOCAL;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			log_error("%s: not a regular file", paths[i]);
+			return CFT_EXIT_LOCAL;
+		}
+		if ((unsigned long long)st.st_size > CFT_FILE_SIZE_MAX) {
+			log_error("%s: larger than the %llu-byte limit", paths[i],
+				  (unsigned long long)CFT_FILE_SIZE_MAX);
+			return CFT_EXIT_LOCAL;
+		}
+		files[i].size = (uint64_t)st.st_size;
+		copy = strdup(paths[i]);
+		if (!copy) {
+			log_error("out of memory");
+			return CFT_EXIT_LOCAL;
+		}
+		base = basename(copy);
+		if (util_name_valid((const uint8_t *)base, strlen(base)) < 0) {
+			log_error("%s: name cannot be sent (empty, '.', '..', control characters, "
+				  "over %d bytes, or starting with " CFT_TEMP_PREFIX ")",
+				  paths[i], CFT_NAME_MAX);
+			free(copy);
+			return CFT_EXIT_USAGE;
+		}
+		files[i].name = strdup(base);
+		free(copy);
+		if (!files[i].name) {
+			log_error("out of memory");
+			return CFT_EXIT_LOCAL;
+		}
+		for (int j = 0; j < i; j++) {
+			if (strcmp(files[j].name, files[i].name) == 0) {
+				log_error("%s and %s would both be sent as '%s'", files[j].path,
+					  files[i].path, files[i].name);
+				return CFT_EXIT_USAGE;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The block size for the session: as asked, or the default raised until the
+ * largest file fits in CFT_BLOCKS_MAX blocks. */
+static int choose_block_size(const struct send_file *files, int n, long long asked,
+			     uint32_t *out)
+{
+	uint64_t largest = 0, need;
+	uint32_t bs = asked ? (uint32_t)asked : CFT_BLOCK_SIZE_DEFAULT;
+
+	for (int i = 0; i < n; i++)
+		if (files[i].size > largest)
+			largest = files[i].size;
+	need = (largest + CFT_BLOCKS_MAX - 1) / CFT_BLOCKS_MAX;
+	if (asked && need > bs) {
+		log_error("--block-size %lld is too small for a %llu-byte file "
+			  "(at most %u blocks per file)", asked,
+			  (unsigned long long)largest, CFT_BLOCKS_MAX);
+		return CFT_EXIT_USAGE;
+	}
+	while (bs < need && bs < CFT_BLOCK_SIZE_MAX)
+		bs *= 2;
+	*out = bs;
+	return 0;
+}
+
+/* The running program: the loop's context. */
+struct send_run {
+	struct send_session *s;
+	struct net_out out;		/* the socket, connected to the receiver */
+	struct send_report rep;
+};
+
+static unsigned run_fds(void *ctx, int *fds, unsigned cap)
+{
+	struct send_run *r = ctx;
+
+	(void)cap;
+	fds[0] = r->out.fd;
+	return 1;
+}
+
+static void run_datagram(void *ctx, unsigned which, uint64_t now, const struct net_addr *from,
+			 const uint8_t *buf, size_t len)
+{
+	struct send_run *r = ctx;
+
+	(void)which;
+	(void)from;	/* connected: only the receiver's datagrams arrive */
+	send_on_datagram(r->s, now, buf, len);
+}
+
+static void run_tick(void *ctx, uint64_t now)
+{
+	struct send_run *r = ctx;
+
+	send_on_timer(r->s, now);
+	send_report_tick(&r->rep, now);
+}
+
+static uint64_t run_deadline(void *ctx, uint64_t now)
+{
+	return send_next_deadline(((struct send_run *)ctx)->s, now);
+}
+
+static void run_flush(void *ctx)
+{
+	struct send_run *r = ctx;
+
+	net_out_flush(&r->out);
+}
+
+static bool run_finished(void *ctx)
+{
+	return send_finished(((struct send_run *)ctx)->s);
+}
+
+/* Parse the command line into o.  Returns -1 to go on, or an exit status. */
+static int parse_options(int argc, char **argv, struct send_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "block-size", required_argument, NULL, 'b' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "no-clobber", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "t:b:qvnhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (cli_num("--timeout", optarg, 1, CFT_TIMEOUT_MAX_S, 0, "seconds",
+				    &o->timeout_s) < 0)
+				return CFT_EXIT_USAGE;
+			break;
+		case 'b':
+			if (cli_num("--block-size", optarg, CFT_BLOCK_SIZE_MIN, CFT_BLOCK_SIZE_MAX, 1,
+				    "bytes", &o->block_size) < 0)
+				return CFT_EXIT_USAGE;
+			break;
+		case 'q': o->quiet = true; break;
+		case 'v': o->verbose = true; break;
+		case 'j': o->json = true; break;
+		case 'n': o->no_clobber = true; break;
+		case 'h': usage(stdout); return CFT_EXIT_OK;
+		case 'V': printf("cft-send %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
+			return CFT_EXIT_OK;
+		default:
+			cli_bad_option(optopt, argv, optind);
+			usage(stderr);
+			return CFT_EXIT_USAGE;
+		}
+	}
+	if (cli_verbosity(o->quiet, o->verbose) != 0)
+		return CFT_EXIT_USAGE;
+	o->nfiles = argc - optind - 1;
+	if (o->nfiles < 1) {
+		log_error(argc - optind < 1 ? "missing FILE and HOST:PORT" : "missing FILE");
+		usage(stderr);
+		return CFT_EXIT_USAGE;
+	}
+	if (o->nfiles > CFT_FILES_MAX) {
+		log_error("%d files: at most %d per run", o->nfiles, CFT_FILES_MAX);
+		return CFT_EXIT_USAGE;
+	}
+	o->paths = argv + optind;
+	o->peer = argv[argc - 1];
+	return -1;
+}
+
+/* A UDP socket connected to the receiver.  Returns it, or -1 after saying
+ * why (*rc: the exit status). */
+static int connect_peer(const char *spec, int *rc)
+{
+	struct net_addr peer;
+	const char *why;
+	int fd, err = net_parse_hostport(spec, CFT_DEFAULT_PORT, 0, &peer, &why);
+
+	if (err < 0) {
+		if (err == CFT_E_SYNTAX)
+			log_error("'%s': %s (expected HOST:PORT or [IPV6]:PORT)", spec, why);
+		else
+			log_error("%s: %s", spec, why);
+		*rc = err == CFT_E_SYNTAX ? CFT_EXIT_USAGE : CFT_EXIT_NETWORK;
+		return -1;
+	}
+	fd = net_udp_socket(NULL, peer.ss.ss_family);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&peer.ss, peer.len) < 0) {
+		log_error("%s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		*rc = CFT_EXIT_NETWORK;
+		return -1;
+	}
+	return fd;
+}
+
+/* Run the session to its end; returns the exit status. */
+static int run(struct send_run *r, const struct send_opts *o, struct send_file *files,
+	       uint32_t block_size)
+{
+	struct send_config cfg = {
+		.files = files,
+		.nfiles = (uint32_t)o->nfiles,
+		.block_size = block_size,
+		.timeout_us = (uint64_t)o->timeout_s * 1000000u,
+		.no_clobber = o->no_clobber,
+		.out = { net_out_datagram, &r->out },
+		.event = send_report_event,
+		.event_ctx = &r->rep,
+	};
+	const struct loop loop = {
+		.ctx = r, .dgram_max = CFT_DATAGRAM_MAX, .max_wait_us = MAX_WAIT_US,
+		.fds = run_fds, .datagram = run_datagram, .tick = run_tick,
+		.deadline = run_deadline, .flush = run_flush, .finished = run_finished,
+	};
+
+	if (digest_random(&cfg.session, sizeof(cfg.session)) < 0 ||
+	    net_batch_init(&r->out.batch, CFT_DATAGRAM_MAX) < 0 || !(r->s = send_new(&cfg))) {
+		log_error("cannot start: out of memory or no randomness");
+		return CFT_EXIT_LOCAL;
+	}
+	r->rep.s = r->s;
+	r->rep.started = r->rep.last_repairs = util_now_us();
+	send_start(r->s, r->rep.started);
+	if (loop_run(&loop) != 0) {
+		/* A signal, or the wait failed: tell the receiver we stop. */
+		send_abort(r->s, CFT_EXIT_SIGNAL, loop_caught() ? "interrupted" : strerror(errno));
+		net_out_flush(&r->out);
+	}
+	return send_outcome(r->s);
+}
+
+int send_main(int argc, char **argv)
+{
+	struct send_opts o = { .timeout_s = CFT_TIMEOUT_DEFAULT_S };
+	static struct send_run r;
+	struct send_file *files = NULL;
+	uint32_t block_size;
+	int rc;
+
+	log_prog = "cft-send";
+	r.out.fd = -1;
+	rc = parse_options(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	files = calloc((size_t)o.nfiles, sizeof(*files));
+	if (!files) {
+		log_error("out of memory");
+		return CFT_EXIT_LOCAL;
+	}
+	r.rep = (struct send_report){ .files = files, .nfiles = (uint32_t)o.nfiles,
+				      .verbose = o.verbose, .json = o.json,
+				      .progress = !o.quiet && !o.verbose && isatty(STDERR_FILENO) };
+	loop_signals();
+	r.out.fd = connect_peer(o.peer, &rc);
+	if (r.out.fd >= 0)
+		rc = check_files(files, o.nfiles, o.paths);
+	if (r.out.fd >= 0 && rc == 0)
+		rc = choose_block_size(files, o.nfiles, o.block_size, &block_size);
+	if (r.out.fd >= 0 && rc == 0)
+		rc = run(&r, &o, files, block_size);
+	send_report_end(&r.rep, rc,
+			r.s ? send_error(r.s) : "stopped before sending; see standard error",
+			o.quiet, util_now_us());
+	send_free(r.s);
+	net_batch_free(&r.out.batch);
+	if (r.out.fd >= 0)
+		close(r.out.fd);
+	for (int i = 0; i < o.nfiles; i++)
+		free((void *)files[i].name);
+	free(files);
+	return rc;
+}

@@ -1,0 +1,198 @@
+/* cft-send's words: -v events, the progress line, the summary, --json. */
+#include <stdio.h>
+
+#include "cft/digest.h"
+#include "cft/exit.h"
+#include "cft/util.h"
+#include "send-report.h"
+
+/* -v repair counts, microseconds between reports. */
+#define REPAIRS_EVERY_US 1000000
+/* Progress line refresh, microseconds. */
+#define PROGRESS_EVERY_US 200000
+
+void send_report_event(void *ctx, const struct send_event *ev)
+{
+	const struct send_report *r = ctx;
+	const char *name = ev->file < r->nfiles ? r->files[ev->file].name : "session";
+	char hex[2 * CFT_DIGEST_LEN + 1];
+
+	switch (ev->kind) {
+	case SEND_EV_OFFERED:
+		log_verbose("%s: offered (%llu bytes)", name,
+			    (unsigned long long)r->files[ev->file].size);
+		break;
+	case SEND_EV_CHECKING:
+		log_verbose("%s: both ends are reading it back (round %u)", name, ev->round);
+		break;
+	case SEND_EV_MISMATCH:
+		log_verbose("%s: read-back digest differs from the source; round %u re-sends "
+			    "the blocks that differ", name, ev->round);
+		break;
+	case SEND_EV_COMMITTED:
+		digest_hex(r->files[ev->file].digest, hex);
+		log_verbose("%s: verified on the receiver's disk and committed: %s  %s", name, hex,
+			    name);
+		break;
+	case SEND_EV_RECONNECTED:
+		log_verbose("%s: the receiver restarted; starting the session again", name);
+		break;
+	case SEND_EV_FAILED:
+		break;		/* said once, at the end */
+	}
+}
+
+static void progress_line(const struct send_report *r, uint64_t now, bool final)
+{
+	const struct send_stats *st = send_stats(r->s);
+	uint64_t cur_bytes = st->bytes_acked, done = 0, total = 0;
+	uint32_t cur = st->file;
+	double secs = (double)(now - r->started) / 1e6;
+	enum send_phase ph = send_phase(r->s);
+	char a[32], b[32];
+
+	for (uint32_t i = 0; i < r->nfiles; i++) {
+		total += r->files[i].size;
+		if (r->files[i].committed)
+			done += r->files[i].size;
+	}
+	if (cur < r->nfiles && !r->files[cur].committed)
+		done += cur_bytes > r->files[cur].size ? r->files[cur].size : cur_bytes;
+	util_human_bytes(done, a, sizeof(a));
+	util_human_bytes(total, b, sizeof(b));
+	fprintf(stderr, "\r\033[K%s %3.0f%% %s / %s %.1f MiB/s%s",
+		cur < r->nfiles ? r->files[cur].name : "",
+		total ? 100.0 * (double)done / (double)total : 100.0, a, b,
+		secs > 0 ? (double)done / secs / 1048576.0 : 0.0,
+		ph == SEND_VERIFY ? "  checking the copy on the receiver's disk" :
+		ph == SEND_SUMS ? "  finding the blocks that differ" : "");
+	if (final)
+		fprintf(stderr, "\r\033[K");
+}
+
+void send_report_tick(struct send_report *r, uint64_t now)
+{
+	if (r->progress && now - r->last_progress >= PROGRESS_EVERY_US) {
+		progress_line(r, now, false);
+		r->last_progress = now;
+	}
+	if (r->verbose && now - r->last_repairs >= REPAIRS_EVERY_US) {
+		const struct send_stats *st = send_stats(r->s);
+		uint64_t done = st->bytes_acked;
+		uint32_t cur = st->file;
+
+		log_verbose("%s: %llu bytes confirmed; so far %llu datagrams resent, "
+			    "%llu blocks resent, %llu timeouts, %llu end-to-end mismatches",
+			    cur < r->nfiles ? r->files[cur].name : "-",
+			    (unsigned long long)done, (unsigned long long)st->retransmits,
+			    (unsigned long long)st->blocks_resent, (unsigned long long)st->timeouts,
+			    (unsigned long long)st->e2e_mismatches);
+		r->last_repairs = now;
+	}
+}
+
+static void json_files(const struct send_report *r)
+{
+	char hex[2 * CFT_DIGEST_LEN + 1];
+
+	for (uint32_t i = 0; i < r->nfiles; i++) {
+		const struct send_file *f = &r->files[i];
+
+		printf("%s{\"name\": ", i ? ", " : "");
+		util_json_string(stdout, f->name ? f->name : "");
+		printf(", \"path\": ");
+		util_json_string(stdout, f->path ? f->path : "");
+		printf(", \"bytes\": %llu, \"committed\": %s, \"sha256\": ",
+		       (unsigned long long)f->size, f->committed ? "true" : "false");
+		if (f->committed) {
+			digest_hex(f->digest, hex);
+			printf("\"%s\"", hex);
+		} else {
+			printf("null");
+		}
+		printf(", \"up_to_date\": %s, \"seconds\": %.3f}",
+		       f->committed && f->datagrams == 0 && f->size > 0 ? "true" : "false",
+		       (double)f->usec / 1e6);
+	}
+}
+
+/* --json: one object on stdout, whatever the outcome; keys in cft-send(1). */
+static void json_summary(const struct send_report *r, int status, const char *error,
+			 uint64_t usec)
+{
+	const struct send_stats *st = r->s ? send_stats(r->s) : NULL;
+	uint64_t total = 0;
+
+	printf("{\"program\": \"cft-send\", \"status\": %d, \"error\": ", status);
+	if (status == CFT_EXIT_OK)
+		printf("null");
+	else
+		util_json_string(stdout, error);
+	printf(", \"seconds\": %.3f, \"files\": [", (double)usec / 1e6);
+	json_files(r);
+	for (uint32_t i = 0; i < r->nfiles; i++)
+		total += r->files[i].size;
+	printf("], \"bytes\": %llu", (unsigned long long)total);
+	if (st)
+		printf(", \"repairs\": {\"datagrams_sent\": %llu, \"datagrams_resent\": %llu, "
+		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"e2e_rounds\": %llu, "
+		       "\"probes\": %llu, \"timeouts\": %llu, \"reconnects\": %llu}",
+		       (unsigned long long)st->datagrams, (unsigned long long)st->retransmits,
+		       (unsigned long long)st->blocks_resent, (unsigned long long)st->e2e_mismatches,
+		       (unsigned long long)st->e2e_rounds, (unsigned long long)st->probes,
+		       (unsigned long long)st->timeouts, (unsigned long long)st->reconnects);
+	printf("}\n");
+	fflush(stdout);
+}
+
+/* The closing lines of a verified run: digests on stdout, one line on stderr. */
+static void summary(const struct send_report *r, uint64_t usec)
+{
+	const struct send_stats *st = send_stats(r->s);
+	uint64_t total = 0;
+	char hex[2 * CFT_DIGEST_LEN + 1], human[32], fresh[64] = "";
+	double secs = (double)usec / 1e6;
+	uint32_t same = 0, n = r->nfiles;
+
+	for (uint32_t i = 0; i < n; i++) {
+		total += r->files[i].size;
+		same += r->files[i].datagrams == 0 && r->files[i].size > 0;
+		digest_hex(r->files[i].digest, hex);
+		/* The sha256sum format, so `sha256sum -c` can check the far end. */
+		if (!r->json)
+			printf("%s  %s\n", hex, r->files[i].name);
+	}
+	fflush(stdout);
+	util_human_bytes(total, human, sizeof(human));
+	log_verbose("%llu DATA datagrams sent, %llu probes, %llu retransmission timeouts, "
+		    "%llu end-to-end rounds", (unsigned long long)st->datagrams,
+		    (unsigned long long)st->probes, (unsigned long long)st->timeouts,
+		    (unsigned long long)st->e2e_rounds);
+	if (same)
+		snprintf(fresh, sizeof(fresh), " (%u already up to date: no data sent)", same);
+	log_info("%u file%s%s, %s verified on the receiver's disk in %.2f s (%.1f MiB/s); "
+		 "repaired: %llu datagram%s resent, %llu block%s resent, %llu end-to-end "
+		 "mismatch%s",
+		 n, n == 1 ? "" : "s", fresh, human, secs,
+		 secs > 0 ? (double)total / secs / 1048576.0 : 0.0,
+		 (unsigned long long)st->retransmits, st->retransmits == 1 ? "" : "s",
+		 (unsigned long long)st->blocks_resent, st->blocks_resent == 1 ? "" : "s",
+		 (unsigned long long)st->e2e_mismatches, st->e2e_mismatches == 1 ? "" : "es");
+}
+
+void send_report_end(struct send_report *r, int status, const char *error, bool quiet,
+		     uint64_t now)
+{
+	uint64_t usec = r->s ? now - r->started : 0;
+
+	if (r->s && r->progress)
+		progress_line(r, now, true);
+	if (r->s && status == CFT_EXIT_OK) {
+		if (!quiet)
+			summary(r, usec);
+	} else if (r->s) {
+		log_error("%s", error);
+	}
+	if (r->json)
+		json_summary(r, status, error, usec);
+}

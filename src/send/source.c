@@ -1,0 +1,108 @@
+/* The sender's source files: two reads of each, and changes noticed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cft/error.h"
+#include "cft/limits.h"
+#include "source.h"
+
+void source_clear(struct source *src)
+{
+	src->fd = src->vfd = -1;
+}
+
+int source_open(struct source *src, const char *path, uint64_t size)
+{
+	struct stat a, b;
+
+	source_clear(src);
+	src->fd = open(path, O_RDONLY | O_CLOEXEC);
+	src->vfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (src->fd < 0 || src->vfd < 0 || fstat(src->fd, &a) < 0 || fstat(src->vfd, &b) < 0) {
+		int e = errno;
+
+		source_close(src);
+		errno = e;
+		return CFT_E_IO;
+	}
+	/* Replaced between the two opens, or since the run began. */
+	if (!S_ISREG(a.st_mode) || a.st_ino != b.st_ino || a.st_dev != b.st_dev ||
+	    (uint64_t)a.st_size != size) {
+		source_close(src);
+		return CFT_E_CHANGED;
+	}
+	src->size = size;
+	src->mode = a.st_mode & 0777;
+	src->mtime_sec = a.st_mtim.tv_sec;
+	src->mtime_nsec = (uint32_t)a.st_mtim.tv_nsec;
+	src->dev = a.st_dev;
+	src->ino = a.st_ino;
+	return 0;
+}
+
+static int read_full(int fd, uint8_t *p, size_t len, uint64_t off)
+{
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return CFT_E_IO;
+		if (n == 0)
+			return CFT_E_CHANGED;	/* shorter than it was */
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int source_read(struct source *src, uint64_t off, void *buf, size_t len)
+{
+	return read_full(src->fd, buf, len, off);
+}
+
+int source_verify_start(struct source *src, struct filesum *fs, uint32_t block_size)
+{
+	(void)posix_fadvise(src->vfd, 0, 0, POSIX_FADV_DONTNEED);
+	return filesum_start(fs, src->size, block_size);
+}
+
+int source_verify_step(struct source *src, struct filesum *fs, uint8_t *buf)
+{
+	uint64_t want = filesum_left(fs);
+	int rc;
+
+	if (want > CFT_READBACK_STEP)
+		want = CFT_READBACK_STEP;
+	rc = read_full(src->vfd, buf, want, fs->off);
+	if (rc == 0)
+		filesum_update(fs, buf, want);
+	return rc;
+}
+
+int source_check(const struct source *src, const char *path)
+{
+	struct stat st;
+
+	/* Changed in place (size, time), or replaced under its name. */
+	if (fstat(src->fd, &st) < 0 || (uint64_t)st.st_size != src->size ||
+	    st.st_mtim.tv_sec != src->mtime_sec ||
+	    (uint32_t)st.st_mtim.tv_nsec != src->mtime_nsec)
+		return CFT_E_CHANGED;
+	if (stat(path, &st) < 0 || st.st_ino != src->ino || st.st_dev != src->dev)
+		return CFT_E_CHANGED;
+	return 0;
+}
+
+void source_close(struct source *src)
+{
+	if (src->fd >= 0)
+		close(src->fd);
+	if (src->vfd >= 0)
+		close(src->vfd);
+	source_clear(src);
+}

@@ -1,0 +1,157 @@
+/*
+ * The sender's data-phase scheduler, with no files and no clock: what it
+ * sends first, how the receiver's reports turn into repairs, and what it
+ * refuses to believe.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "cft/limits.h"
+#include "send/sched.h"
+
+#define BS 4096u			/* 3 chunks: 1400, 1400, 1296 */
+
+static struct sched sc;
+static uint32_t seq;
+
+/* Send whatever sched says, up to n datagrams; returns how many went. */
+static unsigned drain(unsigned n)
+{
+	struct sched_next nx;
+	unsigned sent = 0;
+
+	while (sent < n) {
+		sched_next(&sc, &nx);
+		if (nx.kind == SCHED_IDLE)
+			break;
+		if (nx.kind == SCHED_BLOCK) {
+			sched_block_started(&sc, nx.block);
+		} else if (nx.kind == SCHED_CHUNK) {
+			(void)sched_chunk_sent(&sc, ++seq, 1000);
+			sent++;
+		} else {
+			sched_repair_sent(&sc, ++seq, 1000);
+			sent++;
+		}
+	}
+	return sent;
+}
+
+static void setup(void)
+{
+	memset(&sc, 0, sizeof(sc));
+	sc.window = 2;
+	seq = 0;
+	sched_start(&sc, 3 * BS + 100, BS);	/* blocks 0..2 full, block 3: 100 bytes */
+}
+
+TestSuite(sched, .init = setup);
+
+Test(sched, blocks_in_order_within_the_window)
+{
+	struct sched_next nx;
+
+	cr_assert_eq(sc.nblocks, 4u);
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_BLOCK);
+	cr_assert_eq(nx.block, 0u);
+	cr_assert_not(nx.again);
+	sched_block_started(&sc, 0);
+	for (uint16_t c = 0; c < 3; c++) {
+		sched_next(&sc, &nx);
+		cr_assert_eq(nx.kind, SCHED_CHUNK);
+		cr_assert_eq(nx.block, 0u);
+		cr_assert_eq(nx.chunk, c);
+		cr_assert_eq(sched_chunk_sent(&sc, ++seq, 1000), c == 2, "last chunk says so");
+	}
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_BLOCK);
+	cr_assert_eq(nx.block, 1u);
+	cr_assert_eq(drain(100), 3u);
+	/* Two blocks in flight fill a window of two. */
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_IDLE);
+	cr_assert_not(sched_ready(&sc));
+}
+
+Test(sched, reports_become_repairs_once_seen_past)
+{
+	struct wire_status st = { .state = WIRE_FS_RECEIVING };
+	struct sched_next nx;
+
+	cr_assert_eq(drain(100), 6u);		/* blocks 0 and 1, seq 1..6 */
+	/* Block 0 lacks chunk 1; block 1 lacks its digest. */
+	st.base = 0;
+	st.nranges = 2;
+	st.ranges[0] = (struct wire_range){ 0, 1, 1 };
+	st.ranges[1] = (struct wire_range){ 1, 0, 0 };
+	/* The receiver has seen only up to seq 2: block 0's last chunk (3)
+	 * and block 1 may still be on their way.  Nothing is repaired yet. */
+	cr_assert(sched_on_receiving(&sc, &st, 2, false, 2000));
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_IDLE);
+	/* Seen past both: chunk 1 of block 0 again, then all of block 1. */
+	cr_assert(sched_on_receiving(&sc, &st, 6, false, 3000));
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_REPAIR);
+	cr_assert_eq(nx.block, 0u);
+	cr_assert_eq(nx.chunk, 1u);
+	sched_repair_sent(&sc, ++seq, 3000);
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_BLOCK);
+	cr_assert_eq(nx.block, 1u);
+	cr_assert(nx.again, "a block sent before");
+}
+
+Test(sched, a_fired_timer_overrides_and_done_blocks_retire)
+{
+	struct wire_status st = { .state = WIRE_FS_RECEIVING };
+	struct sched_next nx;
+
+	(void)drain(100);
+	/* Block 0 complete (base 1); block 1 not mentioned: never arrived. */
+	st.base = 1;
+	cr_assert(sched_on_receiving(&sc, &st, 0, true, 2000));
+	cr_assert_eq(sched_bytes_done(&sc), BS);
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_BLOCK);
+	cr_assert_eq(nx.block, 1u);
+	cr_assert(nx.again);
+	/* Everything but the last block done; the last is next. */
+	(void)drain(100);
+	st.base = 3;
+	st.nranges = 0;
+	cr_assert(sched_on_receiving(&sc, &st, seq, false, 4000));
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_BLOCK);
+	cr_assert_eq(nx.block, 3u);
+	sched_block_started(&sc, 3);
+	cr_assert_eq(sc.pipe.nchunks, 1, "a 100-byte block is one chunk");
+	st.base = 4;
+	cr_assert(sched_on_receiving(&sc, &st, seq, false, 5000));
+	cr_assert_eq(sched_bytes_done(&sc), 3 * BS + 100);
+}
+
+Test(sched, nonsense_from_the_receiver_is_not_believed)
+{
+	struct wire_status st = { .state = WIRE_FS_RECEIVING };
+	struct sched_next nx;
+
+	(void)drain(100);
+	st.base = 5;		/* past the last block */
+	cr_assert_not(sched_on_receiving(&sc, &st, seq, false, 2000));
+	cr_assert_eq(sc.rbase, 0u);
+	/* Ranges beyond the block's 3 chunks are dropped, others kept. */
+	st.base = 0;
+	st.nranges = 3;
+	st.ranges[0] = (struct wire_range){ 0, 3, 1 };
+	st.ranges[1] = (struct wire_range){ 0, 2, 2 };
+	st.ranges[2] = (struct wire_range){ 0, 2, 1 };
+	cr_assert(sched_on_receiving(&sc, &st, seq, false, 2000));
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_REPAIR);
+	cr_assert_eq(nx.chunk, 2u);
+	sched_repair_sent(&sc, ++seq, 2000);
+	sched_next(&sc, &nx);
+	cr_assert_neq(nx.kind, SCHED_REPAIR, "only the one valid range");
+}
