@@ -42,9 +42,11 @@ B := build
 # engine and main in its own folder, the front command and the programs'
 # entry points at the top of src/.
 LIB_SRCS := $(wildcard src/lib/*.c)
-SEND_SRCS := src/send/send-session.c src/send/send-data.c src/send/source.c src/send/flow.c src/send/sched.c
+SEND_SRCS := src/send/send-session.c src/send/send-verify.c src/send/send-say.c \
+	     src/send/send-data.c src/send/source.c src/send/flow.c src/send/sched.c
 SEND_MAIN := src/send/send-main.c src/send/send-report.c
-RECV_SRCS := src/recv/recv-server.c src/recv/recv-session.c src/recv/recv-blocks.c \
+RECV_SRCS := src/recv/recv-server.c src/recv/recv-session.c src/recv/recv-verify.c \
+	     src/recv/recv-reply.c src/recv/recv-blocks.c \
 	     src/recv/store.c
 RECV_MAIN := src/recv/recv-main.c src/recv/recv-report.c
 SHIM_SRCS := src/shim/shim-faults.c src/shim/shim-relay.c
@@ -153,7 +155,7 @@ fuzz: $(FUZZERS:%=$(B)/fuzz-%)
 	@for h in $(FUZZERS); do \
 		mkdir -p $(B)/corpus-$$h; \
 		echo "fuzz: $$h ($(FUZZ_SECONDS) s)"; \
-		$(B)/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		$(B)/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
 			$(B)/corpus-$$h testdata/corpus/$$h 2>&1 | tail -n 3 || exit 1; \
 	done
 

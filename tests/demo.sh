@@ -36,8 +36,8 @@ grep -E "^cft-shim: (forward|reverse)" "$d/shim.log" | sed 's/^cft-shim: /   /'
 echo "== what cft repaired"
 sed 's/^/   /' "$d/send.log"
 # From the receiver's --json report (cft-recv(1)), not its -v prose.
-grep -o '"block_mismatch": [0-9]*' "$d/recv.json" | tail -n 1 |
-	sed 's/"block_mismatch":/   cft-recv: blocks that failed their SHA-256 (damage the checksum could not see):/'
+grep -o '"bad_chunk": [0-9]*' "$d/recv.json" | tail -n 1 |
+	sed 's/"bad_chunk":/   cft-recv: chunks that failed their SHA-256 check (damage the CRC could not see):/'
 echo "== verified digest, next to sha256sum's"
 echo "   $(cut -d' ' -f1 "$d/sums")  cft: source, read back from the receiver's disk"
 echo "   $(sha256sum <"$d/in/demo.bin" | cut -d' ' -f1)  sha256sum: source"

@@ -24,6 +24,24 @@ void digest_final(struct digest_ctx *c, uint8_t out[CFT_DIGEST_LEN]);
 /* One-shot SHA-256 of p[0..n). */
 void digest_sha256(const void *p, size_t n, uint8_t out[CFT_DIGEST_LEN]);
 
+/* One piece of a message digested in parts. */
+struct digest_part {
+	const void *p;
+	size_t n;
+};
+
+/*
+ * SHA-256 of the concatenation of parts[0..nparts), keeping the first `len`
+ * bytes (at most CFT_DIGEST_LEN) in out.  One context is kept and reused, so
+ * the millions of small digests of a transfer (one per chunk) allocate
+ * nothing.  Not for use from two threads at once.
+ */
+void digest_sha256_parts(const struct digest_part *parts, size_t nparts, uint8_t *out,
+			 size_t len);
+
+/* Constant-time equality of the first len bytes of a and b. */
+int digest_equal_n(const uint8_t *a, const uint8_t *b, size_t len);
+
 /* Lower-case hex, as sha256sum prints it; out holds 2*CFT_DIGEST_LEN+1. */
 void digest_hex(const uint8_t d[CFT_DIGEST_LEN], char out[2 * CFT_DIGEST_LEN + 1]);
 

@@ -21,6 +21,7 @@ enum cft_err {
 	CFT_E_RANGE = -11,	/* number out of range */
 	CFT_E_SYNTAX = -12,	/* text that does not parse */
 	CFT_E_CHANGED = -13,	/* a source file changed while we read it */
+	CFT_E_TAG = -14,	/* datagram tag does not match: damage past the CRC */
 };
 
 /* A short fixed description of a code, for messages. */

@@ -28,10 +28,52 @@ void proto_msg(struct wire_msg *m, uint64_t session, uint8_t type);
 void proto_send(const struct proto_out *out, const struct net_addr *to,
 		const struct wire_msg *m);
 
-/* An ERROR for `session`: reason, file (WIRE_NO_FILE for the session) and a
- * message for people, cut to CFT_ERROR_MSG_MAX bytes. */
+/* An ERROR for `session`: reason, file (WIRE_NO_FILE for the session), its
+ * reference (proto_error_ref) and a message for people, cut to
+ * CFT_ERROR_MSG_MAX bytes. */
 void proto_send_error(const struct proto_out *out, const struct net_addr *to,
-		      uint64_t session, unsigned reason, uint32_t file, const char *text);
+		      uint64_t session, unsigned reason, uint32_t file,
+		      const uint8_t ref[CFT_SHORT_DIGEST_LEN], const char *text);
+
+/*
+ * The digests both ends compute from what they hold, each on its own, and
+ * compare: equal digests mean equal facts, whatever a datagram went through
+ * on the way.  Each is SHA-256 over a label and the fields in their wire
+ * encoding; cft-protocol(7) gives the exact bytes.
+ *
+ * The HELLO's: what a HELLO_ACK, a BYE and a session's ERRORs refer to.
+ */
+void proto_hello_digest(uint64_t session, const struct wire_hello *h,
+			uint8_t out[CFT_DIGEST_LEN]);
+
+/* The offer's: the FILE's fields but its own offer field. */
+void proto_offer_digest(uint64_t session, const struct wire_file *f,
+			uint8_t out[CFT_DIGEST_LEN]);
+
+/* What a file is committed as, besides its offer (which holds its name). */
+struct proto_facts {
+	uint64_t size;
+	uint32_t mode;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+};
+
+/* The commit's: the offer, the facts the file has under its final name, and
+ * the SHA-256 of its content. */
+void proto_commit_digest(const uint8_t offer[CFT_DIGEST_LEN], const struct proto_facts *f,
+			 const uint8_t content[CFT_DIGEST_LEN], uint8_t out[CFT_DIGEST_LEN]);
+
+/* An ERROR's reference: the request it answers (its `context`: the digest of
+ * a HELLO or an offer, or of a whole datagram of another version), its
+ * reason and its file, so that neither a damaged request nor a damaged
+ * answer can end a transfer. */
+void proto_error_ref(const uint8_t context[CFT_DIGEST_LEN], unsigned reason, uint32_t file,
+		     uint8_t out[CFT_SHORT_DIGEST_LEN]);
+
+/* A block's root: SHA-256 over its chunk digests (wire_chunk_digest), in
+ * order. */
+void proto_block_root(const uint8_t *chunk_digests, uint32_t nchunks,
+		      uint8_t out[CFT_DIGEST_LEN]);
 
 /* Blocks in a file of `size` bytes. */
 uint64_t proto_blocks(uint64_t size, uint32_t block_size);

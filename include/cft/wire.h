@@ -23,11 +23,20 @@
 #define WIRE_HDR_LEN 18
 #define WIRE_CSUM_OFF 14
 
+/*
+ * Every datagram but DATA ends with a tag: the first CFT_SHORT_DIGEST_LEN
+ * bytes of the SHA-256 of everything before it (checksum field as zero).
+ * DATA carries a check of its own instead (wire_data_check), built on the
+ * digest of its chunk, which is also a leaf of the block's root.  Both catch
+ * damage that a recomputed CRC-32 hides.
+ */
+#define WIRE_TAG_LEN CFT_SHORT_DIGEST_LEN
+
 enum wire_type {
 	WIRE_HELLO = 1,		/* S->R open a session */
 	WIRE_HELLO_ACK = 2,	/* R->S session accepted */
-	WIRE_FILE = 3,		/* S->R announce the next file */
-	WIRE_BLOCK = 4,		/* S->R digest of one block */
+	WIRE_FILE = 3,		/* S->R offer the next file */
+	WIRE_BLOCK = 4,		/* S->R root digest of one block */
 	WIRE_DATA = 5,		/* S->R one chunk of a block */
 	WIRE_PROBE = 6,		/* S->R ask for a STATUS now */
 	WIRE_STATUS = 7,	/* R->S what the receiver has, lacks, or computed */
@@ -36,8 +45,9 @@ enum wire_type {
 	WIRE_BYE = 10,		/* S->R session over */
 	WIRE_BYE_ACK = 11,	/* R->S */
 	WIRE_ERROR = 12,	/* either way: refusal or abort, with a reason */
+	WIRE_CHUNKSUMS = 13,	/* S->R the chunk digests of a block that failed */
 };
-#define WIRE_TYPE_MAX WIRE_ERROR
+#define WIRE_TYPE_MAX WIRE_CHUNKSUMS
 
 /* Reasons carried by ERROR datagrams. */
 enum wire_reason {
@@ -53,8 +63,9 @@ enum wire_reason {
 	WIRE_R_ABORT = 9,	/* the peer gave up (signal, timeout) */
 	WIRE_R_EXISTS = 10,	/* destination cannot be replaced */
 	WIRE_R_UNKNOWN_SESSION = 11,	/* no such session (receiver restarted?) */
+	WIRE_R_METADATA = 12,	/* receiver cannot give the file its mode or mtime */
 };
-#define WIRE_REASON_MAX WIRE_R_UNKNOWN_SESSION
+#define WIRE_REASON_MAX WIRE_R_METADATA
 
 /* FILE flags. */
 #define WIRE_FILE_NO_CLOBBER 0x1u	/* never replace an existing destination */
@@ -64,10 +75,11 @@ enum wire_reason {
 enum wire_fstate {
 	WIRE_FS_RECEIVING = 1,	/* blocks still missing */
 	WIRE_FS_VERIFYING = 2,	/* reading the file back from disk */
-	WIRE_FS_VERIFIED = 3,	/* read back: size and digest enclosed */
+	WIRE_FS_VERIFIED = 3,	/* read back: what would be committed enclosed */
 	WIRE_FS_SUMS = 4,	/* collecting the sender's block digests */
 	WIRE_FS_COMMITTED = 5,	/* under its final name, directory synced */
 };
+#define WIRE_FS_MAX WIRE_FS_COMMITTED
 
 struct wire_hello {
 	uint32_t block_size;
@@ -78,23 +90,25 @@ struct wire_hello {
 struct wire_hello_ack {
 	uint32_t features;
 	uint16_t window_blocks;	/* receiver's open-block budget */
+	uint8_t hello[CFT_SHORT_DIGEST_LEN];	/* the HELLO it understood */
 };
 
 struct wire_file {
 	uint32_t file;		/* index in the session, from 0 */
 	uint64_t size;		/* bytes */
-	int64_t mtime_sec;	/* informational; later: resume checks */
+	int64_t mtime_sec;	/* the source's modification time, kept */
 	uint32_t mtime_nsec;
-	uint32_t mode;		/* permission bits only (07777 masked to 0777) */
+	uint32_t mode;		/* permission bits only (0777), kept */
 	uint32_t flags;		/* WIRE_FILE_*; the rest reserved (directory trees) */
 	uint16_t name_len;
 	const uint8_t *name;	/* not NUL-terminated; util_name_valid checks it */
+	uint8_t offer[CFT_DIGEST_LEN];	/* proto_offer_digest of the above */
 };
 
 struct wire_block {
 	uint32_t file;
 	uint32_t block;
-	uint8_t digest[CFT_DIGEST_LEN];
+	uint8_t root[CFT_DIGEST_LEN];	/* SHA-256 of the block's chunk digests */
 };
 
 struct wire_data {
@@ -103,6 +117,7 @@ struct wire_data {
 	uint32_t block;
 	uint16_t chunk;		/* index of the chunk within its block */
 	uint16_t len;
+	uint8_t check[CFT_SHORT_DIGEST_LEN];	/* wire_data_check */
 	const uint8_t *payload;
 };
 
@@ -111,18 +126,22 @@ struct wire_probe {
 	uint64_t echo;		/* returned in STATUS: round-trip sample */
 };
 
-/* Chunks [first, first+count) of a block are missing; count 0 means the
- * block's digest (BLOCK datagram) is missing. */
+/* Chunks [first, first+count) of a block are missing.  A count of 0 asks for
+ * the block as a whole: first WIRE_NEED_ROOT, its BLOCK datagram; first
+ * WIRE_NEED_CHUNKSUMS, its chunk digests (the block failed its root). */
 struct wire_range {
 	uint32_t block;
 	uint16_t first;
 	uint16_t count;
 };
+#define WIRE_NEED_ROOT 0
+#define WIRE_NEED_CHUNKSUMS 1
 
 struct wire_status {
 	uint32_t file;
 	uint32_t round;		/* end-to-end round, from 0 */
 	uint8_t state;		/* enum wire_fstate */
+	uint8_t offer[CFT_SHORT_DIGEST_LEN];	/* the offer it holds for `file` */
 	uint64_t echo;		/* last PROBE echo seen */
 	uint32_t rx_seq;	/* highest DATA seq seen in the session */
 	uint32_t rx_count;	/* DATA datagrams received in the session */
@@ -133,8 +152,16 @@ struct wire_status {
 	struct wire_range ranges[CFT_STATUS_RANGES_MAX];
 	/* VERIFYING: progress, VERIFIED: file size */
 	uint64_t bytes;
-	/* VERIFIED */
-	uint8_t digest[CFT_DIGEST_LEN];
+	/* VERIFIED: what would be committed, as the receiver holds it */
+	uint32_t mode;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint8_t existing;	/* 1: the final file itself, checked as it is */
+	uint8_t digest[CFT_DIGEST_LEN];	/* SHA-256 of the file, read back */
+	uint16_t name_len;
+	const uint8_t *name;
+	/* VERIFIED and COMMITTED: proto_commit_digest of the above */
+	uint8_t commit[CFT_DIGEST_LEN];
 	/* SUMS: digests received so far (a prefix) */
 	uint32_t sums_have;
 };
@@ -147,14 +174,28 @@ struct wire_sums {
 	const uint8_t *digests;	/* count * CFT_DIGEST_LEN bytes */
 };
 
+struct wire_chunksums {
+	uint32_t file;
+	uint32_t block;
+	uint16_t first;		/* chunk index of the first digest */
+	uint16_t count;
+	const uint8_t *digests;	/* count * CFT_SHORT_DIGEST_LEN bytes */
+};
+
 struct wire_commit {
 	uint32_t file;
-	uint8_t digest[CFT_DIGEST_LEN];
+	uint8_t commit[CFT_DIGEST_LEN];	/* proto_commit_digest, the sender's */
+};
+
+/* BYE and BYE_ACK: the session they end, by its HELLO. */
+struct wire_bye {
+	uint8_t hello[CFT_SHORT_DIGEST_LEN];
 };
 
 struct wire_error {
 	uint16_t reason;	/* enum wire_reason */
 	uint32_t file;		/* WIRE_NO_FILE when about the session */
+	uint8_t ref[CFT_SHORT_DIGEST_LEN];	/* proto_error_ref: what it answers */
 	uint8_t msg_len;
 	const uint8_t *msg;	/* untrusted text; sanitise before printing */
 };
@@ -174,27 +215,56 @@ struct wire_msg {
 		struct wire_probe probe;
 		struct wire_status status;
 		struct wire_sums sums;
+		struct wire_chunksums chunksums;
 		struct wire_commit commit;
+		struct wire_bye bye;
 		struct wire_error error;
 	} u;
 };
 
 /*
- * Encode m into buf (cap bytes), checksum included.  Returns the datagram
- * length, or CFT_E_SPACE / CFT_E_MALFORMED (a field out of its range).
+ * Encode m into buf (cap bytes), tag and checksum included.  Returns the
+ * datagram length, or CFT_E_SPACE / CFT_E_MALFORMED (a field out of its
+ * range).  Everything it encodes, wire_decode decodes.
  */
 int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap);
 
 /*
  * Decode the datagram buf[0..len) into m.  Returns 0, or a negative
- * enum cft_err.  On CFT_E_VERSION the header fields (version, type, session)
- * are filled in so the caller can answer with an ERROR; on any other error
- * m is unspecified.  BYE and BYE_ACK have no body.
+ * enum cft_err: CFT_E_CHECKSUM (the CRC-32), CFT_E_TAG (the tag of a control
+ * datagram: damage past the checksum), ...  A DATA datagram's check is not
+ * verified here: the receiver verifies it as it takes the chunk, computing
+ * the chunk's digest once for that and for the block's root.
+ * On CFT_E_VERSION the header fields (version, type, session) are filled
+ * in, and for an ERROR, whose layout every version keeps, its body too (tag
+ * checked), so that a sender can tell "version not spoken" from damage; on
+ * any other error m is unspecified.
  */
 int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m);
 
-/* Recompute the checksum of an encoded datagram in place (for cft-shim). */
+/* A chunk's digest: the first CFT_SHORT_DIGEST_LEN bytes of SHA-256 over
+ * file, block, chunk, length and payload.  The leaf of the block's root
+ * (proto_block_root), and what CHUNKSUMS lists. */
+void wire_chunk_digest(uint32_t file, uint32_t block, uint16_t chunk, const uint8_t *payload,
+		       uint16_t len, uint8_t out[CFT_SHORT_DIGEST_LEN]);
+
+/* The check a DATA datagram carries: the first CFT_SHORT_DIGEST_LEN bytes of
+ * SHA-256 over its sequence number and its chunk's digest, so that it covers
+ * every field (the sequence number changes when a chunk is sent again; the
+ * chunk's digest does not). */
+void wire_data_check(uint32_t seq, const uint8_t chunk_digest[CFT_SHORT_DIGEST_LEN],
+		     uint8_t out[CFT_SHORT_DIGEST_LEN]);
+
+/*
+ * Recompute the checks of an encoded datagram in place, over whatever it
+ * now holds (for cft-shim, which damages datagrams).  wire_reseal: the
+ * CRC-32 only, as a router or a NIC that recomputes checksums would.
+ * wire_reseal_all: every check this format defines without a key (the tag,
+ * or a DATA check, then the CRC), as a host that damaged the bytes before
+ * computing them would; only agreement end to end catches that.
+ */
 void wire_reseal(uint8_t *buf, size_t len);
+void wire_reseal_all(uint8_t *buf, size_t len);
 
 /* Exit status (enum cft_exit) that a reason means, on either side. */
 int wire_reason_exit(unsigned reason);

@@ -2,6 +2,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <string.h>
 #include <zlib.h>
 
 #include "cft/digest.h"
@@ -61,6 +62,29 @@ void digest_sha256(const void *p, size_t n, uint8_t out[CFT_DIGEST_LEN])
 
 	CFT_ASSERT(EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1);
 	CFT_ASSERT(len == CFT_DIGEST_LEN);
+}
+
+void digest_sha256_parts(const struct digest_part *parts, size_t nparts, uint8_t *out,
+			 size_t len)
+{
+	static EVP_MD_CTX *md;
+	uint8_t full[CFT_DIGEST_LEN];
+	unsigned int n = 0;
+
+	if (!md)
+		md = EVP_MD_CTX_new();
+	CFT_ASSERT(md && len <= CFT_DIGEST_LEN);
+	CFT_ASSERT(EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1);
+	for (size_t i = 0; i < nparts; i++)
+		CFT_ASSERT(EVP_DigestUpdate(md, parts[i].p, parts[i].n) == 1);
+	CFT_ASSERT(EVP_DigestFinal_ex(md, full, &n) == 1);
+	CFT_ASSERT(n == CFT_DIGEST_LEN);
+	memcpy(out, full, len);
+}
+
+int digest_equal_n(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
 void digest_hex(const uint8_t d[CFT_DIGEST_LEN], char out[2 * CFT_DIGEST_LEN + 1])

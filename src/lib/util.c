@@ -172,6 +172,7 @@ const char *cft_strerror(int err)
 	case CFT_E_RANGE: return "out of range";
 	case CFT_E_SYNTAX: return "not a number";
 	case CFT_E_CHANGED: return "source changed during transfer";
+	case CFT_E_TAG: return "bad tag";
 	default: return "unknown error";
 	}
 }

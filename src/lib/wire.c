@@ -2,8 +2,9 @@
  * Encoding and decoding of cft datagrams; see cft-protocol(7).
  *
  * The first WIRE_HDR_LEN bytes have the same layout in every protocol
- * version, so that a receiver can recognise a datagram of another version,
- * check it was not damaged, and answer "version not spoken" to its session.
+ * version, and so does an ERROR, so that a receiver can recognise a datagram
+ * of another version, check it was not damaged, and answer "version not
+ * spoken" to its session, and the sender can read that answer.
  */
 #include <string.h>
 
@@ -13,26 +14,114 @@
 #include "cft/wire.h"
 #include "cursor.h"
 
+/* Where DATA's fields start after the header: seq(4), then the fields its
+ * chunk digest covers: file(4) block(4) chunk(2) len(2), then the check. */
+#define DATA_SEQ_OFF WIRE_HDR_LEN
+#define DATA_COVERED_OFF (WIRE_HDR_LEN + 4)
+#define DATA_COVERED_LEN 12
+#define DATA_CHECK_OFF (DATA_COVERED_OFF + DATA_COVERED_LEN)
+#define DATA_PAYLOAD_OFF (DATA_CHECK_OFF + CFT_SHORT_DIGEST_LEN)
+
+static const uint8_t zero4[4];
+
 static uint32_t datagram_crc(const uint8_t *buf, size_t len)
 {
 	/* The checksum covers the whole datagram with its own field as zero. */
-	static const uint8_t zero[4];
 	uint32_t crc;
 
 	crc = digest_crc32(buf, WIRE_CSUM_OFF);
-	crc = (uint32_t)digest_crc32_update(crc, zero, sizeof(zero));
+	crc = (uint32_t)digest_crc32_update(crc, zero4, sizeof(zero4));
 	crc = (uint32_t)digest_crc32_update(crc, buf + WIRE_HDR_LEN, len - WIRE_HDR_LEN);
 	return crc;
 }
 
-void wire_reseal(uint8_t *buf, size_t len)
+/* The tag of a control datagram whose tag starts at buf + n. */
+static void datagram_tag(const uint8_t *buf, size_t n, uint8_t out[WIRE_TAG_LEN])
+{
+	const struct digest_part parts[] = {
+		{ buf, WIRE_CSUM_OFF },
+		{ zero4, sizeof(zero4) },
+		{ buf + WIRE_HDR_LEN, n - WIRE_HDR_LEN },
+	};
+
+	digest_sha256_parts(parts, 3, out, WIRE_TAG_LEN);
+}
+
+/* A chunk digest over the covered fields as encoded, and the payload. */
+static void chunk_digest_raw(const uint8_t covered[DATA_COVERED_LEN], const uint8_t *payload,
+			     size_t n, uint8_t out[CFT_SHORT_DIGEST_LEN])
+{
+	const struct digest_part parts[] = {
+		{ covered, DATA_COVERED_LEN },
+		{ payload, n },
+	};
+
+	digest_sha256_parts(parts, 2, out, CFT_SHORT_DIGEST_LEN);
+}
+
+void wire_chunk_digest(uint32_t file, uint32_t block, uint16_t chunk, const uint8_t *payload,
+		       uint16_t len, uint8_t out[CFT_SHORT_DIGEST_LEN])
+{
+	uint8_t covered[DATA_COVERED_LEN];
+	struct wr w;
+
+	wr_init(&w, covered, sizeof(covered));
+	wr_u32(&w, file);
+	wr_u32(&w, block);
+	wr_u16(&w, chunk);
+	wr_u16(&w, len);
+	chunk_digest_raw(covered, payload, len, out);
+}
+
+static void data_check_raw(const uint8_t seq[4], const uint8_t leaf[CFT_SHORT_DIGEST_LEN],
+			   uint8_t out[CFT_SHORT_DIGEST_LEN])
+{
+	const struct digest_part parts[] = {
+		{ seq, 4 },
+		{ leaf, CFT_SHORT_DIGEST_LEN },
+	};
+
+	digest_sha256_parts(parts, 2, out, CFT_SHORT_DIGEST_LEN);
+}
+
+void wire_data_check(uint32_t seq, const uint8_t chunk_digest[CFT_SHORT_DIGEST_LEN],
+		     uint8_t out[CFT_SHORT_DIGEST_LEN])
+{
+	uint8_t be[4];
+	struct wr w;
+
+	wr_init(&w, be, sizeof(be));
+	wr_u32(&w, seq);
+	data_check_raw(be, chunk_digest, out);
+}
+
+static void write_crc(uint8_t *buf, size_t len)
 {
 	struct wr w;
 
-	if (len < WIRE_HDR_LEN)
-		return;
 	wr_init(&w, buf + WIRE_CSUM_OFF, 4);
 	wr_u32(&w, datagram_crc(buf, len));
+}
+
+void wire_reseal(uint8_t *buf, size_t len)
+{
+	if (len >= WIRE_HDR_LEN)
+		write_crc(buf, len);
+}
+
+void wire_reseal_all(uint8_t *buf, size_t len)
+{
+	if (len < WIRE_HDR_LEN)
+		return;
+	if (buf[3] == WIRE_DATA && len >= DATA_PAYLOAD_OFF) {
+		uint8_t leaf[CFT_SHORT_DIGEST_LEN];
+
+		chunk_digest_raw(buf + DATA_COVERED_OFF, buf + DATA_PAYLOAD_OFF,
+				 len - DATA_PAYLOAD_OFF, leaf);
+		data_check_raw(buf + DATA_SEQ_OFF, leaf, buf + DATA_CHECK_OFF);
+	} else if (buf[3] != WIRE_DATA && len >= WIRE_HDR_LEN + WIRE_TAG_LEN)
+		datagram_tag(buf, len - WIRE_TAG_LEN, buf + len - WIRE_TAG_LEN);
+	write_crc(buf, len);
 }
 
 static void encode_status(struct wr *w, const struct wire_status *s)
@@ -40,6 +129,7 @@ static void encode_status(struct wr *w, const struct wire_status *s)
 	wr_u32(w, s->file);
 	wr_u32(w, s->round);
 	wr_u8(w, s->state);
+	wr_bytes(w, s->offer, CFT_SHORT_DIGEST_LEN);
 	wr_u64(w, s->echo);
 	wr_u32(w, s->rx_seq);
 	wr_u32(w, s->rx_count);
@@ -59,10 +149,20 @@ static void encode_status(struct wr *w, const struct wire_status *s)
 		break;
 	case WIRE_FS_VERIFIED:
 		wr_u64(w, s->bytes);
+		wr_u32(w, s->mode);
+		wr_u64(w, (uint64_t)s->mtime_sec);
+		wr_u32(w, s->mtime_nsec);
+		wr_u8(w, s->existing);
 		wr_bytes(w, s->digest, CFT_DIGEST_LEN);
+		wr_bytes(w, s->commit, CFT_DIGEST_LEN);
+		wr_u16(w, s->name_len);
+		wr_bytes(w, s->name, s->name_len);
 		break;
 	case WIRE_FS_SUMS:
 		wr_u32(w, s->sums_have);
+		break;
+	case WIRE_FS_COMMITTED:
+		wr_bytes(w, s->commit, CFT_DIGEST_LEN);
 		break;
 	default:
 		break;
@@ -80,16 +180,30 @@ static int body_valid(const struct wire_msg *m)
 		return m->u.data.len >= 1 && m->u.data.len <= CFT_CHUNK_SIZE;
 	case WIRE_STATUS:
 		return m->u.status.state >= WIRE_FS_RECEIVING &&
-		       m->u.status.state <= WIRE_FS_COMMITTED &&
+		       m->u.status.state <= WIRE_FS_MAX &&
 		       (m->u.status.state != WIRE_FS_RECEIVING ||
-			m->u.status.nranges <= CFT_STATUS_RANGES_MAX);
+			m->u.status.nranges <= CFT_STATUS_RANGES_MAX) &&
+		       (m->u.status.state != WIRE_FS_VERIFIED ||
+			(m->u.status.name_len <= CFT_NAME_MAX && m->u.status.existing <= 1));
 	case WIRE_SUMS:
 		return m->u.sums.count >= 1 && m->u.sums.count <= CFT_SUMS_PER_DATAGRAM;
+	case WIRE_CHUNKSUMS:
+		return m->u.chunksums.count >= 1 &&
+		       m->u.chunksums.count <= CFT_CHUNKSUMS_PER_DATAGRAM;
 	case WIRE_ERROR:
 		return m->u.error.msg_len <= CFT_ERROR_MSG_MAX;
 	default:
 		return m->type >= WIRE_HELLO && m->type <= WIRE_TYPE_MAX;
 	}
+}
+
+static void encode_error(struct wr *w, const struct wire_error *e)
+{
+	wr_u16(w, e->reason);
+	wr_u32(w, e->file);
+	wr_bytes(w, e->ref, CFT_SHORT_DIGEST_LEN);
+	wr_u8(w, e->msg_len);
+	wr_bytes(w, e->msg, e->msg_len);
 }
 
 /* The fields after the header, by type. */
@@ -104,6 +218,7 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 	case WIRE_HELLO_ACK:
 		wr_u32(w, m->u.hello_ack.features);
 		wr_u16(w, m->u.hello_ack.window_blocks);
+		wr_bytes(w, m->u.hello_ack.hello, CFT_SHORT_DIGEST_LEN);
 		break;
 	case WIRE_FILE:
 		wr_u32(w, m->u.file.file);
@@ -114,11 +229,12 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 		wr_u32(w, m->u.file.flags);
 		wr_u16(w, m->u.file.name_len);
 		wr_bytes(w, m->u.file.name, m->u.file.name_len);
+		wr_bytes(w, m->u.file.offer, CFT_DIGEST_LEN);
 		break;
 	case WIRE_BLOCK:
 		wr_u32(w, m->u.block.file);
 		wr_u32(w, m->u.block.block);
-		wr_bytes(w, m->u.block.digest, CFT_DIGEST_LEN);
+		wr_bytes(w, m->u.block.root, CFT_DIGEST_LEN);
 		break;
 	case WIRE_DATA:
 		wr_u32(w, m->u.data.seq);
@@ -126,6 +242,7 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 		wr_u32(w, m->u.data.block);
 		wr_u16(w, m->u.data.chunk);
 		wr_u16(w, m->u.data.len);
+		wr_bytes(w, m->u.data.check, CFT_SHORT_DIGEST_LEN);
 		wr_bytes(w, m->u.data.payload, m->u.data.len);
 		break;
 	case WIRE_PROBE:
@@ -142,18 +259,24 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 		wr_u16(w, m->u.sums.count);
 		wr_bytes(w, m->u.sums.digests, (size_t)m->u.sums.count * CFT_DIGEST_LEN);
 		break;
+	case WIRE_CHUNKSUMS:
+		wr_u32(w, m->u.chunksums.file);
+		wr_u32(w, m->u.chunksums.block);
+		wr_u16(w, m->u.chunksums.first);
+		wr_u16(w, m->u.chunksums.count);
+		wr_bytes(w, m->u.chunksums.digests,
+			 (size_t)m->u.chunksums.count * CFT_SHORT_DIGEST_LEN);
+		break;
 	case WIRE_COMMIT:
 		wr_u32(w, m->u.commit.file);
-		wr_bytes(w, m->u.commit.digest, CFT_DIGEST_LEN);
+		wr_bytes(w, m->u.commit.commit, CFT_DIGEST_LEN);
 		break;
 	case WIRE_BYE:
 	case WIRE_BYE_ACK:
+		wr_bytes(w, m->u.bye.hello, CFT_SHORT_DIGEST_LEN);
 		break;
 	case WIRE_ERROR:
-		wr_u16(w, m->u.error.reason);
-		wr_u32(w, m->u.error.file);
-		wr_u8(w, m->u.error.msg_len);
-		wr_bytes(w, m->u.error.msg, m->u.error.msg_len);
+		encode_error(w, &m->u.error);
 		break;
 	}
 }
@@ -174,24 +297,21 @@ int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap)
 	wr_u16(&w, m->flags);
 	wr_u64(&w, m->session);
 	wr_u32(&w, 0);		/* checksum, filled in below */
-
 	encode_body(&w, m);
+	if (m->type != WIRE_DATA) {
+		uint8_t *tag = wr_space(&w, WIRE_TAG_LEN);
+
+		if (tag)
+			datagram_tag(buf, w.off - WIRE_TAG_LEN, tag);
+	}
 	if (w.err)
 		return CFT_E_SPACE;
-	wire_reseal(buf, w.off);
+	write_crc(buf, w.off);
 	return (int)w.off;
 }
 
-static int decode_status(struct rd *r, struct wire_status *s)
+static int decode_status_state(struct rd *r, struct wire_status *s)
 {
-	/* Fields of the other states stay zero, not whatever was there. */
-	memset(s, 0, sizeof(*s));
-	s->file = rd_u32(r);
-	s->round = rd_u32(r);
-	s->state = rd_u8(r);
-	s->echo = rd_u64(r);
-	s->rx_seq = rd_u32(r);
-	s->rx_count = rd_u32(r);
 	switch (s->state) {
 	case WIRE_FS_RECEIVING:
 		s->base = rd_u32(r);
@@ -204,27 +324,72 @@ static int decode_status(struct rd *r, struct wire_status *s)
 			s->ranges[i].first = rd_u16(r);
 			s->ranges[i].count = rd_u16(r);
 		}
-		break;
+		return 0;
 	case WIRE_FS_VERIFYING:
 		s->bytes = rd_u64(r);
-		break;
+		return 0;
 	case WIRE_FS_VERIFIED:
 		s->bytes = rd_u64(r);
+		s->mode = rd_u32(r);
+		s->mtime_sec = (int64_t)rd_u64(r);
+		s->mtime_nsec = rd_u32(r);
+		s->existing = rd_u8(r);
 		rd_copy(r, s->digest, CFT_DIGEST_LEN);
-		break;
+		rd_copy(r, s->commit, CFT_DIGEST_LEN);
+		s->name_len = rd_u16(r);
+		if (s->name_len > CFT_NAME_MAX || s->existing > 1)
+			return CFT_E_MALFORMED;
+		s->name = rd_bytes(r, s->name_len);
+		return 0;
 	case WIRE_FS_SUMS:
 		s->sums_have = rd_u32(r);
-		break;
+		return 0;
 	case WIRE_FS_COMMITTED:
-		break;
+		rd_copy(r, s->commit, CFT_DIGEST_LEN);
+		return 0;
 	default:
 		return CFT_E_MALFORMED;
 	}
+}
+
+static int decode_status(struct rd *r, struct wire_status *s)
+{
+	/* Fields of the other states stay zero, not whatever was there. */
+	memset(s, 0, sizeof(*s));
+	s->file = rd_u32(r);
+	s->round = rd_u32(r);
+	s->state = rd_u8(r);
+	rd_copy(r, s->offer, CFT_SHORT_DIGEST_LEN);
+	s->echo = rd_u64(r);
+	s->rx_seq = rd_u32(r);
+	s->rx_count = rd_u32(r);
+	return decode_status_state(r, s);
+}
+
+/* ERROR keeps this layout in every version. */
+static int decode_error(struct rd *r, struct wire_error *e)
+{
+	e->reason = rd_u16(r);
+	e->file = rd_u32(r);
+	rd_copy(r, e->ref, CFT_SHORT_DIGEST_LEN);
+	e->msg_len = rd_u8(r);
+	if (e->msg_len > CFT_ERROR_MSG_MAX)
+		return CFT_E_MALFORMED;
+	e->msg = rd_bytes(r, e->msg_len);
 	return 0;
 }
 
-/* The fields after the header, by type: 0, CFT_E_TYPE or CFT_E_MALFORMED
- * (a length field out of range; the cursor catches the rest). */
+static int decode_counted(struct rd *r, uint16_t count, unsigned max, size_t each,
+			  const uint8_t **out)
+{
+	if (count == 0 || count > max)
+		return CFT_E_MALFORMED;
+	*out = rd_bytes(r, (size_t)count * each);
+	return 0;
+}
+
+/* The fields after the header, by type: 0 or CFT_E_MALFORMED (a length
+ * field out of range; the cursor catches the rest). */
 static int decode_body(struct rd *r, struct wire_msg *m)
 {
 	switch (m->type) {
@@ -232,11 +397,12 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 		m->u.hello.block_size = rd_u32(r);
 		m->u.hello.nfiles = rd_u32(r);
 		m->u.hello.features = rd_u32(r);
-		break;
+		return 0;
 	case WIRE_HELLO_ACK:
 		m->u.hello_ack.features = rd_u32(r);
 		m->u.hello_ack.window_blocks = rd_u16(r);
-		break;
+		rd_copy(r, m->u.hello_ack.hello, CFT_SHORT_DIGEST_LEN);
+		return 0;
 	case WIRE_FILE:
 		m->u.file.file = rd_u32(r);
 		m->u.file.size = rd_u64(r);
@@ -248,58 +414,83 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 		if (m->u.file.name_len > CFT_NAME_MAX)
 			return CFT_E_MALFORMED;
 		m->u.file.name = rd_bytes(r, m->u.file.name_len);
-		break;
+		rd_copy(r, m->u.file.offer, CFT_DIGEST_LEN);
+		return 0;
 	case WIRE_BLOCK:
 		m->u.block.file = rd_u32(r);
 		m->u.block.block = rd_u32(r);
-		rd_copy(r, m->u.block.digest, CFT_DIGEST_LEN);
-		break;
+		rd_copy(r, m->u.block.root, CFT_DIGEST_LEN);
+		return 0;
 	case WIRE_DATA:
 		m->u.data.seq = rd_u32(r);
 		m->u.data.file = rd_u32(r);
 		m->u.data.block = rd_u32(r);
 		m->u.data.chunk = rd_u16(r);
 		m->u.data.len = rd_u16(r);
+		rd_copy(r, m->u.data.check, CFT_SHORT_DIGEST_LEN);
 		if (m->u.data.len == 0 || m->u.data.len > CFT_CHUNK_SIZE)
 			return CFT_E_MALFORMED;
 		m->u.data.payload = rd_bytes(r, m->u.data.len);
-		break;
+		return 0;
 	case WIRE_PROBE:
 		m->u.probe.file = rd_u32(r);
 		m->u.probe.echo = rd_u64(r);
-		break;
+		return 0;
 	case WIRE_STATUS:
-		if (decode_status(r, &m->u.status) < 0)
-			return CFT_E_MALFORMED;
-		break;
+		return decode_status(r, &m->u.status);
 	case WIRE_SUMS:
 		m->u.sums.file = rd_u32(r);
 		m->u.sums.round = rd_u32(r);
 		m->u.sums.first = rd_u32(r);
 		m->u.sums.count = rd_u16(r);
-		if (m->u.sums.count == 0 || m->u.sums.count > CFT_SUMS_PER_DATAGRAM)
-			return CFT_E_MALFORMED;
-		m->u.sums.digests = rd_bytes(r, (size_t)m->u.sums.count * CFT_DIGEST_LEN);
-		break;
+		return decode_counted(r, m->u.sums.count, CFT_SUMS_PER_DATAGRAM, CFT_DIGEST_LEN,
+				      &m->u.sums.digests);
+	case WIRE_CHUNKSUMS:
+		m->u.chunksums.file = rd_u32(r);
+		m->u.chunksums.block = rd_u32(r);
+		m->u.chunksums.first = rd_u16(r);
+		m->u.chunksums.count = rd_u16(r);
+		return decode_counted(r, m->u.chunksums.count, CFT_CHUNKSUMS_PER_DATAGRAM,
+				      CFT_SHORT_DIGEST_LEN, &m->u.chunksums.digests);
 	case WIRE_COMMIT:
 		m->u.commit.file = rd_u32(r);
-		rd_copy(r, m->u.commit.digest, CFT_DIGEST_LEN);
-		break;
+		rd_copy(r, m->u.commit.commit, CFT_DIGEST_LEN);
+		return 0;
 	case WIRE_BYE:
 	case WIRE_BYE_ACK:
-		break;
+		rd_copy(r, m->u.bye.hello, CFT_SHORT_DIGEST_LEN);
+		return 0;
 	case WIRE_ERROR:
-		m->u.error.reason = rd_u16(r);
-		m->u.error.file = rd_u32(r);
-		m->u.error.msg_len = rd_u8(r);
-		if (m->u.error.msg_len > CFT_ERROR_MSG_MAX)
-			return CFT_E_MALFORMED;
-		m->u.error.msg = rd_bytes(r, m->u.error.msg_len);
-		break;
+		return decode_error(r, &m->u.error);
 	default:
 		return CFT_E_TYPE;
 	}
+}
+
+/* The tag of a control datagram, checked; r then ends before it. */
+static int check_tag(const uint8_t *buf, size_t len, struct rd *r)
+{
+	uint8_t tag[WIRE_TAG_LEN];
+
+	if (len < WIRE_HDR_LEN + WIRE_TAG_LEN)
+		return CFT_E_TRUNCATED;
+	datagram_tag(buf, len - WIRE_TAG_LEN, tag);
+	if (!digest_equal_n(tag, buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN))
+		return CFT_E_TAG;
+	r->len = len - WIRE_TAG_LEN;
 	return 0;
+}
+
+/* The body, with the cursor's verdict: every field there, nothing after. */
+static int decode_rest(struct rd *r, struct wire_msg *m)
+{
+	int rc = m->type == WIRE_ERROR ? decode_error(r, &m->u.error) : decode_body(r, m);
+
+	if (rc < 0)
+		return rc;
+	if (r->err)
+		return CFT_E_TRUNCATED;
+	return rd_done(r) ? 0 : CFT_E_MALFORMED;
 }
 
 int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
@@ -322,27 +513,32 @@ int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 	csum = rd_u32(&r);
 	if (csum != datagram_crc(buf, len))
 		return CFT_E_CHECKSUM;
-	if (m->version != CFT_PROTO_VERSION)
+	if (m->version != CFT_PROTO_VERSION) {
+		/* An ERROR reads the same in every version: "version not
+		 * spoken" must be understood by the version it refuses. */
+		if (m->type == WIRE_ERROR &&
+		    (check_tag(buf, len, &r) < 0 || decode_rest(&r, m) < 0))
+			m->type = 0;	/* not a readable ERROR: nothing to believe */
 		return CFT_E_VERSION;
-	/* No flag is defined in version 1; a set one means a feature we lack. */
+	}
+	/* No flag is defined yet; a set one means a feature we lack. */
 	if (m->flags != 0)
 		return CFT_E_MALFORMED;
-
-	rc = decode_body(&r, m);
-	if (rc < 0)
-		return rc;
-	if (r.err)
-		return CFT_E_TRUNCATED;
-	if (!rd_done(&r))
-		return CFT_E_MALFORMED;
-	return 0;
+	if (m->type < WIRE_HELLO || m->type > WIRE_TYPE_MAX)
+		return CFT_E_TYPE;
+	if (m->type != WIRE_DATA) {
+		rc = check_tag(buf, len, &r);
+		if (rc < 0)
+			return rc;
+	}
+	return decode_rest(&r, m);
 }
 
 const char *wire_type_name(unsigned type)
 {
 	static const char *const names[] = {
 		"?", "HELLO", "HELLO_ACK", "FILE", "BLOCK", "DATA", "PROBE",
-		"STATUS", "SUMS", "COMMIT", "BYE", "BYE_ACK", "ERROR",
+		"STATUS", "SUMS", "COMMIT", "BYE", "BYE_ACK", "ERROR", "CHUNKSUMS",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
@@ -363,6 +559,7 @@ const char *wire_reason_name(unsigned reason)
 		"peer aborted",
 		"destination exists",
 		"unknown session (receiver restarted?)",
+		"receiver cannot keep the mode or modification time",
 	};
 
 	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "unknown reason";
@@ -380,6 +577,7 @@ int wire_reason_exit(unsigned reason)
 		return CFT_EXIT_REFUSED;
 	case WIRE_R_IO:
 	case WIRE_R_NO_SPACE:
+	case WIRE_R_METADATA:
 		return CFT_EXIT_LOCAL;
 	case WIRE_R_DIGEST:
 		return CFT_EXIT_DIGEST;

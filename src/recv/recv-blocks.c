@@ -32,13 +32,16 @@ void recv_blocks_init(struct recv_blocks *rb, uint32_t block_size, uint32_t wind
 
 void recv_blocks_free(struct recv_blocks *rb)
 {
-	for (unsigned i = 0; i < CFT_WINDOW_BLOCKS_MAX; i++)
+	for (unsigned i = 0; i < CFT_WINDOW_BLOCKS_MAX; i++) {
 		free(rb->slots[i].buf);
+		free(rb->slots[i].cd);
+		free(rb->slots[i].list);
+	}
 	free(rb->done);
 	memset(rb, 0, sizeof(*rb));
 }
 
-int recv_blocks_start(struct recv_blocks *rb, uint64_t size)
+int recv_blocks_start(struct recv_blocks *rb, uint32_t file, uint64_t size)
 {
 	uint64_t nblocks = proto_blocks(size, rb->block_size);
 
@@ -46,6 +49,7 @@ int recv_blocks_start(struct recv_blocks *rb, uint64_t size)
 	rb->done = calloc(nblocks / 8 + 1, 1);
 	if (!rb->done)
 		return CFT_E_NOMEM;
+	rb->file = file;
 	rb->size = size;
 	rb->nblocks = (uint32_t)nblocks;
 	rb->ndone = 0;
@@ -88,6 +92,20 @@ void recv_blocks_drop_slots(struct recv_blocks *rb)
 		rb->slots[i].block = RECV_NO_BLOCK;
 }
 
+/* Memory for a slot, kept for the session: a block and two digest lists. */
+static bool slot_alloc(struct recv_blocks *rb, struct recv_slot *sl)
+{
+	size_t lists = (size_t)wire_chunks(rb->block_size) * CFT_SHORT_DIGEST_LEN;
+
+	if (!sl->buf)
+		sl->buf = malloc(rb->block_size);
+	if (!sl->cd)
+		sl->cd = malloc(lists);
+	if (!sl->list)
+		sl->list = malloc(lists);
+	return sl->buf && sl->cd && sl->list;
+}
+
 /* The slot holding block b, opening one if b is inside the window. */
 static enum recv_take slot_for(struct recv_blocks *rb, uint32_t b, struct recv_slot **out)
 {
@@ -103,14 +121,16 @@ static enum recv_take slot_for(struct recv_blocks *rb, uint32_t b, struct recv_s
 	}
 	if (b >= (uint64_t)rb->base + rb->window || !free_slot)
 		return RECV_OUTSIDE;
-	if (!free_slot->buf && !(free_slot->buf = malloc(rb->block_size)))
+	if (!slot_alloc(rb, free_slot))
 		return RECV_NOMEM;
 	free_slot->block = b;
 	free_slot->len = proto_block_len(rb->size, rb->block_size, b);
 	free_slot->nchunks = (uint16_t)wire_chunks(free_slot->len);
 	free_slot->nhave = 0;
-	free_slot->have_digest = false;
+	free_slot->have_root = false;
 	free_slot->retries = 0;
+	free_slot->need_list = free_slot->have_list = false;
+	free_slot->list_pieces = 0;
 	memset(free_slot->map, 0, sizeof(free_slot->map));
 	*out = free_slot;
 	return RECV_TAKEN;
@@ -126,8 +146,14 @@ static enum recv_take wanted(struct recv_blocks *rb, uint32_t b, struct recv_slo
 	return slot_for(rb, b, out);
 }
 
+static uint8_t *cd_of(const struct recv_slot *sl, uint8_t *base, uint32_t c)
+{
+	(void)sl;
+	return base + (size_t)c * CFT_SHORT_DIGEST_LEN;
+}
+
 enum recv_take recv_blocks_data(struct recv_blocks *rb, const struct wire_data *d,
-				struct recv_slot **whole)
+				const uint8_t leaf[CFT_SHORT_DIGEST_LEN], struct recv_slot **whole)
 {
 	struct recv_slot *sl = NULL;
 	enum recv_take t = wanted(rb, d->block, &sl);
@@ -140,15 +166,53 @@ enum recv_take recv_blocks_data(struct recv_blocks *rb, const struct wire_data *
 		return RECV_MALFORMED;
 	if (bit_get(sl->map, d->chunk))
 		return RECV_DUPLICATE;
+	/* Once the sender's list is known, the chunk must be what it says. */
+	if (sl->have_list &&
+	    !digest_equal_n(leaf, cd_of(sl, sl->list, d->chunk), CFT_SHORT_DIGEST_LEN))
+		return RECV_DAMAGED;
 	memcpy(sl->buf + (size_t)d->chunk * CFT_CHUNK_SIZE, d->payload, d->len);
+	memcpy(cd_of(sl, sl->cd, d->chunk), leaf, CFT_SHORT_DIGEST_LEN);
 	bit_set(sl->map, d->chunk);
-	if (++sl->nhave == sl->nchunks && sl->have_digest)
+	sl->nhave++;
+	if (recv_slot_whole(sl))
 		*whole = sl;
 	return RECV_TAKEN;
 }
 
-enum recv_take recv_blocks_digest(struct recv_blocks *rb, const struct wire_block *bl,
-				  struct recv_slot **whole)
+/* The list is all in and the root known: check one against the other, and
+ * the chunks held against the list.  Returns RECV_TAKEN, or RECV_REFUTED /
+ * RECV_HOPELESS when they disagree. */
+static enum recv_take try_list(struct recv_slot *sl)
+{
+	uint8_t root[CFT_DIGEST_LEN];
+	uint64_t all = (1ull << ((sl->nchunks + CFT_CHUNKSUMS_PER_DATAGRAM - 1) /
+				 CFT_CHUNKSUMS_PER_DATAGRAM)) - 1;
+
+	if (!sl->need_list || !sl->have_root || sl->list_pieces != all)
+		return RECV_TAKEN;
+	proto_block_root(sl->list, sl->nchunks, root);
+	if (!digest_equal(root, sl->root)) {
+		/* The list or the root was damaged on the way: both again.  A
+		 * sender whose lists never make its roots is counted out. */
+		sl->list_pieces = 0;
+		sl->have_root = false;
+		return ++sl->retries > CFT_BLOCK_RETRIES_MAX ? RECV_HOPELESS : RECV_REFUTED;
+	}
+	sl->need_list = false;
+	sl->have_list = true;
+	for (uint32_t c = 0; c < sl->nchunks; c++) {
+		if (bit_get(sl->map, c) &&
+		    !digest_equal_n(cd_of(sl, sl->cd, c), cd_of(sl, sl->list, c),
+				    CFT_SHORT_DIGEST_LEN)) {
+			bit_clear(sl->map, c);
+			sl->nhave--;
+		}
+	}
+	return RECV_TAKEN;
+}
+
+enum recv_take recv_blocks_root(struct recv_blocks *rb, const struct wire_block *bl,
+				struct recv_slot **whole)
 {
 	struct recv_slot *sl = NULL;
 	enum recv_take t = wanted(rb, bl->block, &sl);
@@ -156,28 +220,64 @@ enum recv_take recv_blocks_digest(struct recv_blocks *rb, const struct wire_bloc
 	*whole = NULL;
 	if (t != RECV_TAKEN)
 		return t;
-	/* A newer digest replaces an older one: the sender re-read the block. */
-	memcpy(sl->digest, bl->digest, CFT_DIGEST_LEN);
-	sl->have_digest = true;
-	if (sl->nhave == sl->nchunks)
+	/* A newer root replaces an older one: the sender read the block
+	 * again.  A list checked against the old one no longer counts. */
+	if (sl->have_root && !digest_equal(sl->root, bl->root) && sl->have_list) {
+		sl->have_list = false;
+		sl->need_list = true;
+		sl->list_pieces = 0;
+	}
+	memcpy(sl->root, bl->root, CFT_DIGEST_LEN);
+	sl->have_root = true;
+	t = try_list(sl);
+	if (t == RECV_TAKEN && recv_slot_whole(sl))
 		*whole = sl;
-	return RECV_TAKEN;
+	return t;
+}
+
+enum recv_take recv_blocks_chunksums(struct recv_blocks *rb, const struct wire_chunksums *cs,
+				     struct recv_slot **whole)
+{
+	struct recv_slot *sl = NULL;
+	enum recv_take t = wanted(rb, cs->block, &sl);
+	unsigned piece = cs->first / CFT_CHUNKSUMS_PER_DATAGRAM;
+
+	*whole = NULL;
+	if (t != RECV_TAKEN)
+		return t;
+	if (!sl->need_list)
+		return RECV_UNWANTED;
+	/* Pieces as the sender cuts them: full ones, then the rest. */
+	if (cs->first % CFT_CHUNKSUMS_PER_DATAGRAM != 0 || cs->first >= sl->nchunks ||
+	    cs->count != (sl->nchunks - cs->first < CFT_CHUNKSUMS_PER_DATAGRAM ?
+			  sl->nchunks - cs->first : CFT_CHUNKSUMS_PER_DATAGRAM))
+		return RECV_MALFORMED;
+	if (sl->list_pieces & (1ull << piece))
+		return RECV_DUPLICATE;
+	memcpy(cd_of(sl, sl->list, cs->first), cs->digests,
+	       (size_t)cs->count * CFT_SHORT_DIGEST_LEN);
+	sl->list_pieces |= 1ull << piece;
+	t = try_list(sl);
+	if (t == RECV_TAKEN && recv_slot_whole(sl))
+		*whole = sl;
+	return t;
 }
 
 bool recv_blocks_check(struct recv_blocks *rb, struct recv_slot *sl)
 {
-	uint8_t d[CFT_DIGEST_LEN];
+	uint8_t root[CFT_DIGEST_LEN];
 
 	(void)rb;
-	digest_sha256(sl->buf, sl->len, d);
-	if (digest_equal(d, sl->digest))
+	proto_block_root(sl->cd, sl->nchunks, root);
+	if (digest_equal(root, sl->root))
 		return true;
-	/* Damage the datagram checksum missed (or a damaged BLOCK datagram):
-	 * forget the block and ask for all of it again. */
+	/* Every chunk matched the digest it came with, yet together they do
+	 * not make the root: damage that recomputed a chunk's digest too, or
+	 * a damaged root.  The sender's list tells which. */
 	sl->retries++;
-	memset(sl->map, 0, sizeof(sl->map));
-	sl->nhave = 0;
-	sl->have_digest = false;
+	sl->have_list = false;
+	sl->need_list = true;
+	sl->list_pieces = 0;
 	return false;
 }
 
@@ -211,8 +311,11 @@ static unsigned sorted_slots(const struct recv_blocks *rb, const struct recv_slo
 /* Ranges of chunks missing from sl, appended to st. */
 static void missing_ranges(const struct recv_slot *sl, struct wire_status *st)
 {
-	if (!sl->have_digest && st->nranges < CFT_STATUS_RANGES_MAX)
-		st->ranges[st->nranges++] = (struct wire_range){ sl->block, 0, 0 };
+	if (!sl->have_root && st->nranges < CFT_STATUS_RANGES_MAX)
+		st->ranges[st->nranges++] = (struct wire_range){ sl->block, WIRE_NEED_ROOT, 0 };
+	if (sl->need_list && st->nranges < CFT_STATUS_RANGES_MAX)
+		st->ranges[st->nranges++] =
+			(struct wire_range){ sl->block, WIRE_NEED_CHUNKSUMS, 0 };
 	for (uint32_t c = 0; c < sl->nchunks && st->nranges < CFT_STATUS_RANGES_MAX;) {
 		uint32_t e;
 

@@ -1,9 +1,16 @@
 /*
  * The receiver's block assembly, pure: chunks of the blocks inside the
- * window are gathered in memory until the block is whole and its digest
- * (from the sender's BLOCK datagram) is in; then the caller checks it,
- * writes it, and says so.  Which blocks are done, what is missing (for
- * STATUS) and the window are kept here.  No I/O: the session writes.
+ * window are gathered in memory until the block is whole and its root (from
+ * the sender's BLOCK datagram) is in; then the caller checks it, writes it,
+ * and says so.  Which blocks are done, what is missing (for STATUS) and the
+ * window are kept here.  No I/O: the session writes.
+ *
+ * Each chunk is taken only if its DATA's check holds (the session verifies
+ * it), so damage that a recomputed CRC hides costs that chunk alone.
+ * Damage that also recomputed the check shows when the block is whole: the
+ * digests of its chunks do not hash to its root.  Then the sender's list of
+ * chunk digests is fetched (CHUNKSUMS), checked against the root, and only
+ * the chunks that differ from it are asked for again.
  */
 #ifndef CFT_RECV_BLOCKS_H
 #define CFT_RECV_BLOCKS_H
@@ -17,20 +24,30 @@
 #define RECV_NO_BLOCK UINT32_MAX
 #define RECV_CHUNKS_MAX ((CFT_BLOCK_SIZE_MAX + CFT_CHUNK_SIZE - 1) / CFT_CHUNK_SIZE)
 
+/* CHUNKSUMS datagrams that make up the longest list (a bit each). */
+#define RECV_LIST_PIECES_MAX \
+	((RECV_CHUNKS_MAX + CFT_CHUNKSUMS_PER_DATAGRAM - 1) / CFT_CHUNKSUMS_PER_DATAGRAM)
+
 /* One block being assembled. */
 struct recv_slot {
 	uint32_t block;			/* RECV_NO_BLOCK when free */
 	uint32_t len;			/* bytes in this block */
 	uint16_t nchunks;
 	uint16_t nhave;
-	bool have_digest;
-	uint8_t retries;		/* digest failures so far */
-	uint8_t digest[CFT_DIGEST_LEN];
+	bool have_root;
+	uint8_t retries;		/* root failures so far */
+	uint8_t root[CFT_DIGEST_LEN];
+	bool need_list;			/* failed its root: the sender's list wanted */
+	bool have_list;			/* list checked against the root */
+	uint64_t list_pieces;		/* CHUNKSUMS datagrams of the list received */
 	uint8_t map[(RECV_CHUNKS_MAX + 7) / 8];	/* chunks present */
 	uint8_t *buf;			/* block_size bytes, kept for the session */
+	uint8_t *cd;			/* digest of each chunk present */
+	uint8_t *list;			/* the sender's chunk digests */
 };
 
 struct recv_blocks {
+	uint32_t file;			/* index of the current file on the wire */
 	uint32_t block_size;		/* the session's */
 	uint32_t window;		/* blocks held open at once */
 	uint64_t size;			/* the current file's */
@@ -47,14 +64,20 @@ enum recv_take {
 	RECV_DUPLICATE,			/* had it already */
 	RECV_MALFORMED,			/* block, chunk or length impossible here */
 	RECV_OUTSIDE,			/* beyond the window: the sender runs ahead */
+	RECV_DAMAGED,			/* the chunk does not match its digest */
+	RECV_UNWANTED,			/* CHUNKSUMS not asked for (late, repeated) */
+	RECV_REFUTED,			/* the list does not make the root: both
+					 * are asked for again */
+	RECV_HOPELESS,			/* a block failed past CFT_BLOCK_RETRIES_MAX */
 	RECV_NOMEM,
 };
 
 void recv_blocks_init(struct recv_blocks *rb, uint32_t block_size, uint32_t window);
 void recv_blocks_free(struct recv_blocks *rb);
 
-/* A new file of `size` bytes, nothing done.  Returns 0 or CFT_E_NOMEM. */
-int recv_blocks_start(struct recv_blocks *rb, uint64_t size);
+/* A new file, index `file` of `size` bytes, nothing done.  Returns 0 or
+ * CFT_E_NOMEM. */
+int recv_blocks_start(struct recv_blocks *rb, uint32_t file, uint64_t size);
 /* Every block done (a file to be checked as it is), or none. */
 void recv_blocks_mark_all(struct recv_blocks *rb, bool done);
 /* Forget block b: it differed on disk and must come again. */
@@ -75,15 +98,26 @@ static inline bool recv_blocks_complete(const struct recv_blocks *rb)
 	return rb->ndone == rb->nblocks;
 }
 
-/* Take one DATA or BLOCK datagram for the current file.  *whole is set to
- * the slot when it completed the block (every chunk and the digest in). */
-enum recv_take recv_blocks_data(struct recv_blocks *rb, const struct wire_data *d,
-				struct recv_slot **whole);
-enum recv_take recv_blocks_digest(struct recv_blocks *rb, const struct wire_block *bl,
-				  struct recv_slot **whole);
+/* Every chunk and the root in, and no list awaited: ready to check. */
+static inline bool recv_slot_whole(const struct recv_slot *sl)
+{
+	return sl->nhave == sl->nchunks && sl->have_root && !sl->need_list;
+}
 
-/* Does the whole block in sl match the sender's digest?  If not it is
- * emptied to be asked for again, and its failures counted (sl->retries). */
+/* Take one DATA (whose check was verified, leaf being its chunk's digest),
+ * BLOCK or CHUNKSUMS datagram for the current file.  *whole is set to the
+ * slot when the block is whole (every chunk and its root in). */
+enum recv_take recv_blocks_data(struct recv_blocks *rb, const struct wire_data *d,
+				const uint8_t leaf[CFT_SHORT_DIGEST_LEN], struct recv_slot **whole);
+enum recv_take recv_blocks_root(struct recv_blocks *rb, const struct wire_block *bl,
+				struct recv_slot **whole);
+enum recv_take recv_blocks_chunksums(struct recv_blocks *rb, const struct wire_chunksums *cs,
+				     struct recv_slot **whole);
+
+/* Do the chunks of the whole block in sl hash to its root?  If not, its
+ * failures are counted (sl->retries; past CFT_BLOCK_RETRIES_MAX the file has
+ * failed) and the sender's list of chunk digests is asked for, to find the
+ * chunks that differ. */
 bool recv_blocks_check(struct recv_blocks *rb, struct recv_slot *sl);
 /* The checked block in sl is written: mark it done and free the slot. */
 void recv_blocks_written(struct recv_blocks *rb, struct recv_slot *sl);

@@ -54,6 +54,7 @@ struct recv_io {
 struct recv_counters {
 	uint64_t datagrams;		/* everything that arrived */
 	uint64_t bad_checksum;
+	uint64_t bad_tag;		/* damage past the checksum, caught by the tag */
 	uint64_t bad_magic;		/* not cft at all */
 	uint64_t truncated;
 	uint64_t malformed;		/* bad field, bad type, bytes left over */
@@ -63,7 +64,10 @@ struct recv_counters {
 	uint64_t stale;			/* for a file or round no longer current */
 	uint64_t duplicate;
 	uint64_t window_full;		/* block outside the receive window */
-	uint64_t block_mismatch;	/* block failed its digest: re-requested */
+	uint64_t bad_chunk;		/* chunk not matching its digest: re-requested */
+	uint64_t bad_offer;		/* FILE not matching its offer digest: dropped */
+	uint64_t unmatched;		/* COMMIT, ERROR or BYE not about what we hold */
+	uint64_t block_mismatch;	/* block failed its root: its chunks checked */
 	uint64_t readback_mismatch;	/* block differed on disk at read-back */
 	uint64_t refused;		/* sessions or files refused */
 	uint64_t files_committed;

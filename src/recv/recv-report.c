@@ -20,6 +20,7 @@ static const struct {
 #define C(t, j, f, g) { t, j, offsetof(struct recv_counters, f), g }
 	C("datagrams", "datagrams", datagrams, 0),
 	C("checksum", "bad_checksum", bad_checksum, 1),
+	C("tag", "bad_tag", bad_tag, 1),
 	C("not cft", "not_cft", bad_magic, 1),
 	C("truncated", "truncated", truncated, 1),
 	C("malformed", "malformed", malformed, 1),
@@ -29,6 +30,9 @@ static const struct {
 	C("stale", "stale", stale, 1),
 	C("duplicate", "duplicate", duplicate, 1),
 	C("outside window", "outside_window", window_full, 1),
+	C("offer digest", "bad_offer", bad_offer, 1),
+	C("unmatched", "unmatched", unmatched, 1),
+	C("chunk digest", "bad_chunk", bad_chunk, 2),
 	C("block digest", "block_mismatch", block_mismatch, 2),
 	C("read-back", "readback_mismatch", readback_mismatch, 2),
 	C("refused", "refused", refused, 3),

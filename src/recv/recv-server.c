@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cft/digest.h"
 #include "cft/error.h"
 #include "cft/exit.h"
 #include "cft/proto.h"
 #include "cft/wire.h"
 #include "recv-server.h"
+#include "recv-reply.h"
 #include "recv-session.h"
 
 int recv_server_init(struct recv_server *srv, int dirfd, uint64_t timeout_us,
@@ -60,6 +62,18 @@ void recv_server_free(struct recv_server *srv)
 	srv->rbbuf = NULL;
 }
 
+/* Refuse a HELLO: the ERROR refers to the HELLO as understood. */
+static void refuse_hello(struct recv_server *srv, const struct net_addr *from,
+			 const struct wire_msg *m, unsigned reason, const char *text)
+{
+	uint8_t hello[CFT_DIGEST_LEN], ref[CFT_SHORT_DIGEST_LEN];
+
+	srv->c.refused++;
+	proto_hello_digest(m->session, &m->u.hello, hello);
+	proto_error_ref(hello, reason, WIRE_NO_FILE, ref);
+	proto_send_error(&srv->io.out, from, m->session, reason, WIRE_NO_FILE, ref, text);
+}
+
 static void on_hello(struct recv_server *srv, uint64_t now, const struct net_addr *from,
 		     const struct wire_msg *m)
 {
@@ -67,9 +81,7 @@ static void on_hello(struct recv_server *srv, uint64_t now, const struct net_add
 
 	if (h->block_size < CFT_BLOCK_SIZE_MIN || h->block_size > CFT_BLOCK_SIZE_MAX ||
 	    h->nfiles == 0 || h->nfiles > CFT_FILES_MAX || h->features != 0) {
-		srv->c.refused++;
-		proto_send_error(&srv->io.out, from, m->session, WIRE_R_BAD_REQUEST, WIRE_NO_FILE,
-				 "session parameters out of range");
+		refuse_hello(srv, from, m, WIRE_R_BAD_REQUEST, "session parameters out of range");
 		return;
 	}
 	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
@@ -79,9 +91,20 @@ static void on_hello(struct recv_server *srv, uint64_t now, const struct net_add
 			return;
 		}
 	}
-	srv->c.refused++;
-	proto_send_error(&srv->io.out, from, m->session, WIRE_R_BUSY, WIRE_NO_FILE,
-			 "too many sessions");
+	refuse_hello(srv, from, m, WIRE_R_BUSY, "too many sessions");
+}
+
+/* A HELLO of a version we do not speak: say so, referring to the very
+ * bytes received, so that an answer to a damaged HELLO is not believed. */
+static void refuse_version(struct recv_server *srv, const struct net_addr *from,
+			   const struct wire_msg *m, const uint8_t *buf, size_t len)
+{
+	uint8_t whole[CFT_DIGEST_LEN], ref[CFT_SHORT_DIGEST_LEN];
+
+	digest_sha256(buf, len, whole);
+	proto_error_ref(whole, WIRE_R_VERSION, WIRE_NO_FILE, ref);
+	proto_send_error(&srv->io.out, from, m->session, WIRE_R_VERSION, WIRE_NO_FILE, ref,
+			 "this receiver speaks cft protocol version " CFT_PROTO_VERSION_STR);
 }
 
 static struct recv_session *find_session(struct recv_server *srv, uint64_t id)
@@ -105,11 +128,10 @@ static int decode(struct recv_server *srv, const struct net_addr *from, const ui
 		srv->c.bad_version++;
 		/* Tell a sender of another version why it gets no answer. */
 		if (m->type == WIRE_HELLO)
-			proto_send_error(&srv->io.out, from, m->session, WIRE_R_VERSION,
-					 WIRE_NO_FILE, "this receiver speaks cft protocol version "
-					 CFT_PROTO_VERSION_STR);
+			refuse_version(srv, from, m, buf, len);
 		break;
 	case CFT_E_CHECKSUM: srv->c.bad_checksum++; break;
+	case CFT_E_TAG: srv->c.bad_tag++; break;
 	case CFT_E_MAGIC: srv->c.bad_magic++; break;
 	case CFT_E_TRUNCATED: srv->c.truncated++; break;
 	default: srv->c.malformed++; break;
@@ -136,9 +158,14 @@ void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
 		/* A sender whose receiver restarted: tell it to start over (it
 		 * resumes).  Never in answer to DATA, which comes in floods. */
 		if (m.type == WIRE_PROBE || m.type == WIRE_FILE || m.type == WIRE_COMMIT ||
-		    m.type == WIRE_SUMS)
+		    m.type == WIRE_SUMS) {
+			/* Nothing known to refer to: the sender starts over,
+			 * which a damaged answer costs no more than. */
+			static const uint8_t none[CFT_SHORT_DIGEST_LEN];
+
 			proto_send_error(&srv->io.out, from, m.session, WIRE_R_UNKNOWN_SESSION,
-					 WIRE_NO_FILE, "no such session here");
+					 WIRE_NO_FILE, none, "no such session here");
+		}
 		return;
 	}
 	if (!net_addr_equal(from, &s->peer)) {

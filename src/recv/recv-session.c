@@ -1,8 +1,9 @@
 /*
- * Receiver sessions: accept blocks into memory, check each against the
- * sender's block digest, write it, and when the file is whole read it back
- * from disk and report its digest.  The file gets its final name only when
- * the sender, having compared that digest with its own, says COMMIT.
+ * Receiver sessions: take an offer only when it is what the sender meant,
+ * accept chunks into memory, check each block against the sender's root,
+ * write it, and when the file is whole hand it to the end-to-end check
+ * (recv-verify.c).  The file gets its final name only when the sender,
+ * having compared what this end holds with its own facts, says COMMIT.
  *
  * Everything a datagram claims is checked against the session's state and
  * limits before it is used; anything that does not fit is counted and
@@ -18,142 +19,11 @@
 #include "cft/exit.h"
 #include "cft/proto.h"
 #include "cft/util.h"
+#include "recv-reply.h"
 #include "recv-session.h"
+#include "recv-verify.h"
 
-/* An event about the session, and about its current file but for the
- * session's own (opened, ended). */
-static void event(struct recv_session *s, struct recv_event *ev)
-{
-	ev->session = s->id;
-	ev->peer = s->peer_str;
-	if (ev->kind != RECV_EV_OPENED && ev->kind != RECV_EV_ENDED && s->f) {
-		ev->name = s->f->sf.name;
-		ev->size = s->f->size;
-		ev->round = s->f->round;
-	}
-	if (s->srv->io.event)
-		s->srv->io.event(s->srv->io.event_ctx, ev);
-}
-
-static void put(struct recv_session *s, const struct wire_msg *m)
-{
-	proto_send(&s->srv->io.out, &s->peer, m);
-}
-
-static void refuse(struct recv_session *s, unsigned reason, uint32_t file, const char *text)
-{
-	proto_send_error(&s->srv->io.out, &s->peer, s->id, reason, file, text);
-}
-
-static void file_free(struct recv_file *f)
-{
-	if (!f)
-		return;
-	store_abort(&f->sf);
-	filesum_free(&f->rb);
-	free(f);
-}
-
-void recv_session_end(struct recv_session *s, int status, const char *why)
-{
-	struct recv_event ev = { .kind = RECV_EV_ENDED };
-
-	if (s->over)
-		return;
-	s->over = true;
-	s->status = status;
-	/* A sender that went silent or gave up may come back: keep what it
-	 * sent for a resume.  Anything else (refusal, I/O error, digests that
-	 * never agreed) leaves nothing behind. */
-	if (s->f) {
-		if (status == CFT_EXIT_NETWORK)
-			store_keep(&s->f->sf);
-		else
-			store_abort(&s->f->sf);
-	}
-	ev.status = status;
-	ev.why = why;
-	ev.usec = s->last_heard - s->started;
-	ev.nfiles = s->next_file;
-	event(s, &ev);
-}
-
-/*
- * A fatal problem with the current file: tell the sender (the detail, such as
- * "write: No space left on device", goes on the wire; the sender names the
- * file and the reason itself) and end the session.
- */
-static void file_fail(struct recv_session *s, unsigned reason, const char *detail)
-{
-	char why[CFT_NAME_MAX + 256];
-
-	snprintf(why, sizeof(why), "%s%s%s (%s)", s->f ? s->f->sf.name : "",
-		 s->f ? ": " : "", wire_reason_name(reason), detail);
-	refuse(s, reason, s->f ? s->f->index : WIRE_NO_FILE, detail);
-	recv_session_end(s, wire_reason_exit(reason), why);
-}
-
-static void io_fail(struct recv_session *s, const char *what)
-{
-	int e = errno;
-	char detail[160];
-
-	snprintf(detail, sizeof(detail), "%s: %s", what, strerror(e));
-	file_fail(s, (e == ENOSPC || e == EDQUOT) ? WIRE_R_NO_SPACE : WIRE_R_IO, detail);
-}
-
-/* Tell the sender where file `idx` stands. */
-static void report_status(struct recv_session *s, uint32_t idx)
-{
-	struct wire_msg m;
-	struct wire_status *st = &m.u.status;
-	struct recv_file *f = s->f;
-
-	proto_msg(&m, s->id, WIRE_STATUS);
-	st->file = idx;
-	st->echo = s->echo;
-	st->rx_seq = s->rx_seq;
-	st->rx_count = s->rx_count;
-	if (idx < s->next_file) {
-		st->state = WIRE_FS_COMMITTED;
-	} else if (f && f->index == idx) {
-		st->round = f->round;
-		st->state = f->state;
-		if (f->state == WIRE_FS_RECEIVING)
-			recv_blocks_status(&s->blocks, st);
-		else if (f->state == WIRE_FS_VERIFYING)
-			st->bytes = f->rb.off;
-		else if (f->state == WIRE_FS_VERIFIED)
-			st->bytes = f->size;
-		else if (f->state == WIRE_FS_SUMS)
-			st->sums_have = f->sums_have;
-		if (f->state == WIRE_FS_VERIFIED)
-			memcpy(st->digest, f->rb.whole, CFT_DIGEST_LEN);
-	} else {
-		return;		/* not offered yet: nothing to say */
-	}
-	s->echo = 0;		/* each echo is one round-trip sample, once */
-	s->unreported = 0;
-	put(s, &m);
-}
-
-static void start_readback(struct recv_session *s)
-{
-	struct recv_file *f = s->f;
-	struct recv_event ev = { .kind = RECV_EV_READBACK };
-
-	f->state = WIRE_FS_VERIFYING;
-	f->flushed = false;
-	recv_blocks_drop_slots(&s->blocks);
-	if (filesum_start(&f->rb, f->size, s->blocks.block_size) < 0) {
-		errno = ENOMEM;
-		io_fail(s, "read back");
-		return;
-	}
-	event(s, &ev);
-}
-
-/* A block is whole: check it against the sender's digest, then write it. */
+/* A block is whole: check it against the sender's root, then write it. */
 static void complete_block(struct recv_session *s, struct recv_slot *sl)
 {
 	struct recv_file *f = s->f;
@@ -162,21 +32,21 @@ static void complete_block(struct recv_session *s, struct recv_slot *sl)
 		struct recv_event ev = { .kind = RECV_EV_BLOCK_FAILED, .block = sl->block };
 
 		s->srv->c.block_mismatch++;
-		event(s, &ev);
+		recv_say_event(s, &ev);
 		if (sl->retries > CFT_BLOCK_RETRIES_MAX)
-			file_fail(s, WIRE_R_DIGEST, "a block kept failing its digest");
+			recv_fail_file(s, WIRE_R_DIGEST, "a block kept failing its digest");
 		return;
 	}
 	if (store_write(&f->sf, (uint64_t)sl->block * s->blocks.block_size, sl->buf,
 			sl->len) < 0) {
-		io_fail(s, "write");
+		recv_fail_io(s, "write");
 		return;
 	}
 	recv_blocks_written(&s->blocks, sl);
 	if (recv_blocks_complete(&s->blocks)) {
-		start_readback(s);
+		recv_verify_start(s);
 		if (!s->over)
-			report_status(s, f->index);
+			recv_say_status(s, f->index);
 	}
 }
 
@@ -191,11 +61,18 @@ static void took(struct recv_session *s, enum recv_take t, struct recv_slot *who
 	case RECV_DUPLICATE: s->srv->c.duplicate++; break;
 	case RECV_MALFORMED: s->srv->c.malformed++; break;
 	case RECV_OUTSIDE: s->srv->c.window_full++; break;
+	case RECV_DAMAGED: s->srv->c.bad_chunk++; break;
+	case RECV_UNWANTED: s->srv->c.stale++; break;
+	case RECV_REFUTED: s->srv->c.block_mismatch++; break;
+	case RECV_HOPELESS:
+		s->srv->c.block_mismatch++;
+		recv_fail_file(s, WIRE_R_DIGEST, "a block kept failing its digest");
+		break;
 	case RECV_NOMEM: break;	/* the block is asked for again */
 	}
 }
 
-/* Is this BLOCK or DATA for the file being received? */
+/* Is this BLOCK, DATA or CHUNKSUMS for the file being received? */
 static bool receiving(struct recv_session *s, uint32_t file)
 {
 	if (s->f && s->f->index == file && s->f->state == WIRE_FS_RECEIVING)
@@ -211,34 +88,58 @@ static void on_block(struct recv_session *s, const struct wire_block *bl)
 
 	if (!receiving(s, bl->file))
 		return;
-	t = recv_blocks_digest(&s->blocks, bl, &whole);
+	t = recv_blocks_root(&s->blocks, bl, &whole);
 	took(s, t, whole);
 }
 
+static void on_chunksums(struct recv_session *s, const struct wire_chunksums *cs)
+{
+	struct recv_slot *whole = NULL;
+	enum recv_take t;
+
+	if (!receiving(s, cs->file))
+		return;
+	t = recv_blocks_chunksums(&s->blocks, cs, &whole);
+	took(s, t, whole);
+}
+
+/*
+ * A DATA datagram: taken only if its check holds (it covers every field: a
+ * damaged sequence number would mislead the sender's window).  The sequence
+ * number reported back is the latest intact one, not the highest ever seen,
+ * so that even one that was damaged with its check recomputed misleads one
+ * report at most.
+ */
 static void on_data(struct recv_session *s, uint64_t now, const struct wire_data *d)
 {
 	struct recv_slot *whole = NULL;
+	uint8_t leaf[CFT_SHORT_DIGEST_LEN], check[CFT_SHORT_DIGEST_LEN];
 
 	s->rx_count++;
-	if ((int32_t)(d->seq - s->rx_seq) > 0)
-		s->rx_seq = d->seq;
 	if (s->unreported++ == 0)
 		s->unreported_since = now;
-	if (receiving(s, d->file)) {
-		enum recv_take t = recv_blocks_data(&s->blocks, d, &whole);
+	wire_chunk_digest(d->file, d->block, d->chunk, d->payload, d->len, leaf);
+	wire_data_check(d->seq, leaf, check);
+	if (!digest_equal_n(check, d->check, CFT_SHORT_DIGEST_LEN)) {
+		s->srv->c.bad_chunk++;
+	} else {
+		s->rx_seq = d->seq;
+		if (receiving(s, d->file)) {
+			enum recv_take t = recv_blocks_data(&s->blocks, d, leaf, &whole);
 
-		took(s, t, whole);
+			took(s, t, whole);
+		}
 	}
 	if (!s->over && s->unreported >= CFT_STATUS_EVERY && s->f)
-		report_status(s, s->f->index);
+		recv_say_status(s, s->f->index);
 }
 
 /* Refuse the offer of file `file` for good: tell the sender, end. */
-static void refuse_offer(struct recv_session *s, unsigned reason, uint32_t file,
+static void refuse_offer(struct recv_session *s, unsigned reason, const struct wire_file *wf,
 			 const char *detail, const char *why)
 {
 	s->srv->c.refused++;
-	refuse(s, reason, file, detail);
+	recv_say_error(s, reason, wf->file, wf->offer, detail);
 	recv_session_end(s, CFT_EXIT_REFUSED, why);
 }
 
@@ -261,39 +162,64 @@ static bool name_busy(struct recv_session *s, const char *name)
 	return false;
 }
 
-/* Check an offer against the session and the limits.  Returns 0 to accept,
- * -1 when it was answered or refused. */
-static int check_offer(struct recv_session *s, const struct wire_file *wf, char *name)
+/*
+ * Is this FILE an offer to act on?  Only if its fields are what the sender
+ * digested (its offer field): a damaged offer is dropped, and the sender
+ * offers again, before anything is created.  An offer of the file in
+ * progress is a repeat (its STATUS was lost), or, if it differs, a
+ * correction: the sender saw that this end understood something else.
+ */
+static int offer_news(struct recv_session *s, const struct wire_file *wf)
 {
-	if (wf->file < s->next_file || (s->f && s->f->index == wf->file)) {
-		report_status(s, wf->file);	/* committed already, or repeated */
+	uint8_t d[CFT_DIGEST_LEN];
+
+	proto_offer_digest(s->id, wf, d);
+	if (!digest_equal(d, wf->offer)) {
+		s->srv->c.bad_offer++;
 		return -1;
+	}
+	if (wf->file + 1 == s->next_file || (s->f && s->f->index == wf->file &&
+					    digest_equal(s->f->offer, wf->offer))) {
+		recv_say_status(s, wf->file);	/* committed already, or repeated */
+		return -1;
+	}
+	if (s->f && s->f->index == wf->file) {
+		recv_file_free(s->f);		/* a correction: start over */
+		s->f = NULL;
 	}
 	if (s->f || wf->file != s->next_file || wf->file >= s->nfiles) {
 		s->srv->c.stale++;
 		return -1;
 	}
+	return 0;
+}
+
+/* Check an offer against the limits.  Returns 0 to accept, -1 when it was
+ * refused. */
+static int check_offer(struct recv_session *s, const struct wire_file *wf, char *name)
+{
 	if (util_name_valid(wf->name, wf->name_len) < 0) {
 		char shown[CFT_NAME_MAX + 1];
 
 		util_sanitize(wf->name, wf->name_len, shown, sizeof(shown));
-		refuse_offer(s, WIRE_R_BAD_NAME, wf->file, shown, "file name refused");
+		refuse_offer(s, WIRE_R_BAD_NAME, wf, shown, "file name refused");
 		return -1;
 	}
 	memcpy(name, wf->name, wf->name_len);
 	name[wf->name_len] = '\0';
 	if (wf->size > CFT_FILE_SIZE_MAX ||
 	    proto_blocks(wf->size, s->blocks.block_size) > CFT_BLOCKS_MAX) {
-		refuse_offer(s, WIRE_R_TOO_BIG, wf->file, name, "file too large");
+		refuse_offer(s, WIRE_R_TOO_BIG, wf, name, "file too large");
 		return -1;
 	}
-	if (wf->flags & ~WIRE_FILE_FLAGS_KNOWN) {
-		refuse_offer(s, WIRE_R_BAD_REQUEST, wf->file, "file flags not supported",
-			     "file flags not supported");
+	if ((wf->flags & ~WIRE_FILE_FLAGS_KNOWN) || (wf->mode & ~0777u) ||
+	    wf->mtime_nsec >= 1000000000u) {
+		refuse_offer(s, WIRE_R_BAD_REQUEST, wf, "file flags, mode or time not supported",
+			     "file flags, mode or time not supported");
 		return -1;
 	}
 	if (name_busy(s, name)) {
-		refuse_offer(s, WIRE_R_BUSY, wf->file, "another session is receiving this name",
+		refuse_offer(s, WIRE_R_BUSY, wf, "another session is receiving this name",
 			     "name busy in another session");
 		return -1;
 	}
@@ -301,35 +227,36 @@ static int check_offer(struct recv_session *s, const struct wire_file *wf, char 
 }
 
 /* Open what the offer starts from and say what happens next. */
-static void open_file(struct recv_session *s, struct recv_file *f, const char *name)
+static void open_file(struct recv_session *s, struct recv_file *f, const char *name,
+		      mode_t mode)
 {
 	struct recv_event ev = { .kind = RECV_EV_RECEIVING };
 
-	if (store_open(s->srv->dirfd, name, &f->src, f->sf.mode, 0, &f->sf, &f->origin) < 0) {
+	if (store_open(s->srv->dirfd, name, &f->src, mode, 0, &f->sf, &f->origin) < 0) {
 		snprintf(f->sf.name, sizeof(f->sf.name), "%s", name);
-		io_fail(s, "create");
+		recv_fail_io(s, "create");
 		return;
 	}
 	if (f->no_clobber && f->origin != STORE_EXISTING && store_exists(s->srv->dirfd, name)) {
-		file_fail(s, WIRE_R_EXISTS, "--no-clobber, and the destination differs");
+		recv_fail_file(s, WIRE_R_EXISTS, "--no-clobber, and the destination differs");
 		return;
 	}
 	ev.blocks = s->blocks.nblocks;
 	if (f->origin == STORE_FRESH) {
-		event(s, &ev);
+		recv_say_event(s, &ev);
 		if (f->size == 0)
-			start_readback(s);
+			recv_verify_start(s);
 	} else {
 		/* Check what is already here, block by block, before trusting
 		 * any of it: read it back; the sender's digests decide. */
 		ev.kind = RECV_EV_CHECKING;
 		ev.existing = f->origin == STORE_EXISTING;
-		event(s, &ev);
+		recv_say_event(s, &ev);
 		recv_blocks_mark_all(&s->blocks, true);
-		start_readback(s);
+		recv_verify_start(s);
 	}
 	if (!s->over)
-		report_status(s, f->index);
+		recv_say_status(s, f->index);
 }
 
 static void on_file(struct recv_session *s, const struct wire_file *wf)
@@ -337,138 +264,47 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 	char name[CFT_NAME_MAX + 1];
 	struct recv_file *f;
 
-	if (check_offer(s, wf, name) < 0)
+	if (offer_news(s, wf) < 0 || check_offer(s, wf, name) < 0)
 		return;
 	f = calloc(1, sizeof(*f));
-	if (!f || filesum_init(&f->rb) < 0 || recv_blocks_start(&s->blocks, wf->size) < 0) {
+	if (!f || filesum_init(&f->rb) < 0 ||
+	    recv_blocks_start(&s->blocks, wf->file, wf->size) < 0) {
 		if (f)
 			filesum_free(&f->rb);
 		free(f);
 		errno = ENOMEM;
-		io_fail(s, "memory");
+		recv_fail_io(s, "memory");
 		return;
 	}
 	s->f = f;
 	f->sf.fd = -1;
-	f->sf.mode = (mode_t)(wf->mode & 0777);
 	f->index = wf->file;
 	f->size = wf->size;
 	f->state = WIRE_FS_RECEIVING;
+	memcpy(f->offer, wf->offer, CFT_DIGEST_LEN);
 	f->no_clobber = (wf->flags & WIRE_FILE_NO_CLOBBER) != 0;
 	f->src = (struct store_source){ wf->size, wf->mtime_sec, wf->mtime_nsec,
 					s->blocks.block_size };
-	open_file(s, f, name);
+	open_file(s, f, name, (mode_t)wf->mode);
 }
 
 static void on_probe(struct recv_session *s, const struct wire_probe *p)
 {
 	s->echo = p->echo;
-	report_status(s, p->file);
+	recv_say_status(s, p->file);
 }
 
-/* The first SUMS of a round after VERIFIED: the file differs. */
-static int open_round(struct recv_session *s, struct recv_file *f)
-{
-	if (f->sf.existing) {
-		/* The destination differs from the source. */
-		if (f->no_clobber) {
-			file_fail(s, WIRE_R_EXISTS, "--no-clobber, and the destination differs");
-			return -1;
-		}
-		/* Receive afresh; the old content keeps its name until the new
-		 * is verified. */
-		if (store_restart(&f->sf, &f->src) < 0) {
-			io_fail(s, "create");
-			return -1;
-		}
-		f->origin = STORE_FRESH;
-		recv_blocks_mark_all(&s->blocks, false);
-	}
-	f->round++;
-	f->state = WIRE_FS_SUMS;
-	f->sums_have = 0;
-	return 0;
-}
-
-static void on_sums(struct recv_session *s, const struct wire_sums *su)
-{
-	struct recv_file *f = s->f;
-
-	if (!f || f->index != su->file) {
-		s->srv->c.stale++;
-		return;
-	}
-	if (f->state == WIRE_FS_VERIFIED && su->round == f->round + 1 && open_round(s, f) < 0)
-		return;
-	if (f->state != WIRE_FS_SUMS || su->round != f->round || su->first != f->sums_have ||
-	    su->count > s->blocks.nblocks - f->sums_have) {
-		s->srv->c.stale++;
-		if (f->state == WIRE_FS_SUMS)
-			report_status(s, f->index);
-		return;
-	}
-	for (uint32_t i = 0; i < su->count; i++) {
-		uint32_t b = su->first + i;
-
-		if (recv_blocks_done(&s->blocks, b) &&
-		    !digest_equal(su->digests + (size_t)i * CFT_DIGEST_LEN, filesum_block(&f->rb, b))) {
-			/* What is on our disk differs from the sender's source:
-			 * forget the block so it is sent again. */
-			struct recv_event ev = { .kind = RECV_EV_DIFFERS, .block = b };
-
-			s->srv->c.readback_mismatch++;
-			event(s, &ev);
-			recv_blocks_forget(&s->blocks, b);
-		}
-	}
-	f->sums_have += su->count;
-	if (f->sums_have == s->blocks.nblocks) {
-		recv_blocks_rewind(&s->blocks);
-		f->state = WIRE_FS_RECEIVING;
-		if (recv_blocks_complete(&s->blocks))
-			start_readback(s);
-	}
-	if (!s->over)
-		report_status(s, f->index);
-}
-
-static void on_commit(struct recv_session *s, const struct wire_commit *c)
-{
-	struct recv_file *f = s->f;
-	struct recv_event ev = { .kind = RECV_EV_COMMITTED };
-
-	if (c->file < s->next_file) {
-		report_status(s, c->file);	/* committed already: say so again */
-		return;
-	}
-	if (!f || f->index != c->file || f->state != WIRE_FS_VERIFIED) {
-		s->srv->c.stale++;
-		return;
-	}
-	/* Never commit anything but what we read back ourselves. */
-	if (!digest_equal(c->digest, f->rb.whole)) {
-		s->srv->c.malformed++;
-		return;
-	}
-	ev.existing = f->sf.existing;
-	if (store_commit(&f->sf) < 0) {
-		io_fail(s, "rename");
-		return;
-	}
-	ev.digest = f->rb.whole;
-	event(s, &ev);
-	s->srv->c.files_committed++;
-	s->srv->c.bytes_committed += f->size;
-	s->next_file++;
-	s->f = NULL;
-	file_free(f);
-	report_status(s, c->file);
-}
-
+/* The sender gives up; believed only if it refers to this session. */
 static void on_error(struct recv_session *s, const struct wire_error *e)
 {
 	char text[CFT_ERROR_MSG_MAX + 1], why[CFT_ERROR_MSG_MAX + 64];
+	uint8_t ref[CFT_SHORT_DIGEST_LEN];
 
+	proto_error_ref(s->hello, e->reason, e->file, ref);
+	if (!digest_equal_n(ref, e->ref, CFT_SHORT_DIGEST_LEN)) {
+		s->srv->c.unmatched++;
+		return;
+	}
 	util_sanitize(e->msg, e->msg_len, text, sizeof(text));
 	snprintf(why, sizeof(why), "sender gave up: %s%s%s", wire_reason_name(e->reason),
 		 text[0] ? ": " : "", text);
@@ -481,15 +317,21 @@ static void send_hello_ack(struct recv_session *s)
 
 	proto_msg(&ack, s->id, WIRE_HELLO_ACK);
 	ack.u.hello_ack.window_blocks = (uint16_t)s->blocks.window;
-	put(s, &ack);
+	memcpy(ack.u.hello_ack.hello, s->hello, CFT_SHORT_DIGEST_LEN);
+	recv_say(s, &ack);
 }
 
-static void on_bye(struct recv_session *s)
+static void on_bye(struct recv_session *s, const struct wire_bye *b)
 {
 	struct wire_msg ack;
 
+	if (!digest_equal_n(b->hello, s->hello, CFT_SHORT_DIGEST_LEN)) {
+		s->srv->c.unmatched++;
+		return;
+	}
 	proto_msg(&ack, s->id, WIRE_BYE_ACK);
-	put(s, &ack);
+	memcpy(ack.u.bye.hello, s->hello, CFT_SHORT_DIGEST_LEN);
+	recv_say(s, &ack);
 	if (s->next_file == s->nfiles && !s->f)
 		recv_session_end(s, CFT_EXIT_OK, NULL);
 	else
@@ -504,52 +346,16 @@ void recv_session_on_msg(struct recv_session *s, uint64_t now, const struct wire
 	case WIRE_FILE: on_file(s, &m->u.file); break;
 	case WIRE_BLOCK: on_block(s, &m->u.block); break;
 	case WIRE_DATA: on_data(s, now, &m->u.data); break;
+	case WIRE_CHUNKSUMS: on_chunksums(s, &m->u.chunksums); break;
 	case WIRE_PROBE: on_probe(s, &m->u.probe); break;
-	case WIRE_SUMS: on_sums(s, &m->u.sums); break;
-	case WIRE_COMMIT: on_commit(s, &m->u.commit); break;
-	case WIRE_BYE: on_bye(s); break;
+	case WIRE_SUMS: recv_verify_sums(s, &m->u.sums); break;
+	case WIRE_COMMIT: recv_verify_commit(s, &m->u.commit); break;
+	case WIRE_BYE: on_bye(s, &m->u.bye); break;
 	case WIRE_ERROR: on_error(s, &m->u.error); break;
 	default:
 		/* Receiver-to-sender types have no business here. */
 		s->srv->c.malformed++;
 		break;
-	}
-}
-
-/* One step of the read-back: fsync first, then CFT_READBACK_STEP bytes. */
-static void readback_step(struct recv_session *s)
-{
-	struct recv_file *f = s->f;
-	uint8_t *buf = s->srv->rbbuf;
-	uint64_t want = filesum_left(&f->rb);
-	long n = 0;
-
-	if (!f->flushed) {
-		if (store_flush(&f->sf) < 0) {
-			io_fail(s, "fsync");
-			return;
-		}
-		f->flushed = true;
-	}
-	if (want > CFT_READBACK_STEP)
-		want = CFT_READBACK_STEP;
-	if (want > 0) {
-		n = store_read(&f->sf, f->rb.off, buf, want);
-		if (n < 0) {
-			io_fail(s, "read back");
-			return;
-		}
-		if (n == 0) {
-			/* Shorter on disk than written: pad with zeros so the
-			 * digests differ and the blocks are sent again. */
-			memset(buf, 0, want);
-			n = (long)want;
-		}
-	}
-	filesum_update(&f->rb, buf, (size_t)n);
-	if (filesum_done(&f->rb)) {
-		f->state = WIRE_FS_VERIFIED;
-		report_status(s, f->index);
 	}
 }
 
@@ -567,9 +373,9 @@ void recv_session_timer(struct recv_session *s, uint64_t now)
 		return;
 	}
 	if (s->unreported > 0 && f && now - s->unreported_since >= CFT_STATUS_DELAY_US)
-		report_status(s, f->index);
+		recv_say_status(s, f->index);
 	if (f && f->state == WIRE_FS_VERIFYING)
-		readback_step(s);
+		recv_verify_step(s);
 }
 
 uint64_t recv_session_deadline(const struct recv_session *s, uint64_t now)
@@ -600,20 +406,21 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 		window = CFT_WINDOW_BLOCKS_MAX;
 	s->srv = srv;
 	s->id = id;
+	proto_hello_digest(id, h, s->hello);
 	s->peer = *from;
 	net_addr_str(from, s->peer_str, sizeof(s->peer_str));
 	s->nfiles = h->nfiles;
 	s->last_heard = now;
 	s->started = now;
 	recv_blocks_init(&s->blocks, h->block_size, window);
-	event(s, &ev);
+	recv_say_event(s, &ev);
 	send_hello_ack(s);
 	return s;
 }
 
 void recv_session_free(struct recv_session *s)
 {
-	file_free(s->f);
+	recv_file_free(s->f);
 	recv_blocks_free(&s->blocks);
 	free(s);
 }

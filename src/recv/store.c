@@ -162,6 +162,8 @@ int store_open(int dirfd, const char *name, const struct store_source *src, mode
 	sf->dirfd = dirfd;
 	sf->size = src->size;
 	sf->mode = mode & 0777;
+	sf->mtime_sec = src->mtime_sec;
+	sf->mtime_nsec = src->mtime_nsec;
 	snprintf(sf->name, sizeof(sf->name), "%s", name);
 	temp_names(name, sf);
 
@@ -264,13 +266,41 @@ int store_write(struct store_file *sf, uint64_t off, const void *buf, size_t len
 	return 0;
 }
 
+/* The mode and modification time the file is to keep. */
+static int set_meta(struct store_file *sf)
+{
+	const struct timespec times[2] = {
+		{ .tv_sec = 0, .tv_nsec = UTIME_OMIT },		/* access: as it is */
+		{ .tv_sec = (time_t)sf->mtime_sec, .tv_nsec = (long)sf->mtime_nsec },
+	};
+
+	if (fchmod(sf->fd, sf->mode) < 0 || futimens(sf->fd, times) < 0)
+		return CFT_E_IO;
+	return 0;
+}
+
 int store_flush(struct store_file *sf)
 {
+	if (!sf->existing && set_meta(sf) < 0)
+		return CFT_E_IO;
 	if (fsync(sf->fd) < 0)
 		return CFT_E_IO;
 	/* Advisory: where the kernel keeps the pages anyway, the read-back
 	 * still checks what the file system returns for this file. */
 	(void)posix_fadvise(sf->fd, 0, 0, POSIX_FADV_DONTNEED);
+	return 0;
+}
+
+int store_meta(struct store_file *sf, struct store_meta *m)
+{
+	struct stat st;
+
+	if (fstat(sf->fd, &st) < 0)
+		return CFT_E_IO;
+	m->size = (uint64_t)st.st_size;
+	m->mode = st.st_mode & 0777;
+	m->mtime_sec = st.st_mtim.tv_sec;
+	m->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
 	return 0;
 }
 
@@ -285,20 +315,24 @@ long store_read(struct store_file *sf, uint64_t off, void *buf, size_t len)
 	}
 }
 
-int store_commit(struct store_file *sf)
+int store_commit(struct store_file *sf, struct store_meta *m)
 {
 	int ret = CFT_E_IO;
 
 	if (sf->existing) {
-		/* Verified as it stands: nothing to rename.  A partial file or
-		 * state for this name can only be left from a crash after an
-		 * earlier commit's rename; it is of no more use. */
-		close(sf->fd);
-		sf->fd = -1;
+		/* Verified as it stands: nothing to rename, only the mode and
+		 * time to give it.  A partial file or state for this name can
+		 * only be left from a crash after an earlier commit's rename;
+		 * it is of no more use. */
+		if (set_meta(sf) < 0 || fsync(sf->fd) < 0 || store_meta(sf, m) < 0)
+			goto out;
 		discard(sf);
-		return 0;
+		ret = 0;
+		goto out;
 	}
-	if (fchmod(sf->fd, sf->mode) < 0)
+	/* Set again (and synced) in case anything touched it since the
+	 * flush; the rename keeps them. */
+	if (set_meta(sf) < 0 || fsync(sf->fd) < 0 || store_meta(sf, m) < 0)
 		goto out;
 	if (renameat(sf->dirfd, sf->tmpname, sf->dirfd, sf->name) < 0)
 		goto out;

@@ -29,7 +29,9 @@ struct store_file {
 	int dirfd;		/* borrowed */
 	int fd;			/* temporary file, read-write */
 	uint64_t size;
-	mode_t mode;
+	mode_t mode;		/* what the file is to have when committed */
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
 	char tmpname[64];
 	char statename[80];
 	char name[CFT_NAME_MAX + 1];
@@ -65,7 +67,8 @@ int store_open_dir(const char *path);
  * size), else a new temporary file with its state file, its space reserved
  * so that a full disk shows now rather than halfway.  A partial file for
  * another source, or with a damaged state file, is discarded.  With
- * no_existing the final file is not considered.
+ * no_existing the final file is not considered.  The file is to have `mode`
+ * and the source's modification time once committed.
  * Returns 0 or CFT_E_IO (errno tells: ENOSPC, EACCES, ...).
  */
 int store_open(int dirfd, const char *name, const struct store_source *src, mode_t mode,
@@ -87,12 +90,26 @@ int store_sweep(int dirfd, uint64_t ttl_s);
 /* Write len bytes at off.  Returns 0 or CFT_E_IO (errno). */
 int store_write(struct store_file *sf, uint64_t off, const void *buf, size_t len);
 
+/* A file's size, permission bits and modification time, as the file
+ * system holds them. */
+struct store_meta {
+	uint64_t size;
+	uint32_t mode;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+};
+
 /*
  * Make the written data durable and drop it from the page cache, so that the
- * read-back that follows comes from the disk, not from memory we wrote.
- * Returns 0 or CFT_E_IO.
+ * read-back that follows comes from the disk, not from memory we wrote.  A
+ * temporary file first gets the mode and modification time it is to keep
+ * (after the last write, which would change the time).  Returns 0 or
+ * CFT_E_IO.
  */
 int store_flush(struct store_file *sf);
+
+/* What the file holds now.  Returns 0 or CFT_E_IO. */
+int store_meta(struct store_file *sf, struct store_meta *m);
 
 /* Read up to len bytes at off.  Returns bytes read (0 at end) or CFT_E_IO. */
 long store_read(struct store_file *sf, uint64_t off, void *buf, size_t len);
@@ -100,10 +117,11 @@ long store_read(struct store_file *sf, uint64_t off, void *buf, size_t len);
 /*
  * Give the verified temporary file its final name, atomically replacing any
  * file of that name, then make the rename durable (fsync the directory),
- * and remove the state file.  For an existing final file, nothing moves.
- * Closes the file.  Returns 0 or CFT_E_IO (errno).
+ * and remove the state file.  An existing final file keeps its name: it only
+ * gets the mode and modification time, made durable.  *m is what the file
+ * then holds.  Closes the file.  Returns 0 or CFT_E_IO (errno).
  */
-int store_commit(struct store_file *sf);
+int store_commit(struct store_file *sf, struct store_meta *m);
 
 /* Close and remove the temporary file and its state (no-op if none). */
 void store_abort(struct store_file *sf);

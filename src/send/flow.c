@@ -103,6 +103,8 @@ void flow_on_counts(struct flow *f, uint32_t rx_seq, uint32_t rx_count)
 
 	if ((int32_t)dseq <= 0)
 		return;		/* nothing new, or an older STATUS */
+	if ((int32_t)(rx_seq - f->tx_seq) > 0)
+		return;		/* seen what we never sent: a damaged report */
 	f->st_seq = rx_seq;
 	f->st_count = rx_count;
 	if ((int32_t)(rx_seq - f->ack_seq) > 0)
@@ -129,4 +131,10 @@ void flow_on_timeout(struct flow *f)
 	f->ack_seq = f->tx_seq;
 	f->ssthresh = f->cwnd / 2 < CFT_CWND_MIN ? CFT_CWND_MIN : f->cwnd / 2;
 	f->cwnd = CFT_CWND_MIN;
+}
+
+void flow_new_peer(struct flow *f)
+{
+	f->ack_seq = f->st_seq = f->recover_seq = f->tx_seq;
+	f->st_count = 0;
 }

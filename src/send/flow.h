@@ -90,5 +90,7 @@ static inline uint32_t flow_next_seq(struct flow *f)
 void flow_on_counts(struct flow *f, uint32_t rx_seq, uint32_t rx_count);
 /* The timer fired in the data phase: everything outstanding is lost. */
 void flow_on_timeout(struct flow *f);
+/* A new session at the receiver counts from nothing: so do we, from here. */
+void flow_new_peer(struct flow *f);
 
 #endif

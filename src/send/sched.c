@@ -50,10 +50,21 @@ void sched_next(const struct sched *sc, struct sched_next *nx)
 {
 	memset(nx, 0, sizeof(*nx));
 	for (unsigned i = 0; i < sc->nfl; i++) {
+		const struct sched_block *e = &sc->fl[i];
+
+		if ((e->need_sums || e->need_root) && !e->sending && !e->need_full) {
+			nx->kind = e->need_sums ? SCHED_SUMS : SCHED_ROOT;
+			nx->block = e->block;
+			nx->slot = e->slot;
+			return;
+		}
+	}
+	for (unsigned i = 0; i < sc->nfl; i++) {
 		if (sc->fl[i].nr > 0 && !sc->fl[i].sending) {
 			nx->kind = SCHED_REPAIR;
 			nx->block = sc->fl[i].block;
 			nx->chunk = sc->fl[i].r[0].first;
+			nx->slot = sc->fl[i].slot;
 			return;
 		}
 	}
@@ -61,6 +72,7 @@ void sched_next(const struct sched *sc, struct sched_next *nx)
 		nx->kind = SCHED_CHUNK;
 		nx->block = sc->fl[sc->pipe.e].block;
 		nx->chunk = sc->pipe.next;
+		nx->slot = sc->fl[sc->pipe.e].slot;
 		return;
 	}
 	for (unsigned i = 0; i < sc->nfl; i++) {
@@ -68,6 +80,7 @@ void sched_next(const struct sched *sc, struct sched_next *nx)
 			nx->kind = SCHED_BLOCK;
 			nx->block = sc->fl[i].block;
 			nx->again = true;
+			nx->slot = sc->fl[i].slot;
 			return;
 		}
 	}
@@ -91,6 +104,20 @@ static struct sched_block *find(struct sched *sc, uint32_t b)
 	return NULL;
 }
 
+void sched_whole_sent(struct sched *sc, uint32_t seq, uint64_t now)
+{
+	for (unsigned i = 0; i < sc->nfl; i++) {
+		struct sched_block *e = &sc->fl[i];
+
+		if ((e->need_sums || e->need_root) && !e->sending && !e->need_full) {
+			e->need_sums = e->need_root = false;
+			e->last_seq = seq;
+			e->last_tx = now;
+			return;
+		}
+	}
+}
+
 void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now)
 {
 	for (unsigned i = 0; i < sc->nfl; i++) {
@@ -109,7 +136,19 @@ void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now)
 	}
 }
 
-void sched_block_started(struct sched *sc, uint32_t block)
+/* A free slot: there are as many as blocks may be in flight. */
+static unsigned take_slot(struct sched *sc)
+{
+	for (unsigned i = 0; i < CFT_WINDOW_BLOCKS_MAX; i++) {
+		if (!(sc->slots_used & (1ull << i))) {
+			sc->slots_used |= 1ull << i;
+			return i;
+		}
+	}
+	return 0;	/* cannot happen: nfl <= window <= CFT_WINDOW_BLOCKS_MAX */
+}
+
+unsigned sched_block_started(struct sched *sc, uint32_t block)
 {
 	struct sched_block *e = find(sc, block);
 
@@ -117,15 +156,17 @@ void sched_block_started(struct sched *sc, uint32_t block)
 		e = &sc->fl[sc->nfl++];
 		memset(e, 0, sizeof(*e));
 		e->block = block;
+		e->slot = take_slot(sc);
 	}
 	e->sending = true;
-	e->need_full = false;
+	e->need_full = e->need_root = e->need_sums = false;
 	e->nr = 0;
 	sc->pipe.active = true;
 	sc->pipe.e = (unsigned)(e - sc->fl);
 	sc->pipe.len = proto_block_len(sc->size, sc->block_size, block);
 	sc->pipe.nchunks = (uint16_t)wire_chunks(sc->pipe.len);
 	sc->pipe.next = 0;
+	return e->slot;
 }
 
 bool sched_chunk_sent(struct sched *sc, uint32_t seq, uint64_t now)
@@ -147,8 +188,10 @@ static void retire(struct sched *sc)
 	unsigned k = 0;
 
 	for (unsigned i = 0; i < sc->nfl; i++) {
-		if (block_done(sc, sc->fl[i].block) && !sc->fl[i].sending)
+		if (block_done(sc, sc->fl[i].block) && !sc->fl[i].sending) {
+			sc->slots_used &= ~(1ull << sc->fl[i].slot);
 			continue;
+		}
 		if (sc->pipe.active && sc->pipe.e == i)
 			sc->pipe.e = k;
 		sc->fl[k++] = sc->fl[i];
@@ -159,7 +202,7 @@ static void retire(struct sched *sc)
 /* What the receiver lacks of block e, from the STATUS ranges. */
 static void take_ranges(struct sched *sc, struct sched_block *e, const struct wire_status *st)
 {
-	bool listed = false, digest_missing = false;
+	bool listed = false;
 	uint16_t nch = (uint16_t)wire_chunks(proto_block_len(sc->size, sc->block_size, e->block));
 	unsigned w = 0;
 
@@ -169,15 +212,17 @@ static void take_ranges(struct sched *sc, struct sched_block *e, const struct wi
 		if (r->block != e->block)
 			continue;
 		listed = true;
-		if (r->count == 0)
-			digest_missing = true;
-		else if (e->nr < SCHED_RANGES_PER_BLOCK)
+		if (r->count == 0 && r->first == WIRE_NEED_ROOT)
+			e->need_root = true;
+		else if (r->count == 0 && r->first == WIRE_NEED_CHUNKSUMS)
+			e->need_sums = true;
+		else if (r->count > 0 && e->nr < SCHED_RANGES_PER_BLOCK)
 			e->r[e->nr++] = (struct sched_range){ r->first, r->count };
 	}
-	if (!listed || digest_missing) {
-		/* Never reached the receiver, or failed its digest there:
-		 * read it again and send all of it. */
+	if (!listed) {
+		/* Never reached the receiver: read it again, send all of it. */
 		e->need_full = true;
+		e->need_root = e->need_sums = false;
 		e->nr = 0;
 		return;
 	}
@@ -206,7 +251,7 @@ bool sched_on_receiving(struct sched *sc, const struct wire_status *st, uint32_t
 	for (unsigned i = 0; i < sc->nfl; i++) {
 		struct sched_block *e = &sc->fl[i];
 
-		if (e->sending || e->need_full || e->nr > 0)
+		if (e->sending || e->need_full || e->need_root || e->need_sums || e->nr > 0)
 			continue;
 		if ((int32_t)(seen - e->last_seq) < 0 && !timed_out)
 			continue;

@@ -4,9 +4,14 @@
  * its own: the engine asks sched_next what to send, reads and sends it, and
  * says so; STATUS reports come in through sched_on_receiving.
  *
- * Order of preference: chunks the receiver reported missing (repairs), then
- * the rest of the block being sent, then a block to be sent again in full,
- * then the lowest block not yet done that fits the receiver's window.
+ * Order of preference: what the receiver asked for about a block as a whole
+ * (its root again, or its chunk digests), chunks it reported missing
+ * (repairs), then the rest of the block being sent, then a block to be sent
+ * again in full, then the lowest block not yet done that fits the
+ * receiver's window.
+ *
+ * Each block in flight holds one of CFT_WINDOW_BLOCKS_MAX slots, so that the
+ * engine can keep its chunk digests and root there until it is done.
  */
 #ifndef CFT_SCHED_H
 #define CFT_SCHED_H
@@ -31,6 +36,9 @@ struct sched_block {
 	uint32_t last_seq;		/* seq of the last DATA sent for it */
 	bool sending;			/* its chunks are going out right now */
 	bool need_full;			/* read it again and send all of it */
+	bool need_root;			/* send its root (BLOCK) again */
+	bool need_sums;			/* send its root and chunk digests */
+	unsigned slot;			/* where the engine keeps its digests */
 	uint16_t nr;
 	struct sched_range r[SCHED_RANGES_PER_BLOCK];
 };
@@ -44,6 +52,7 @@ struct sched {
 	uint64_t rmask;			/* receiver: bit i, block rbase + i complete */
 	struct sched_block fl[CFT_WINDOW_BLOCKS_MAX];
 	unsigned nfl;
+	uint64_t slots_used;		/* bit i: slot i holds a block in flight */
 	struct {			/* the block whose chunks are going out */
 		bool active;
 		unsigned e;		/* index in fl */
@@ -56,7 +65,9 @@ enum sched_kind {
 	SCHED_IDLE,			/* nothing to send until the next STATUS */
 	SCHED_REPAIR,			/* read chunk `chunk` of `block` and send it */
 	SCHED_CHUNK,			/* send chunk `chunk` of the block in the pipe */
-	SCHED_BLOCK,			/* read `block`, send its digest, start its chunks */
+	SCHED_BLOCK,			/* read `block`, send its root, start its chunks */
+	SCHED_ROOT,			/* send the root of `block` again */
+	SCHED_SUMS,			/* send the root and chunk digests of `block` */
 };
 
 struct sched_next {
@@ -64,6 +75,7 @@ struct sched_next {
 	uint32_t block;
 	uint16_t chunk;
 	bool again;			/* SCHED_BLOCK: it was sent before */
+	unsigned slot;			/* the block's slot (once it has one) */
 };
 
 /* A new round of the data phase for a file; the window stays. */
@@ -76,9 +88,12 @@ bool sched_ready(const struct sched *sc);
 
 /* The repair sched_next chose went out as DATA `seq`. */
 void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now);
-/* The block sched_next chose is read and its digest sent: its chunks
- * follow. */
-void sched_block_started(struct sched *sc, uint32_t block);
+/* The block sched_next chose (SCHED_BLOCK) is read, its digests kept in
+ * `slot` and its root sent: its chunks follow.  Returns the slot, which
+ * sched_next gave already for a block sent before, else a free one. */
+unsigned sched_block_started(struct sched *sc, uint32_t block);
+/* The root, or the root and the chunk digests, sched_next chose went out. */
+void sched_whole_sent(struct sched *sc, uint32_t seq, uint64_t now);
 /* The pipe's chunk went out as DATA `seq`; true when it was the block's
  * last (the engine then asks for a STATUS). */
 bool sched_chunk_sent(struct sched *sc, uint32_t seq, uint64_t now);

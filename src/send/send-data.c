@@ -1,15 +1,41 @@
 /*
  * The sender's data phase: what sched.h chooses, read from the source and
- * sent, within the congestion window.
+ * sent, within the congestion window.  Each block's chunk digests and root
+ * are computed from the bytes read, once, and kept while it is in flight:
+ * its DATA carry them, a chunk read again must match them, and a receiver
+ * whose block failed its root gets them as a list.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cft/digest.h"
+#include "cft/error.h"
 #include "cft/proto.h"
 #include "send-data.h"
 
 /* Datagrams sent per call of the pump, so incoming STATUS is read often. */
 #define PUMP_BATCH 64
+
+int send_data_init(struct send_data *d, uint32_t block_size)
+{
+	d->max_chunks = wire_chunks(block_size);
+	d->buf = malloc(block_size);
+	d->cds = malloc((size_t)CFT_WINDOW_BLOCKS_MAX * d->max_chunks * CFT_SHORT_DIGEST_LEN);
+	return d->buf && d->cds ? 0 : CFT_E_NOMEM;
+}
+
+void send_data_free(struct send_data *d)
+{
+	free(d->buf);
+	free(d->cds);
+	d->buf = d->cds = NULL;
+}
+
+/* The digest of chunk c of the block in slot. */
+static uint8_t *cd(const struct send_data *d, unsigned slot, uint32_t c)
+{
+	return d->cds + ((size_t)slot * d->max_chunks + c) * CFT_SHORT_DIGEST_LEN;
+}
 
 void send_data_probe(struct send_data *d, uint64_t now)
 {
@@ -23,12 +49,13 @@ void send_data_probe(struct send_data *d, uint64_t now)
 }
 
 static void send_chunk(struct send_data *d, uint32_t b, uint16_t c, const uint8_t *p,
-		       uint16_t len)
+		       uint16_t len, const uint8_t *digest)
 {
 	struct wire_msg m;
 
 	proto_msg(&m, d->session, WIRE_DATA);
 	m.u.data.seq = flow_next_seq(&d->flow);
+	wire_data_check(m.u.data.seq, digest, m.u.data.check);
 	m.u.data.file = d->file;
 	m.u.data.block = b;
 	m.u.data.chunk = c;
@@ -38,38 +65,111 @@ static void send_chunk(struct send_data *d, uint32_t b, uint16_t c, const uint8_
 	d->datagrams++;
 }
 
-/* Read block b afresh and send its digest; its chunks follow from buf. */
-static int send_block(struct send_data *d, uint32_t b)
+static void send_root(struct send_data *d, uint32_t b, unsigned slot)
 {
-	uint32_t len = proto_block_len(d->sched.size, d->sched.block_size, b);
 	struct wire_msg m;
-	int rc = source_read(d->src, (uint64_t)b * d->sched.block_size, d->buf, len);
 
-	if (rc < 0)
-		return rc;
 	proto_msg(&m, d->session, WIRE_BLOCK);
 	m.u.block.file = d->file;
 	m.u.block.block = b;
-	digest_sha256(d->buf, len, m.u.block.digest);
+	memcpy(m.u.block.root, d->roots[slot], CFT_DIGEST_LEN);
 	proto_send(&d->out, NULL, &m);
-	sched_block_started(&d->sched, b);
+}
+
+/* The chunk digests of block b, in CHUNKSUMS pieces, after its root. */
+static void send_chunksums(struct send_data *d, uint32_t b, unsigned slot)
+{
+	uint32_t n = wire_chunks(proto_block_len(d->sched.size, d->sched.block_size, b));
+	struct wire_msg m;
+
+	send_root(d, b, slot);
+	for (uint32_t first = 0; first < n; first += CFT_CHUNKSUMS_PER_DATAGRAM) {
+		proto_msg(&m, d->session, WIRE_CHUNKSUMS);
+		m.u.chunksums.file = d->file;
+		m.u.chunksums.block = b;
+		m.u.chunksums.first = (uint16_t)first;
+		m.u.chunksums.count = (uint16_t)(n - first < CFT_CHUNKSUMS_PER_DATAGRAM ?
+						 n - first : CFT_CHUNKSUMS_PER_DATAGRAM);
+		m.u.chunksums.digests = cd(d, slot, first);
+		proto_send(&d->out, NULL, &m);
+		d->chunksums++;
+	}
+}
+
+/* Read block b afresh, digest its chunks and send its root; its chunks
+ * follow from buf. */
+static int send_block(struct send_data *d, uint32_t b)
+{
+	uint32_t len = proto_block_len(d->sched.size, d->sched.block_size, b);
+	uint32_t n = wire_chunks(len);
+	int rc = d->src ? source_read(d->src, (uint64_t)b * d->sched.block_size, d->buf, len) :
+			  CFT_E_IO;
+	unsigned slot;
+
+	if (rc < 0)
+		return rc;
+	slot = sched_block_started(&d->sched, b);
+	for (uint32_t c = 0; c < n; c++)
+		wire_chunk_digest(d->file, b, (uint16_t)c, d->buf + (size_t)c * CFT_CHUNK_SIZE,
+				  proto_chunk_len(len, c), cd(d, slot, c));
+	proto_block_root(cd(d, slot, 0), n, d->roots[slot]);
+	send_root(d, b, slot);
 	return 0;
 }
 
-/* Re-send one chunk the receiver reported missing, read afresh. */
-static int send_repair(struct send_data *d, uint32_t b, uint16_t c, uint64_t now)
+/* Re-send one chunk the receiver reported missing, read afresh: it must
+ * still be what was digested when the block was read. */
+static int send_repair(struct send_data *d, const struct sched_next *nx, uint64_t now)
 {
-	uint32_t blen = proto_block_len(d->sched.size, d->sched.block_size, b);
-	uint16_t len = proto_chunk_len(blen, c);
-	uint64_t off = (uint64_t)b * d->sched.block_size + (uint64_t)c * CFT_CHUNK_SIZE;
+	uint32_t blen = proto_block_len(d->sched.size, d->sched.block_size, nx->block);
+	uint16_t len = proto_chunk_len(blen, nx->chunk);
+	uint64_t off = (uint64_t)nx->block * d->sched.block_size +
+		       (uint64_t)nx->chunk * CFT_CHUNK_SIZE;
+	uint8_t digest[CFT_SHORT_DIGEST_LEN];
 	int rc = source_read(d->src, off, d->chunk, len);
 
 	if (rc < 0)
 		return rc;
-	send_chunk(d, b, c, d->chunk, len);
+	wire_chunk_digest(d->file, nx->block, nx->chunk, d->chunk, len, digest);
+	if (!digest_equal_n(digest, cd(d, nx->slot, nx->chunk), CFT_SHORT_DIGEST_LEN))
+		return CFT_E_CHANGED;
+	send_chunk(d, nx->block, nx->chunk, d->chunk, len, digest);
 	sched_repair_sent(&d->sched, d->flow.tx_seq, now);
 	d->retransmits++;
 	return 0;
+}
+
+/* Send one thing sched_next chose; returns 0 or a source error. */
+static int send_next(struct send_data *d, const struct sched_next *nx, uint64_t now)
+{
+	switch (nx->kind) {
+	case SCHED_REPAIR:
+		return send_repair(d, nx, now);
+	case SCHED_CHUNK: {
+		uint16_t len = proto_chunk_len(d->sched.pipe.len, nx->chunk);
+
+		send_chunk(d, nx->block, nx->chunk, d->buf + (size_t)nx->chunk * CFT_CHUNK_SIZE,
+			   len, cd(d, nx->slot, nx->chunk));
+		/* A block's last chunk: ask where we stand (clocks the window,
+		 * samples the round trip). */
+		if (sched_chunk_sent(&d->sched, d->flow.tx_seq, now))
+			send_data_probe(d, now);
+		return 0;
+	}
+	case SCHED_ROOT:
+	case SCHED_SUMS:
+		if (nx->kind == SCHED_SUMS)
+			send_chunksums(d, nx->block, nx->slot);
+		else
+			send_root(d, nx->block, nx->slot);
+		sched_whole_sent(&d->sched, d->flow.tx_seq, now);
+		return 0;
+	default:
+		/* Sent before, or found to differ at read-back. */
+		if (nx->again || d->round > 0)
+			d->blocks_resent++;
+		return send_block(d, nx->block);
+	}
 }
 
 int send_data_pump(struct send_data *d, uint64_t now)
@@ -82,25 +182,8 @@ int send_data_pump(struct send_data *d, uint64_t now)
 		sched_next(&d->sched, &nx);
 		if (nx.kind == SCHED_IDLE)
 			break;
-		if (nx.kind == SCHED_REPAIR) {
-			rc = send_repair(d, nx.block, nx.chunk, now);
-			sent++;
-		} else if (nx.kind == SCHED_CHUNK) {
-			uint16_t len = proto_chunk_len(d->sched.pipe.len, nx.chunk);
-
-			send_chunk(d, nx.block, nx.chunk,
-				   d->buf + (size_t)nx.chunk * CFT_CHUNK_SIZE, len);
-			sent++;
-			/* A block's last chunk: ask where we stand (clocks the
-			 * window, samples the round trip). */
-			if (sched_chunk_sent(&d->sched, d->flow.tx_seq, now))
-				send_data_probe(d, now);
-		} else {
-			/* Sent before, or found to differ at read-back. */
-			if (nx.again || d->round > 0)
-				d->blocks_resent++;
-			rc = send_block(d, nx.block);
-		}
+		rc = send_next(d, &nx, now);
+		sent++;
 	}
 	if (rc < 0)
 		return rc;
@@ -114,4 +197,3 @@ int send_data_pump(struct send_data *d, uint64_t now)
 		send_data_probe(d, now);
 	return 0;
 }
-

@@ -28,17 +28,31 @@ struct send_data {
 	struct source *src;
 	uint8_t *buf;			/* one block, as read to be sent */
 	uint8_t chunk[CFT_CHUNK_SIZE];	/* one chunk, as read to be re-sent */
+	/* per slot of sched.h, the digests of a block in flight: its chunks'
+	 * (computed from the bytes read, carried by its DATA, and sent as a
+	 * list when the receiver asks) and its root */
+	uint32_t max_chunks;		/* chunks in a full block */
+	uint8_t *cds;			/* CFT_WINDOW_BLOCKS_MAX * max_chunks digests */
+	uint8_t roots[CFT_WINDOW_BLOCKS_MAX][CFT_DIGEST_LEN];
 	/* counted here, reported by the engine */
 	uint64_t datagrams;		/* DATA sent */
 	uint64_t retransmits;		/* DATA sent again for missing chunks */
 	uint64_t blocks_resent;		/* whole blocks sent again */
 	uint64_t probes;
+	uint64_t chunksums;		/* CHUNKSUMS sent, when a block failed its root */
 };
 
+/* Memory for blocks of block_size bytes.  Returns 0 or CFT_E_NOMEM;
+ * send_data_free frees it. */
+int send_data_init(struct send_data *d, uint32_t block_size);
+void send_data_free(struct send_data *d);
+
 /*
- * Send what the windows allow, in the order sched.h chooses: repairs, the
- * rest of the block in the pipe, blocks again, new blocks.  Returns 0, or
- * the error of a failed read of the source (CFT_E_IO, CFT_E_CHANGED).
+ * Send what the windows allow, in the order sched.h chooses: what the
+ * receiver asked about whole blocks, repairs, the rest of the block in the
+ * pipe, blocks again, new blocks.  Returns 0, or the error of a failed read
+ * of the source (CFT_E_IO; CFT_E_CHANGED, also when a chunk read again is
+ * not what it was).
  */
 int send_data_pump(struct send_data *d, uint64_t now);
 

@@ -136,11 +136,13 @@ static void json_summary(const struct send_report *r, int status, const char *er
 	if (st)
 		printf(", \"repairs\": {\"datagrams_sent\": %llu, \"datagrams_resent\": %llu, "
 		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"e2e_rounds\": %llu, "
-		       "\"probes\": %llu, \"timeouts\": %llu, \"reconnects\": %llu}",
+		       "\"probes\": %llu, \"timeouts\": %llu, \"reconnects\": %llu, "
+		       "\"chunksums\": %llu, \"ignored\": %llu}",
 		       (unsigned long long)st->datagrams, (unsigned long long)st->retransmits,
 		       (unsigned long long)st->blocks_resent, (unsigned long long)st->e2e_mismatches,
 		       (unsigned long long)st->e2e_rounds, (unsigned long long)st->probes,
-		       (unsigned long long)st->timeouts, (unsigned long long)st->reconnects);
+		       (unsigned long long)st->timeouts, (unsigned long long)st->reconnects,
+		       (unsigned long long)st->chunksums, (unsigned long long)st->ignored);
 	printf("}\n");
 	fflush(stdout);
 }

@@ -1,13 +1,13 @@
 /*
- * Sender sessions.  For each file: offer it, send its blocks (each with a
- * digest of the bytes read for sending) inside the receiver's window and a
- * congestion window, repair what the receiver reports missing, then compare
- * the receiver's read-back digest with a digest from a second, independent
- * read of the source.  Equal: commit.  Different: send our block digests so
- * the receiver can find the blocks that differ, re-send those, check again.
+ * Sender sessions: the phases.  HELLO until the receiver answers with our
+ * HELLO's digest; for each file, OFFER until the receiver reports holding
+ * our offer; DATA (send-data.c) until every block is in; VERIFY, SUMS and
+ * COMMIT (send-verify.c) until both ends agree on everything the receiver
+ * commits; BYE.  What the receiver says is believed only when it refers to
+ * what we sent (our HELLO, our offer, our commit): a damaged request or a
+ * damaged answer costs a retry, never a wrong result, an abort or a hang.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,44 +15,14 @@
 #include "cft/digest.h"
 #include "cft/error.h"
 #include "cft/exit.h"
-#include "cft/filesum.h"
 #include "cft/util.h"
 #include "cft/wire.h"
-#include "send-data.h"
+#include "send-say.h"
 #include "send-session.h"
-#include "source.h"
+#include "send-verify.h"
 
-/* SUMS datagrams sent per burst (the receiver takes them in order). */
-#define SUMS_BURST 16
 /* BYE is a courtesy: this many tries, then we are done anyway. */
 #define BYE_TRIES 3
-
-struct send_session {
-	struct send_config cfg;
-	enum send_phase phase;
-	int status;
-	char err[512];
-	struct send_stats stats;
-	struct send_data data;		/* the data phase: flow, sched, datagrams */
-	uint64_t last_heard;
-	bool timed_out;			/* the retransmission timer fired */
-	bool early_probed;		/* a PROBE went out since the last STATUS */
-
-	/* the file in progress */
-	uint32_t cur;
-	struct source src;
-	uint32_t round;			/* end-to-end round, from 0 */
-	uint64_t file_started;
-	uint64_t file_datagrams;	/* data.datagrams when the file began */
-
-	/* the end-to-end check */
-	struct filesum vsum;		/* from the independent read */
-	uint8_t *vbuf;			/* CFT_READBACK_STEP */
-	bool r_done;			/* the receiver's read-back is in */
-	uint64_t r_size;
-	uint8_t r_whole[CFT_DIGEST_LEN];
-	uint32_t sums_acked;
-};
 
 /* The data phase counts its datagrams; the summary reads them here. */
 static void sync_stats(struct send_session *s)
@@ -61,36 +31,7 @@ static void sync_stats(struct send_session *s)
 	s->stats.retransmits = s->data.retransmits;
 	s->stats.blocks_resent = s->data.blocks_resent;
 	s->stats.probes = s->data.probes;
-}
-
-static void fail(struct send_session *s, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void event(struct send_session *s, enum send_event_kind kind)
-{
-	struct send_event ev = { kind, s->cur, s->round };
-
-	if (s->cfg.event)
-		s->cfg.event(s->cfg.event_ctx, &ev);
-}
-
-static void fail(struct send_session *s, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (s->phase == SEND_FAILED)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(s->err, sizeof(s->err), fmt, ap);
-	va_end(ap);
-	s->phase = SEND_FAILED;
-	s->status = status;
-	event(s, SEND_EV_FAILED);
-}
-
-static const char *cur_name(const struct send_session *s)
-{
-	return s->cur < s->cfg.nfiles ? s->cfg.files[s->cur].name : "session";
+	s->stats.chunksums = s->data.chunksums;
 }
 
 static const struct send_file *cur_file(const struct send_session *s)
@@ -98,38 +39,12 @@ static const struct send_file *cur_file(const struct send_session *s)
 	return &s->cfg.files[s->cur];
 }
 
-/* A read of the source failed: the source changed, or the disk did. */
-static void source_fail(struct send_session *s, int rc)
-{
-	if (rc == CFT_E_CHANGED)
-		fail(s, CFT_EXIT_CHANGED, "%s: source changed during transfer (it shrank)",
-		     cur_file(s)->path);
-	else
-		fail(s, CFT_EXIT_LOCAL, "%s: read error: %s", cur_file(s)->path, strerror(errno));
-}
-
-static void msg(struct send_session *s, struct wire_msg *m, uint8_t type)
-{
-	proto_msg(m, s->cfg.session, type);
-}
-
-static void put(struct send_session *s, const struct wire_msg *m)
-{
-	proto_send(&s->cfg.out, NULL, m);
-}
-
-static void send_error_msg(struct send_session *s, unsigned reason, const char *text)
-{
-	proto_send_error(&s->cfg.out, NULL, s->cfg.session, reason,
-			 s->cur < s->cfg.nfiles ? s->cur : WIRE_NO_FILE, text);
-}
-
 void send_abort(struct send_session *s, int status, const char *why)
 {
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)
 		return;
-	send_error_msg(s, WIRE_R_ABORT, why);
-	fail(s, status, "%s", why);
+	send_say_error(s, WIRE_R_ABORT, why);
+	send_fail(s, status, "%s", why);
 }
 
 /* The peer answered: the session is alive and the backoff is over. */
@@ -140,14 +55,29 @@ static void heard(struct send_session *s, uint64_t now)
 	flow_heard(&s->data.flow, now);
 }
 
+/* The session id in use is s->id: its HELLO and that HELLO's digests. */
+static void set_session(struct send_session *s, uint64_t id)
+{
+	struct wire_hello h = { s->cfg.block_size, s->cfg.nfiles, 0 };
+
+	s->id = id;
+	s->data.session = id;
+	proto_hello_digest(id, &h, s->hello);
+}
+
 static void send_hello(struct send_session *s)
 {
+	uint8_t buf[CFT_DATAGRAM_MAX];
 	struct wire_msg m;
+	int n;
 
-	msg(s, &m, WIRE_HELLO);
+	send_msg(s, &m, WIRE_HELLO);
 	m.u.hello.block_size = s->cfg.block_size;
 	m.u.hello.nfiles = s->cfg.nfiles;
-	put(s, &m);
+	n = wire_encode(&m, buf, sizeof(buf));
+	/* A receiver of another version refers to these very bytes. */
+	digest_sha256(buf, (size_t)n, s->hello_sent);
+	s->cfg.out.datagram(s->cfg.out.ctx, NULL, buf, (size_t)n);
 }
 
 static void send_offer(struct send_session *s, uint64_t now)
@@ -155,17 +85,32 @@ static void send_offer(struct send_session *s, uint64_t now)
 	const struct send_file *sf = cur_file(s);
 	struct wire_msg m;
 
-	msg(s, &m, WIRE_FILE);
+	send_msg(s, &m, WIRE_FILE);
 	m.u.file.file = s->cur;
-	m.u.file.size = sf->size;
-	m.u.file.mtime_sec = s->src.mtime_sec;
-	m.u.file.mtime_nsec = s->src.mtime_nsec;
-	m.u.file.mode = s->src.mode;
+	m.u.file.size = s->facts.size;
+	m.u.file.mtime_sec = s->facts.mtime_sec;
+	m.u.file.mtime_nsec = s->facts.mtime_nsec;
+	m.u.file.mode = s->facts.mode;
 	m.u.file.flags = s->cfg.no_clobber ? WIRE_FILE_NO_CLOBBER : 0;
 	m.u.file.name_len = (uint16_t)strlen(sf->name);
 	m.u.file.name = (const uint8_t *)sf->name;
-	put(s, &m);
+	memcpy(m.u.file.offer, s->offer, CFT_DIGEST_LEN);
+	send_say(s, &m);
 	flow_arm(&s->data.flow, now);
+}
+
+/* The offer's digest, from our facts: what every report must refer to. */
+static void make_offer(struct send_session *s)
+{
+	const struct send_file *sf = cur_file(s);
+	struct wire_file f = {
+		.file = s->cur, .size = s->facts.size, .mtime_sec = s->facts.mtime_sec,
+		.mtime_nsec = s->facts.mtime_nsec, .mode = s->facts.mode,
+		.flags = s->cfg.no_clobber ? WIRE_FILE_NO_CLOBBER : 0,
+		.name_len = (uint16_t)strlen(sf->name), .name = (const uint8_t *)sf->name,
+	};
+
+	proto_offer_digest(s->id, &f, s->offer);
 }
 
 /* Open file s->cur and offer it. */
@@ -175,46 +120,36 @@ static void start_file(struct send_session *s, uint64_t now)
 	int rc = source_open(&s->src, sf->path, sf->size);
 
 	if (rc == CFT_E_CHANGED) {
-		fail(s, CFT_EXIT_CHANGED, "%s: source changed before it was sent", sf->path);
+		send_fail(s, CFT_EXIT_CHANGED, "%s: source changed before it was sent", sf->path);
 		return;
 	}
 	if (rc < 0) {
-		fail(s, CFT_EXIT_LOCAL, "%s: %s", sf->path, strerror(errno));
+		send_fail(s, CFT_EXIT_LOCAL, "%s: %s", sf->path, strerror(errno));
 		return;
 	}
+	s->facts = (struct proto_facts){ s->src.size, s->src.mode, s->src.mtime_sec,
+					 s->src.mtime_nsec };
+	make_offer(s);
 	s->round = 0;
 	s->stats.bytes_acked = 0;
 	s->file_started = now;
 	s->file_datagrams = s->data.datagrams;
 	s->phase = SEND_OFFER;
-	event(s, SEND_EV_OFFERED);
+	send_progress(s, now);
+	send_event(s, SEND_EV_OFFERED);
 	send_offer(s, now);
 }
 
 /* A new round of the data phase. */
-static void enter_data(struct send_session *s)
+static void enter_data(struct send_session *s, uint64_t now)
 {
-	const struct send_file *sf = cur_file(s);
-
 	s->phase = SEND_DATA;
 	s->r_done = false;
-	sched_start(&s->data.sched, sf->size, s->cfg.block_size);
+	sched_start(&s->data.sched, s->facts.size, s->cfg.block_size);
 	s->data.file = s->cur;
 	s->data.round = s->round;
 	s->data.src = &s->src;
-}
-
-static void enter_verify(struct send_session *s)
-{
-	s->phase = SEND_VERIFY;
-	s->r_done = false;
-	s->stats.e2e_rounds++;
-	s->stats.bytes_acked = cur_file(s)->size;
-	if (source_verify_start(&s->src, &s->vsum, s->cfg.block_size) < 0) {
-		fail(s, CFT_EXIT_LOCAL, "%s: out of memory", cur_file(s)->path);
-		return;
-	}
-	event(s, SEND_EV_CHECKING);
+	send_progress(s, now);
 }
 
 /* Send what the windows allow; a failed read of the source ends it. */
@@ -223,92 +158,17 @@ static void pump(struct send_session *s, uint64_t now)
 	int rc = send_data_pump(&s->data, now);
 
 	if (rc < 0)
-		source_fail(s, rc);
-}
-
-static void send_sums(struct send_session *s, uint64_t now)
-{
-	uint32_t nblocks = (uint32_t)s->vsum.nblocks;
-
-	for (unsigned k = 0; k < SUMS_BURST; k++) {
-		uint32_t first = s->sums_acked + k * CFT_SUMS_PER_DATAGRAM;
-		struct wire_msg m;
-
-		if (first >= nblocks)
-			break;
-		msg(s, &m, WIRE_SUMS);
-		m.u.sums.file = s->cur;
-		m.u.sums.round = s->round;
-		m.u.sums.first = first;
-		m.u.sums.count = (uint16_t)(nblocks - first < CFT_SUMS_PER_DATAGRAM ?
-					    nblocks - first : CFT_SUMS_PER_DATAGRAM);
-		m.u.sums.digests = filesum_block(&s->vsum, first);
-		put(s, &m);
-	}
-	flow_arm(&s->data.flow, now);
-}
-
-static void send_commit(struct send_session *s, uint64_t now)
-{
-	struct wire_msg m;
-
-	msg(s, &m, WIRE_COMMIT);
-	m.u.commit.file = s->cur;
-	memcpy(m.u.commit.digest, s->vsum.whole, CFT_DIGEST_LEN);
-	put(s, &m);
-	flow_arm(&s->data.flow, now);
+		send_fail_source(s, rc);
 }
 
 static void send_bye(struct send_session *s, uint64_t now)
 {
 	struct wire_msg m;
 
-	msg(s, &m, WIRE_BYE);
-	put(s, &m);
+	send_msg(s, &m, WIRE_BYE);
+	memcpy(m.u.bye.hello, s->hello, CFT_SHORT_DIGEST_LEN);
+	send_say(s, &m);
 	flow_arm(&s->data.flow, now);
-}
-
-/* Both digests in hand: commit, or start another round. */
-static void decide(struct send_session *s, uint64_t now)
-{
-	struct send_file *sf = &s->cfg.files[s->cur];
-
-	if (!filesum_done(&s->vsum) || !s->r_done)
-		return;
-	if (source_check(&s->src, sf->path) < 0) {
-		send_error_msg(s, WIRE_R_ABORT, "source changed during transfer");
-		fail(s, CFT_EXIT_CHANGED, "%s: source changed during transfer", sf->path);
-		return;
-	}
-	if (s->r_size == sf->size && digest_equal(s->vsum.whole, s->r_whole)) {
-		memcpy(sf->digest, s->vsum.whole, CFT_DIGEST_LEN);
-		s->phase = SEND_COMMIT;
-		send_commit(s, now);
-		return;
-	}
-	s->stats.e2e_mismatches++;
-	if (s->round + 1 >= CFT_E2E_ROUNDS_MAX) {
-		send_error_msg(s, WIRE_R_DIGEST, "the sender's retry budget is spent");
-		fail(s, CFT_EXIT_DIGEST, "%s: digests never agreed after %u end-to-end rounds",
-		     sf->name, s->round + 1);
-		return;
-	}
-	s->round++;
-	event(s, SEND_EV_MISMATCH);
-	s->phase = SEND_SUMS;
-	s->sums_acked = 0;
-	send_sums(s, now);
-}
-
-/* One step of the independent read: whole-file and block digests. */
-static void verify_step(struct send_session *s, uint64_t now)
-{
-	int rc = source_verify_step(&s->src, &s->vsum, s->vbuf);
-
-	if (rc < 0)
-		source_fail(s, rc);
-	else if (filesum_done(&s->vsum))
-		decide(s, now);
 }
 
 static void file_committed(struct send_session *s, uint64_t now)
@@ -318,8 +178,9 @@ static void file_committed(struct send_session *s, uint64_t now)
 	sf->committed = true;
 	sf->usec = now - s->file_started;
 	sf->datagrams = s->data.datagrams - s->file_datagrams;
-	event(s, SEND_EV_COMMITTED);
+	send_event(s, SEND_EV_COMMITTED);
 	source_close(&s->src);
+	send_progress(s, now);
 	s->stats.file = ++s->cur;
 	if (s->cur < s->cfg.nfiles) {
 		start_file(s, now);
@@ -338,27 +199,41 @@ static void file_committed(struct send_session *s, uint64_t now)
 static void on_receiving(struct send_session *s, uint64_t now, const struct wire_status *rep,
 			 uint32_t seen)
 {
-	if (sched_on_receiving(&s->data.sched, rep, seen, s->timed_out, now))
-		s->stats.bytes_acked = sched_bytes_done(&s->data.sched);
+	if (sched_on_receiving(&s->data.sched, rep, seen, s->timed_out, now)) {
+		uint64_t done = sched_bytes_done(&s->data.sched);
+
+		if (done > s->stats.bytes_acked)
+			send_progress(s, now);
+		s->stats.bytes_acked = done;
+	}
 	s->timed_out = false;
 	pump(s, now);
 }
 
-/* A STATUS for the current file and round, by phase. */
+/* The receiver's count of our SUMS: from there on, again.  A count lower
+ * than ours means some were lost (or a report was damaged): repeat. */
+static void on_sums_count(struct send_session *s, uint64_t now, const struct wire_status *rep)
+{
+	if (rep->sums_have == s->sums_acked || rep->sums_have > s->vsum.nblocks)
+		return;
+	if (rep->sums_have > s->sums_acked)
+		send_progress(s, now);
+	s->sums_acked = rep->sums_have;
+	send_verify_sums(s, now);
+}
+
+/* A STATUS for the current file, offer and round, by phase. */
 static void on_status_now(struct send_session *s, uint64_t now, const struct wire_status *rep,
 			  uint32_t seen)
 {
 	if (s->phase == SEND_OFFER)
-		enter_data(s);
+		enter_data(s, now);
 	if (s->phase == SEND_SUMS) {
 		if (rep->state == WIRE_FS_SUMS) {
-			if (rep->sums_have > s->sums_acked && rep->sums_have <= s->vsum.nblocks) {
-				s->sums_acked = rep->sums_have;
-				send_sums(s, now);
-			}
+			on_sums_count(s, now, rep);
 			return;
 		}
-		enter_data(s);
+		enter_data(s, now);
 	}
 	if (s->phase == SEND_DATA) {
 		if (rep->state == WIRE_FS_RECEIVING) {
@@ -366,29 +241,44 @@ static void on_status_now(struct send_session *s, uint64_t now, const struct wir
 			return;
 		}
 		if (rep->state == WIRE_FS_VERIFYING || rep->state == WIRE_FS_VERIFIED)
-			enter_verify(s);
+			send_verify_start(s, now);
 	}
-	if (s->phase == SEND_VERIFY && rep->state == WIRE_FS_VERIFIED && !s->r_done) {
-		s->r_done = true;
-		s->r_size = rep->bytes;
-		memcpy(s->r_whole, rep->digest, CFT_DIGEST_LEN);
-		decide(s, now);
+	if (s->phase == SEND_VERIFY && rep->state == WIRE_FS_VERIFYING && rep->bytes > s->r_bytes) {
+		s->r_bytes = rep->bytes;
+		send_progress(s, now);
 	}
+	if (s->phase == SEND_VERIFY && rep->state == WIRE_FS_VERIFIED)
+		send_verify_report(s, now, rep);
 }
 
 static void on_status(struct send_session *s, uint64_t now, const struct wire_status *rep)
 {
 	uint32_t seen = rep->rx_seq, probe_seq;
 
-	if (rep->file != s->cur)
+	if (rep->file != s->cur || s->phase == SEND_HELLO)
 		return;		/* about an earlier file: stale */
+	if (!digest_equal_n(rep->offer, s->offer, CFT_SHORT_DIGEST_LEN)) {
+		/* The receiver holds another offer for this file: ours was
+		 * damaged on the way.  Offer it again, as it is. */
+		s->stats.ignored++;
+		if (s->phase == SEND_OFFER)
+			send_offer(s, now);
+		return;
+	}
 	/* The PROBE a report answers went out after everything before it. */
 	if (flow_echo(&s->data.flow, rep->echo, now, &probe_seq) && (int32_t)(probe_seq - seen) > 0)
 		seen = probe_seq;
+	/* A sequence number we never sent was damaged (and its check made
+	 * over the damage): believe nothing of it, and the rest of the
+	 * report all the same. */
+	if ((int32_t)(seen - s->data.flow.tx_seq) > 0)
+		seen = s->data.flow.ack_seq;
 	if (rep->state == WIRE_FS_COMMITTED) {
-		if (s->phase == SEND_COMMIT) {
+		if (s->phase == SEND_COMMIT && send_verify_committed(s, rep)) {
 			heard(s, now);
 			file_committed(s, now);
+		} else if (s->phase == SEND_COMMIT) {
+			s->stats.ignored++;
 		}
 		return;
 	}
@@ -413,21 +303,38 @@ static void reconnect(struct send_session *s, uint64_t now)
 	if (s->phase == SEND_HELLO)
 		return;
 	s->stats.reconnects++;
-	event(s, SEND_EV_RECONNECTED);
+	send_event(s, SEND_EV_RECONNECTED);
 	source_close(&s->src);
 	s->phase = SEND_HELLO;
 	sched_start(&s->data.sched, 0, s->cfg.block_size);
+	flow_new_peer(&s->data.flow);
 	s->data.flow.backoffs = 0;
 	s->last_heard = now;
 	s->data.flow.t_retx = now;	/* HELLO at the next timer call */
 }
 
+/*
+ * The receiver accepted a HELLO.  If it is not ours as we sent it (damaged
+ * on the way, and resealed), that session has the wrong parameters: leave it
+ * to time out, and open another with a new id.
+ */
 static void on_hello_ack(struct send_session *s, uint64_t now, const struct wire_hello_ack *a)
 {
 	uint32_t window = a->window_blocks;
+	uint8_t next[CFT_DIGEST_LEN];
 
 	if (s->phase != SEND_HELLO)
 		return;
+	if (!digest_equal_n(a->hello, s->hello, CFT_SHORT_DIGEST_LEN)) {
+		s->stats.ignored++;
+		digest_sha256(s->hello, CFT_DIGEST_LEN, next);
+		set_session(s, (uint64_t)next[0] << 56 | (uint64_t)next[1] << 48 |
+			       (uint64_t)next[2] << 40 | (uint64_t)next[3] << 32 |
+			       (uint64_t)next[4] << 24 | (uint64_t)next[5] << 16 |
+			       (uint64_t)next[6] << 8 | next[7]);
+		s->data.flow.t_retx = now;	/* HELLO at the next timer call */
+		return;
+	}
 	heard(s, now);
 	if (window < 1)
 		window = 1;
@@ -437,18 +344,48 @@ static void on_hello_ack(struct send_session *s, uint64_t now, const struct wire
 	start_file(s, now);
 }
 
+/* An ERROR is believed only if it refers to what it answers: our HELLO, or
+ * our offer of the file it names. */
 static void on_error(struct send_session *s, uint64_t now, const struct wire_error *e)
 {
 	char text[CFT_ERROR_MSG_MAX + 1];
+	uint8_t ref[CFT_SHORT_DIGEST_LEN];
 	const char *what = e->file < s->cfg.nfiles ? s->cfg.files[e->file].name : "session";
 
 	if (e->reason == WIRE_R_UNKNOWN_SESSION) {
-		reconnect(s, now);
+		reconnect(s, now);	/* at worst a needless restart */
+		return;
+	}
+	if (e->file != WIRE_NO_FILE && (e->file != s->cur || s->phase == SEND_HELLO)) {
+		s->stats.ignored++;
+		return;
+	}
+	proto_error_ref(e->file == WIRE_NO_FILE ? s->hello : s->offer, e->reason, e->file, ref);
+	if (!digest_equal_n(ref, e->ref, CFT_SHORT_DIGEST_LEN)) {
+		s->stats.ignored++;
 		return;
 	}
 	util_sanitize(e->msg, e->msg_len, text, sizeof(text));
-	fail(s, wire_reason_exit(e->reason), "%s: receiver: %s%s%s", what,
-	     wire_reason_name(e->reason), text[0] ? ": " : "", text);
+	send_fail(s, wire_reason_exit(e->reason), "%s: receiver: %s%s%s", what,
+		  wire_reason_name(e->reason), text[0] ? ": " : "", text);
+}
+
+/* A datagram of another version: believed only as an ERROR that refers to
+ * the very HELLO we sent. */
+static void on_other_version(struct send_session *s, const struct wire_msg *m)
+{
+	uint8_t ref[CFT_SHORT_DIGEST_LEN];
+
+	if (m->type != WIRE_ERROR || m->u.error.reason != WIRE_R_VERSION ||
+	    s->phase != SEND_HELLO)
+		return;
+	proto_error_ref(s->hello_sent, WIRE_R_VERSION, m->u.error.file, ref);
+	if (!digest_equal_n(ref, m->u.error.ref, CFT_SHORT_DIGEST_LEN)) {
+		s->stats.ignored++;
+		return;
+	}
+	send_fail(s, CFT_EXIT_REFUSED, "receiver speaks protocol version %u, we speak %u",
+		  m->version, CFT_PROTO_VERSION);
 }
 
 static void on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf, size_t len)
@@ -458,12 +395,11 @@ static void on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf
 
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)
 		return;
-	if (rc == CFT_E_VERSION && m.session == s->cfg.session) {
-		fail(s, CFT_EXIT_REFUSED, "receiver speaks protocol version %u, we speak %u",
-		     m.version, CFT_PROTO_VERSION);
+	if (rc == CFT_E_VERSION && m.session == s->id) {
+		on_other_version(s, &m);
 		return;
 	}
-	if (rc < 0 || m.session != s->cfg.session)
+	if (rc < 0 || m.session != s->id)
 		return;		/* damaged, or not ours: the protocol repairs */
 	switch (m.type) {
 	case WIRE_HELLO_ACK:
@@ -473,7 +409,8 @@ static void on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf
 		on_status(s, now, &m.u.status);
 		break;
 	case WIRE_BYE_ACK:
-		if (s->phase == SEND_BYE)
+		if (s->phase == SEND_BYE &&
+		    digest_equal_n(m.u.bye.hello, s->hello, CFT_SHORT_DIGEST_LEN))
 			s->phase = SEND_DONE;
 		break;
 	case WIRE_ERROR:
@@ -504,10 +441,10 @@ static void on_retransmit(struct send_session *s, uint64_t now)
 		send_data_probe(&s->data, now);
 		break;
 	case SEND_SUMS:
-		send_sums(s, now);
+		send_verify_sums(s, now);
 		break;
 	case SEND_COMMIT:
-		send_commit(s, now);
+		send_verify_commit(s, now);
 		break;
 	case SEND_BYE:
 		if (s->data.flow.backoffs + 1 >= BYE_TRIES) {
@@ -522,26 +459,42 @@ static void on_retransmit(struct send_session *s, uint64_t now)
 	flow_backoff(&s->data.flow, now);
 }
 
+/* Silent, or no progress, for the timeout: the transfer has failed. */
+static bool timed_out(struct send_session *s, uint64_t now)
+{
+	uint64_t limit = s->cfg.timeout_us / 1000000;
+	bool silent = now - s->last_heard >= s->cfg.timeout_us;
+
+	if (!silent && now - s->last_progress < s->cfg.timeout_us)
+		return false;
+	if (s->phase == SEND_BYE) {
+		s->phase = SEND_DONE;	/* every file is committed */
+		return true;
+	}
+	send_say_error(s, WIRE_R_ABORT, silent ? "sender timed out" : "no progress");
+	if (silent)
+		send_fail(s, CFT_EXIT_NETWORK, "%s: no answer from the receiver for %llu s",
+			  s->cur < s->cfg.nfiles ? cur_file(s)->name : "session",
+			  (unsigned long long)limit);
+	else
+		send_fail(s, CFT_EXIT_NETWORK, "%s: no progress for %llu s (the receiver "
+			  "answers, but nothing moves)",
+			  s->cur < s->cfg.nfiles ? cur_file(s)->name : "session",
+			  (unsigned long long)limit);
+	return true;
+}
+
 static void on_timer(struct send_session *s, uint64_t now)
 {
-	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)
+	if (s->phase == SEND_DONE || s->phase == SEND_FAILED || timed_out(s, now))
 		return;
-	if (now - s->last_heard >= s->cfg.timeout_us) {
-		if (s->phase == SEND_BYE) {
-			s->phase = SEND_DONE;	/* every file is committed */
-			return;
-		}
-		send_error_msg(s, WIRE_R_ABORT, "sender timed out");
-		fail(s, CFT_EXIT_NETWORK, "%s: no answer from the receiver for %llu s",
-		     cur_name(s), (unsigned long long)(s->cfg.timeout_us / 1000000));
-		return;
-	}
 	if (s->phase == SEND_VERIFY && !filesum_done(&s->vsum))
-		verify_step(s, now);
+		send_verify_step(s, now);
 	if (s->phase == SEND_DATA)
 		pump(s, now);
 	if (s->phase == SEND_DATA && !s->early_probed &&
-	    now >= s->last_heard + flow_probe_wait(&s->data.flow) && !flow_timer_due(&s->data.flow, now)) {
+	    now >= s->last_heard + flow_probe_wait(&s->data.flow) &&
+	    !flow_timer_due(&s->data.flow, now)) {
 		/* A STATUS is late: ask now rather than wait for the timer. */
 		s->early_probed = true;
 		send_data_probe(&s->data, now);
@@ -564,19 +517,22 @@ void send_on_timer(struct send_session *s, uint64_t now)
 
 uint64_t send_next_deadline(const struct send_session *s, uint64_t now)
 {
-	uint64_t t = s->data.flow.t_retx;
+	const struct flow *fl = &s->data.flow;
+	uint64_t t = fl->t_retx;
 
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)
 		return UINT64_MAX;
 	if (s->phase == SEND_VERIFY && !filesum_done(&s->vsum))
 		return now;
-	if (s->phase == SEND_DATA && flow_may_send(&s->data.flow) && sched_ready(&s->data.sched))
+	if (s->phase == SEND_DATA && flow_may_send(fl) && sched_ready(&s->data.sched))
 		return now;
 	if (s->phase == SEND_DATA && !s->early_probed &&
-	    s->last_heard + flow_probe_wait(&s->data.flow) < t)
-		t = s->last_heard + flow_probe_wait(&s->data.flow);
+	    s->last_heard + flow_probe_wait(fl) < t)
+		t = s->last_heard + flow_probe_wait(fl);
 	if (s->last_heard + s->cfg.timeout_us < t)
 		t = s->last_heard + s->cfg.timeout_us;
+	if (s->last_progress + s->cfg.timeout_us < t)
+		t = s->last_progress + s->cfg.timeout_us;
 	return t;
 }
 
@@ -588,14 +544,14 @@ struct send_session *send_new(const struct send_config *cfg)
 		return NULL;
 	s->cfg = *cfg;
 	source_clear(&s->src);
-	s->data.buf = malloc(cfg->block_size);
-	s->data.out = cfg->out;
-	s->data.session = cfg->session;
 	s->vbuf = malloc(CFT_READBACK_STEP);
-	if (filesum_init(&s->vsum) < 0 || !s->data.buf || !s->vbuf) {
+	if (filesum_init(&s->vsum) < 0 || send_data_init(&s->data, cfg->block_size) < 0 ||
+	    !s->vbuf) {
 		send_free(s);
 		return NULL;
 	}
+	s->data.out = cfg->out;
+	set_session(s, cfg->session);
 	s->phase = SEND_HELLO;
 	flow_init(&s->data.flow);
 	s->data.sched.window = CFT_WINDOW_BLOCKS_MIN;
@@ -607,7 +563,7 @@ void send_free(struct send_session *s)
 	if (!s)
 		return;
 	source_close(&s->src);
-	free(s->data.buf);
+	send_data_free(&s->data);
 	free(s->vbuf);
 	filesum_free(&s->vsum);
 	free(s);
@@ -615,7 +571,7 @@ void send_free(struct send_session *s)
 
 void send_start(struct send_session *s, uint64_t now)
 {
-	s->last_heard = now;
+	s->last_heard = s->last_progress = now;
 	s->data.flow.t_retx = now;	/* the first HELLO goes out on the first timer call */
 }
 

@@ -69,11 +69,16 @@ void shim_decide(const struct shim_dir_cfg *c, uint64_t seed, unsigned dir, uint
 			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		}
 	}
-	/* A router that recomputes checksums over what it damaged: only
-	 * cft's digests can catch this.  Only datagrams that look like cft's. */
+	/* A router that recomputes checksums over what it damaged, or a host
+	 * that damaged the bytes before computing any check: only cft's
+	 * digests, or only its agreement end to end, can catch this.  Only
+	 * datagrams that look like cft's. */
 	if (c->recompute && (v->nbits || v->truncated) && v->len >= WIRE_HDR_LEN &&
 	    buf[0] == WIRE_MAGIC0 && buf[1] == WIRE_MAGIC1) {
-		wire_reseal(buf, v->len);
+		if (c->recompute == SHIM_RESEAL_ALL)
+			wire_reseal_all(buf, v->len);
+		else
+			wire_reseal(buf, v->len);
 		v->resealed = true;
 	}
 	if (c->duplicate > 0 && unit(seed, dir, idx, K_DUP) < c->duplicate) {

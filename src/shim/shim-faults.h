@@ -20,6 +20,13 @@
 
 enum shim_dir { SHIM_FORWARD = 0, SHIM_REVERSE = 1 };
 
+/* What --recompute-checksum recomputes over a damaged cft datagram. */
+enum shim_reseal {
+	SHIM_RESEAL_NONE = 0,
+	SHIM_RESEAL_CRC = 1,		/* the CRC-32, as a router or a NIC would */
+	SHIM_RESEAL_ALL = 2,		/* every keyless check (wire_reseal_all) */
+};
+
 struct shim_dir_cfg {
 	double drop;			/* probability, independent */
 	double ge_enter, ge_leave;	/* Gilbert-Elliott: good->bad, bad->good */
@@ -34,7 +41,7 @@ struct shim_dir_cfg {
 	double replay;
 	uint32_t delay_ms, jitter_ms;
 	uint64_t rate;			/* bytes per second; 0: unlimited */
-	bool recompute;			/* reseal cft checksums after damage */
+	unsigned recompute;		/* after damage, reseal: SHIM_RESEAL_* */
 };
 
 struct shim_verdict {

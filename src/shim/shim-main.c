@@ -128,7 +128,7 @@ static void usage(FILE *out)
 		"  --drop P   --burst ENTER,LEAVE,LOSS   --corrupt P   --corrupt-bits N\n"
 		"  --truncate P   --duplicate P   --duplicate-later MS   --reorder P\n"
 		"  --reorder-depth N   --replay P   --delay MS   --jitter MS\n"
-		"  --rate BYTES/S (K, M, G suffixes)   --recompute-checksum\n");
+		"  --rate BYTES/S (K, M, G suffixes)   --recompute-checksum[=crc|all]\n");
 }
 
 enum {
@@ -174,11 +174,18 @@ static int set_fault(struct shim_dir_cfg cfg[2], unsigned dirs, int opt, const c
 	case OPT_RATE:
 		rc = util_parse_num(arg, 1, 1LL << 40, 1, &n);
 		break;
+	case OPT_RECOMPUTE:
+		/* Alone, the CRC-32 (a router); "all": every keyless check. */
+		n = !arg || strcmp(arg, "crc") == 0 ? SHIM_RESEAL_CRC :
+		    strcmp(arg, "all") == 0 ? SHIM_RESEAL_ALL : -1;
+		rc = n < 0 ? CFT_E_SYNTAX : 0;
+		break;
 	default:
 		break;
 	}
 	if (rc < 0) {
-		log_error("--%s '%s': %s", name, arg ? arg : "", cft_strerror(rc));
+		log_error("--%s '%s': %s", name, arg ? arg : "",
+			  opt == OPT_RECOMPUTE ? "crc or all" : cft_strerror(rc));
 		return -1;
 	}
 	for (unsigned d = 0; d < 2; d++) {
@@ -200,7 +207,7 @@ static int set_fault(struct shim_dir_cfg cfg[2], unsigned dirs, int opt, const c
 		case OPT_DELAY: c->delay_ms = (uint32_t)n; break;
 		case OPT_JITTER: c->jitter_ms = (uint32_t)n; break;
 		case OPT_RATE: c->rate = (uint64_t)n; break;
-		case OPT_RECOMPUTE: c->recompute = true; break;
+		case OPT_RECOMPUTE: c->recompute = (unsigned)n; break;
 		default: break;
 		}
 	}
@@ -322,7 +329,7 @@ static const struct option longopts[] = {
 	{ "delay", required_argument, NULL, OPT_DELAY },
 	{ "jitter", required_argument, NULL, OPT_JITTER },
 	{ "rate", required_argument, NULL, OPT_RATE },
-	{ "recompute-checksum", no_argument, NULL, OPT_RECOMPUTE },
+	{ "recompute-checksum", optional_argument, NULL, OPT_RECOMPUTE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Seed corpora for the libFuzzer harnesses in tests/fuzz, made from the
 # reference datagrams in ../datagrams so the fuzzers start from valid input
-# of every type instead of having to find the magic and checksum first.
-# Run it again after changing a vector; the outputs are committed.
+# of every type instead of having to find the magic, checksum, tag and the
+# digests that make an answer believed first.  Run it again after changing
+# a vector or a harness; the outputs are committed.
 #
 #   wire/NN-name.bin  the bytes of each ../datagrams/NN-name.hex, for
 #                     fuzz_wire.c, which decodes one datagram per input.
@@ -11,6 +12,12 @@
 #                     that harness opens (see below).
 #   send/*.bin        inputs for fuzz_send.c, in the same form: the
 #                     receiver's answers to the sender that harness runs.
+#
+# Everything below is computed from cft-protocol(7) with python3's zlib and
+# hashlib, not with cft's code.  The harnesses reseal the CRC-32 only, so
+# each seed carries its own tag (or, for DATA, its check), and the digests
+# that make the engines believe it: hello and offer echoes, commit digests,
+# error references, block roots.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,117 +33,256 @@ for f in ../datagrams/*.hex; do
 	hex_bytes "$f" >"wire/$(basename "$f" .hex).bin"
 done
 
-# fuzz_recv.c opens session 0x5e55 with 4096-byte blocks and offers file 0 of
-# 3 * 4096 + 7 bytes, so its last block, 3, is one 7-byte chunk.  The vectors
-# talk about another session and file; rewrite those fields (offsets from
-# cft-protocol(7)) and the checksum, which the harness would reseal anyway.
-python3 - <<'PY'
+# What both harnesses share: cft-protocol(7)'s digests, tags and checks.
+# Each python3 program below starts with it.
+common=$(cat <<'PY'
 import hashlib, struct, zlib
 
 HDR = 18            # the header: magic .. checksum
-SESSION = 0x5e55    # fuzz_recv.c's session
-FILE = 0            # ... and the file it offers
-LAST_BLOCK = 3      # the 7-byte block at the end of that file
-PAYLOAD = b"cft-kat"  # its 7 bytes
+TAG = 16            # every datagram but DATA ends with one
+DATA = 5
+SESSION = 0x5e55    # both harnesses' session
+BLOCK = 4096        # ... block size
+NFILES = 2          # ... and number of files
+CHUNK = 1400
+
+def sha(b):
+    return hashlib.sha256(b).digest()
 
 def wire(name):
+    """The bytes of vector `name`, its session made the harnesses'."""
     with open("wire/%s.bin" % name, "rb") as f:
-        return bytearray(f.read())
+        d = bytearray(f.read())
+    struct.pack_into(">Q", d, 6, SESSION)
+    return d
+
+def body(name):
+    """Vector `name` without its tag, to change fields in, then seal()."""
+    return wire(name)[:-TAG]
+
+def chunk_digest(file, block, chunk, payload):
+    return sha(struct.pack(">IIHH", file, block, chunk, len(payload)) + payload)[:16]
 
 def seal(d):
+    """Append the tag (or fill in DATA's check), then the CRC-32, both with
+    the checksum field as zero."""
+    d = bytearray(d)
     d[14:18] = bytes(4)
-    d[14:18] = struct.pack(">I", zlib.crc32(bytes(d)))
+    if d[3] == DATA:
+        seq, file, block, chunk, _ = struct.unpack_from(">IIIHH", d, HDR)
+        leaf = chunk_digest(file, block, chunk, bytes(d[HDR + 32:]))
+        d[HDR + 16:HDR + 32] = sha(struct.pack(">I", seq) + leaf)[:16]
+    else:
+        d += sha(bytes(d))[:16]
+    struct.pack_into(">I", d, 14, zlib.crc32(bytes(d)))
     return bytes(d)
 
-def for_harness(name, fields):
-    """The vector `name` with fields {offset: (struct format, value)} set."""
-    d = wire(name)
-    struct.pack_into(">Q", d, 6, SESSION)
-    for off, (fmt, value) in fields.items():
-        struct.pack_into(">" + fmt, d, off, value)
+def replace(d, off, old_len, new):
+    """d with d[off:off+old_len] replaced by new (fields of other widths)."""
+    return d[:off] + new + d[off + old_len:]
+
+HELLO = sha(b"cft-hello" + struct.pack(">BQIII", 2, SESSION, BLOCK, NFILES, 0))
+
+def offer_digest(file, size, mtime_sec, mtime_nsec, mode, flags, name):
+    return sha(b"cft-offer" + struct.pack(">QIQqIIIH", SESSION, file, size, mtime_sec,
+                                          mtime_nsec, mode, flags, len(name)) + name)
+
+def commit_digest(offer, size, mode, mtime_sec, mtime_nsec, content):
+    return sha(b"cft-commit" + offer + struct.pack(">QIqI", size, mode, mtime_sec,
+                                                    mtime_nsec) + content)
+
+def error_ref(context, reason, file):
+    return sha(b"cft-error" + context + struct.pack(">HI", reason, file))[:16]
+
+def write(folder, seeds):
+    for name, datagrams in seeds.items():
+        with open("%s/%s.bin" % (folder, name), "wb") as f:
+            for d in datagrams:
+                f.write(struct.pack(">H", len(d)) + d)
+PY
+)
+
+# fuzz_recv.c opens session 0x5e55 (2 files, 4096-byte blocks) and offers
+# file 0, "f": 3 * 4096 + 7 bytes, mode 0644, time 0, flags 0.  Its FILE
+# must carry the true offer digest to be believed; so that these seeds open
+# the file whether the harness's own FILE was believed or not, each starts
+# with that FILE (a repeat of a good offer is answered, not acted on).  The
+# file's bytes here: i * 7 % 251 for the first three blocks, then
+# "cft-kat", so its last block, 3, is one 7-byte chunk.
+{ printf '%s\n' "$common"; cat <<'PY'; } | python3 -
+
+SIZE = 3 * BLOCK + 7
+CONTENT = bytes(i * 7 % 251 for i in range(3 * BLOCK)) + b"cft-kat"
+NAME = b"f"
+OFFER = offer_digest(0, SIZE, 0, 0, 0o644, 0, NAME)
+# What the receiver holds once it is all written: the offered mode and time.
+COMMIT = commit_digest(OFFER, SIZE, 0o644, 0, 0, sha(CONTENT))
+
+def chunks(b):
+    data = CONTENT[b * BLOCK:(b + 1) * BLOCK]
+    return [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
+
+def root(b):
+    return sha(b"".join(chunk_digest(0, b, c, p) for c, p in enumerate(chunks(b))))
+
+# FILE: the vector's fields but the name, offer digest and tag.
+f = body("03-file")
+struct.pack_into(">IQqIIIH", f, HDR, 0, SIZE, 0, 0, 0o644, 0, len(NAME))
+f = replace(f, HDR + 34, len(f) - HDR - 34, NAME + OFFER)
+file = seal(f)
+
+def block(b, r=None):
+    d = body("04-block")
+    struct.pack_into(">II32s", d, HDR, 0, b, r or root(b))
     return seal(d)
 
-block = for_harness("04-block", {HDR: ("I", FILE), HDR + 4: ("I", LAST_BLOCK),
-                                 HDR + 8: ("32s", hashlib.sha256(PAYLOAD).digest())})
-# The DATA vector's payload is 5 bytes; this chunk needs 7.
-data = bytearray(wire("05-data")[:HDR + 16]) + PAYLOAD
-struct.pack_into(">Q", data, 6, SESSION)
-struct.pack_into(">IIHH", data, HDR + 4, FILE, LAST_BLOCK, 0, len(PAYLOAD))
-data = seal(data)
-probe = for_harness("06-probe", {HDR: ("I", FILE)})
-sums = for_harness("08-sums", {HDR: ("I", FILE), HDR + 8: ("I", 0)})
-commit = for_harness("09-commit", {HDR: ("I", FILE)})
-error = for_harness("12-error", {HDR + 2: ("I", FILE)})
-bye = for_harness("10-bye", {})
+seq = 0
+def data(b, c):
+    """DATA of chunk c of block b, from the vector's header and sequence on."""
+    global seq
+    seq += 1
+    p = chunks(b)[c]
+    d = wire("05-data")[:HDR + 32] + p
+    struct.pack_into(">IIIHH", d, HDR, seq, 0, b, c, len(p))
+    return seal(d)
 
-seeds = {
-    "01-block-data": [block, data],     # the last block, digest first
-    "02-data-block": [data, block],     # ... and data first
-    "03-probe": [probe],
-    "04-sums": [sums],
-    "05-commit": [commit],
-    "06-error": [error],
-    "07-bye": [bye],
-    "08-session": [block, data, probe, sums, commit, probe, bye],
-}
-for name, datagrams in seeds.items():
-    with open("recv/%s.bin" % name, "wb") as f:
-        for d in datagrams:
-            f.write(struct.pack(">H", len(d)) + d)
+def whole(b):
+    return [data(b, c) for c in range(len(chunks(b)))]
+
+def chunksums(b):
+    cds = [chunk_digest(0, b, c, p) for c, p in enumerate(chunks(b))]
+    d = body("13-chunksums")[:HDR + 12] + b"".join(cds)
+    struct.pack_into(">IIHH", d, HDR, 0, b, 0, len(cds))
+    return seal(d)
+
+p = body("06-probe")
+struct.pack_into(">I", p, HDR, 0)
+probe = seal(p)
+s = body("08-sums")
+struct.pack_into(">III", s, HDR, 0, 0, 0)       # file 0, round 0, block 0
+sums = seal(s)
+c = body("09-commit")
+struct.pack_into(">I32s", c, HDR, 0, COMMIT)
+commit = seal(c)
+# Every ERROR from the sender refers to the session's hello digest.
+e = body("12-error")
+struct.pack_into(">HI16s", e, HDR, 9, 0, error_ref(HELLO, 9, 0))
+error = seal(e)
+b = body("10-bye")
+struct.pack_into(">16s", b, HDR, HELLO[:16])
+bye = seal(b)
+
+last = block(3)
+last_data = data(3, 0)
+everything = [file]
+for n in range(4):
+    everything += [block(n)] + whole(n)
+# A damaged root of the last block: the receiver asks for the block's chunk
+# digests, finds they do not hash to it, asks for both again, and takes the
+# block when they do.
+bad_root = block(3, sha(b"not the root"))
+repair = [file, bad_root, last_data, probe, chunksums(3), probe, last, chunksums(3), probe]
+
+write("recv", {
+    "01-block-data": [file, last, last_data],   # the last block, root first
+    "02-data-block": [file, last_data, last],   # ... and data first
+    "03-probe": [file, probe],
+    "04-sums": [file, sums],
+    "05-commit": [file, commit],
+    "06-error": [file, error],
+    "07-bye": [file, bye],
+    "08-session": [file, last, last_data, probe, sums, commit, probe, bye],
+    # The whole file, committed.  Longer than make fuzz's -max_len=4096,
+    # which cuts it short; whole with -max_len=16384.
+    "09-whole-file": everything + [probe, commit, probe, bye],
+    "10-chunksums": repair,
+})
 PY
 
 # fuzz_send.c sends file 0 ("a", 3 * 4096 + 7 bytes of i * 7 % 251) and file 1
-# (empty) in 4096-byte blocks; it sets the session id itself.  Answers for
-# that session: the HELLO_ACK, STATUS for file 0 in each state, an ERROR.
-python3 - <<'PY'
-import hashlib, struct, zlib
+# ("b", empty), both mode 0644 and modification time 1700000000.123456789,
+# and sets the session id in every input to its own before resealing the
+# CRC-32: the tags here are computed with that session id in place.  Answers
+# that the sender believes: the HELLO_ACK, STATUS for its offers in each
+# state, ERRORs that refer to its HELLO or offer.
+{ printf '%s\n' "$common"; cat <<'PY'; } | python3 -
 
-HDR = 18
-A = bytes(i * 7 % 251 for i in range(3 * 4096 + 7))
+MTIME = (1700000000, 123456789)
+A = bytes(i * 7 % 251 for i in range(3 * BLOCK + 7))
+FILES = [(b"a", A), (b"b", b"")]
+OFFER = [offer_digest(i, len(c), MTIME[0], MTIME[1], 0o644, 0, n)
+         for i, (n, c) in enumerate(FILES)]
 
-def wire(name):
-    with open("wire/%s.bin" % name, "rb") as f:
-        return bytearray(f.read())
-
-def seal(d):
-    d[14:18] = bytes(4)
-    d[14:18] = struct.pack(">I", zlib.crc32(bytes(d)))
-    return bytes(d)
+def commit_of(i, content_digest):
+    return commit_digest(OFFER[i], len(FILES[i][1]), 0o644, MTIME[0], MTIME[1], content_digest)
 
 def status(name, file, rnd, echo=0):
-    """A STATUS vector about `file` in round `rnd` (offsets: cft-protocol(7))."""
-    d = wire(name)
-    struct.pack_into(">IIxQ", d, HDR, file, rnd, echo)
+    """STATUS vector `name` about `file` in round `rnd`, referring to its
+    offer; it says no DATA was seen, so none it reports is one never sent."""
+    d = body(name)
+    struct.pack_into(">II", d, HDR, file, rnd)      # then the state, kept
+    struct.pack_into(">16sQII", d, HDR + 9, OFFER[file][:16], echo, 0, 0)
     return d
 
-ack = wire("02-hello-ack")
-struct.pack_into(">H", ack, HDR + 4, 4)           # a window of 4 blocks
-ack = seal(ack)
-receiving = status("07-status-receiving", 0, 0, 1)
-struct.pack_into(">I", receiving, HDR + 25, 0)    # base 0
-receiving = seal(receiving)
-verifying = seal(status("07-status-verifying", 0, 0))
-verified = status("07-status-verified", 0, 0)
-struct.pack_into(">Q32s", verified, HDR + 25, len(A), hashlib.sha256(A).digest())
-verified = seal(verified)
-wrong = status("07-status-verified", 0, 0)       # another digest: a round of SUMS
-struct.pack_into(">Q", wrong, HDR + 25, len(A))
-wrong = seal(wrong)
-sums = seal(status("07-status-sums", 0, 1))
-committed = seal(status("07-status-committed", 0, 0))
-error = wire("12-error")
-struct.pack_into(">I", error, HDR + 2, 0)
-error = seal(error)
+STATE = HDR + 41        # where the fields of a state start
 
-seeds = {
+a = body("02-hello-ack")
+struct.pack_into(">IH16s", a, HDR, 0, 4, HELLO[:16])  # a window of 4 blocks
+ack = seal(a)
+
+def receiving(rnd):
+    # Base 0; missing chunks 1..2 of block 0 and chunk 2 of block 1; block 2
+    # whole but failed its root (CHUNKSUMS); block 3's root (BLOCK).
+    d = status("07-status-receiving", 0, rnd, 1)
+    ranges = [(0, 1, 2), (1, 2, 1), (2, 1, 0), (3, 0, 0)]
+    struct.pack_into(">IQH", d, STATE, 0, 0, len(ranges))
+    for k, r in enumerate(ranges):
+        struct.pack_into(">IHH", d, STATE + 14 + 8 * k, *r)
+    return seal(d)
+
+def verified(file, rnd, content_digest):
+    name, content = FILES[file]
+    d = status("07-status-verified", file, rnd)[:STATE]
+    d += struct.pack(">QIqIB32s32sH", len(content), 0o644, MTIME[0], MTIME[1], 0,
+                     content_digest, commit_of(file, content_digest), len(name)) + name
+    return seal(d)
+
+def committed(file, rnd):
+    d = status("07-status-committed", file, rnd)
+    struct.pack_into(">32s", d, STATE, commit_of(file, sha(FILES[file][1])))
+    return seal(d)
+
+v = status("07-status-verifying", 0, 0)
+struct.pack_into(">Q", v, STATE, BLOCK)
+verifying = seal(v)
+# Another content digest (the vector's): a whole report, so a round of SUMS.
+wrong = verified(0, 0, bytes(wire("07-status-verified")[STATE + 25:STATE + 57]))
+s = status("07-status-sums", 0, 1)
+struct.pack_into(">I", s, STATE, 4)     # all four block digests of round 1
+sums = seal(s)
+
+e = body("12-error")                    # a file error: refers to the offer
+struct.pack_into(">HI16s", e, HDR, 10, 0, error_ref(OFFER[0], 10, 0))
+error = seal(e)
+e = body("12-error")                    # a session error: to the HELLO
+struct.pack_into(">HI16s", e, HDR, 3, 0xFFFFFFFF, error_ref(HELLO, 3, 0xFFFFFFFF))
+busy = seal(e)
+e = body("12-error")                    # reason 11 refers to nothing
+struct.pack_into(">HI16s", e, HDR, 11, 0xFFFFFFFF, bytes(16))
+unknown = seal(e)
+b = body("11-bye-ack")
+struct.pack_into(">16s", b, HDR, HELLO[:16])
+bye_ack = seal(b)
+
+write("send", {
     "01-ack": [ack],
-    "02-receiving": [ack, receiving],
-    "03-verified": [ack, verifying, verified, committed],
-    "04-mismatch": [ack, verifying, wrong, sums, receiving],
+    "02-receiving": [ack, receiving(0)],
+    "03-verified": [ack, verifying, verified(0, 0, sha(A)), committed(0, 0)],
+    "04-mismatch": [ack, verifying, wrong, sums, receiving(1)],
     "05-error": [ack, error],
-}
-for name, datagrams in seeds.items():
-    with open("send/%s.bin" % name, "wb") as f:
-        for d in datagrams:
-            f.write(struct.pack(">H", len(d)) + d)
+    "06-busy": [ack, busy],
+    "07-two-files": [ack, verifying, verified(0, 0, sha(A)), committed(0, 0),
+                     verified(1, 0, sha(b"")), committed(1, 0), bye_ack],
+    "08-unknown-session": [ack, unknown, ack, verifying],
+})
 PY

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cft/limits.h"
+#include "cft/proto.h"
 #include "cft/wire.h"
 #include "fuzz_dir.h"
 #include "recv/recv-server.h"
@@ -56,6 +57,9 @@ static void open_session(struct recv_server *srv, const struct net_addr *from, u
 	m.u.file.mode = 0644;
 	m.u.file.name = (const uint8_t *)"f";
 	m.u.file.name_len = 1;
+	/* Without its true offer digest the receiver drops the FILE, and the
+	 * session would never get a file to fuzz. */
+	proto_offer_digest(m.session, &m.u.file, m.u.file.offer);
 	feed(srv, from, now, &m);
 }
 

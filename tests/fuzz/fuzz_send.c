@@ -8,10 +8,12 @@
  * between datagrams so that timers, the data phase and the independent read
  * all run.  The engine must never crash, hang or read outside its files.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cft/limits.h"
@@ -31,15 +33,21 @@ static void out(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t
 	(void)len;
 }
 
+/* A file of `size` bytes of i * 7 % 251, mode 0644, modified at
+ * 1700000000.123456789: the offer's digest covers the mode and the time, so
+ * they are fixed for the seeds in testdata/corpus/send to refer to it. */
 static void make_file(const char *path, size_t size)
 {
+	static const struct timespec mtime[2] = { { 1700000000, 123456789 },
+						  { 1700000000, 123456789 } };
 	FILE *f = fopen(path, "wb");
 
 	if (!f)
 		abort();
 	for (size_t i = 0; i < size; i++)
 		fputc((int)(i * 7 % 251), f);
-	fclose(f);
+	if (fclose(f) != 0 || chmod(path, 0644) < 0 || utimensat(AT_FDCWD, path, mtime, 0) < 0)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)

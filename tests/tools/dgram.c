@@ -88,7 +88,8 @@ int main(int argc, char **argv)
 			static const uint8_t payload[CFT_CHUNK_SIZE];
 
 			m.session = ((uint64_t)next() << 32) | next();
-			m.u.data = (struct wire_data){ 1, 0, 0, 0, CFT_CHUNK_SIZE, payload };
+			m.u.data = (struct wire_data){ .seq = 1, .len = CFT_CHUNK_SIZE,
+						       .payload = payload };
 			len = (size_t)wire_encode(&m, b, CFT_DATAGRAM_MAX);
 		} else {
 			fprintf(stderr, "cft-dgram: unknown kind %s\n", argv[2]);

@@ -135,6 +135,7 @@ Test(flow, window_grows_halves_once_per_window_and_collapses)
 	flow_on_counts(&f, 250, 155);
 	cr_assert_eq(f.st_seq, 300u);
 	/* Past the recovery point, no loss: additive increase. */
+	f.tx_seq = 600;
 	flow_on_counts(&f, 500, 360);
 	cr_assert_eq(f.cwnd, (CFT_CWND_INIT + 100) / 2 +
 		     (CFT_CWND_GROWTH * 200 + (CFT_CWND_INIT + 100) / 2 - 1) /
@@ -145,6 +146,7 @@ Test(flow, window_grows_halves_once_per_window_and_collapses)
 	cr_assert_eq(f.cwnd, CFT_CWND_MIN);
 	cr_assert_eq(f.ack_seq, 900u);
 	/* Never below the floor, never above the ceiling. */
+	f.tx_seq = 6000;
 	for (int i = 0; i < 10; i++)
 		flow_on_counts(&f, 1000 + 100 * (uint32_t)i, 360 + (uint32_t)i);
 	cr_assert_geq(f.cwnd, CFT_CWND_MIN);
@@ -152,4 +154,12 @@ Test(flow, window_grows_halves_once_per_window_and_collapses)
 	f.ssthresh = CFT_CWND_MAX + 1;
 	flow_on_counts(&f, 5000, 5000 - 1000 + 360 + 9);
 	cr_assert_leq(f.cwnd, CFT_CWND_MAX);
+	/* A report of more than was ever sent is damaged: ignored. */
+	{
+		uint32_t cwnd = f.cwnd, ack = f.ack_seq;
+
+		flow_on_counts(&f, f.tx_seq + 1000, 9000);
+		cr_assert_eq(f.cwnd, cwnd);
+		cr_assert_eq(f.ack_seq, ack);
+	}
 }

@@ -90,17 +90,28 @@ Test(sched, reports_become_repairs_once_seen_past)
 	cr_assert(sched_on_receiving(&sc, &st, 2, false, 2000));
 	sched_next(&sc, &nx);
 	cr_assert_eq(nx.kind, SCHED_IDLE);
-	/* Seen past both: chunk 1 of block 0 again, then all of block 1. */
+	/* Seen past both: block 1's root again (its chunks are there), then
+	 * chunk 1 of block 0. */
 	cr_assert(sched_on_receiving(&sc, &st, 6, false, 3000));
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_ROOT);
+	cr_assert_eq(nx.block, 1u);
+	sched_whole_sent(&sc, seq, 3000);
 	sched_next(&sc, &nx);
 	cr_assert_eq(nx.kind, SCHED_REPAIR);
 	cr_assert_eq(nx.block, 0u);
 	cr_assert_eq(nx.chunk, 1u);
 	sched_repair_sent(&sc, ++seq, 3000);
 	sched_next(&sc, &nx);
-	cr_assert_eq(nx.kind, SCHED_BLOCK);
+	cr_assert_eq(nx.kind, SCHED_IDLE);
+	/* A block that failed its root: its chunk digests are wanted. */
+	st.nranges = 1;
+	st.ranges[0] = (struct wire_range){ 1, WIRE_NEED_CHUNKSUMS, 0 };
+	cr_assert(sched_on_receiving(&sc, &st, seq, false, 4000));
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_SUMS);
 	cr_assert_eq(nx.block, 1u);
-	cr_assert(nx.again, "a block sent before");
+	cr_assert_eq(nx.slot, sc.fl[1].slot, "the slot its digests are kept in");
 }
 
 Test(sched, a_fired_timer_overrides_and_done_blocks_retire)

@@ -7,14 +7,19 @@
  *
  * For every file this test checks, in order: the file is well formed and
  * every value agrees with its own bytes; the fields come in the order and
- * widths the man page gives; the checksum is zlib's CRC-32, computed here;
- * wire_decode accepts the bytes and yields every annotated value; and
- * wire_encode of what was decoded gives the same bytes back.  A field name
- * this test does not know fails it, so no annotation goes unchecked.
+ * widths the man page gives; the tag (every type but DATA) is the short
+ * SHA-256 of what precedes it and the last field, and DATA's check is the
+ * short SHA-256 of its sequence and chunk digest, both computed here with
+ * OpenSSL; the checksum is zlib's CRC-32, computed here; wire_decode accepts
+ * the bytes and yields every annotated value; and wire_encode of what was
+ * decoded gives the same bytes back.  A field name this test does not know
+ * fails it, so no annotation goes unchecked.  Nothing here comes from
+ * src/lib/digest.c, so a mistake there cannot hide behind itself.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,7 +33,8 @@
 
 #define VEC_DIR "testdata/datagrams"
 
-/* The largest STATUS has 6 header, 9 fixed and 3 * 160 range fields. */
+/* The largest STATUS has 6 header, 10 fixed and 3 * 160 range fields, and
+ * its tag. */
 #define VEC_FIELDS_MAX 512
 /* Longest field name with its index taken out, e.g. "range[].block". */
 #define VEC_KEY_MAX 32
@@ -37,9 +43,16 @@
 /* One vector per type and STATUS state, with plenty of room to grow. */
 #define VEC_FILES_MAX 64
 
-/* The man page's magic, written out here so the test does not take it from
- * the header file it is checking. */
+/* The man page's magic, version and digest sizes, written out here so the
+ * test does not take them from the header files it is checking. */
 #define SPEC_MAGIC 0xC57Fu
+#define SPEC_VERSION 2u
+#define SPEC_DIGEST 32u		/* SHA-256 */
+#define SPEC_SHORT 16u		/* a "short" digest: its first 16 bytes */
+/* The decoded fields this test reads that many bytes of must hold them; if
+ * they do not, the codec cannot speak the man page's format anyway. */
+_Static_assert(CFT_SHORT_DIGEST_LEN >= SPEC_SHORT && CFT_DIGEST_LEN >= SPEC_DIGEST,
+	       "digest fields shorter than cft-protocol(7)'s");
 
 struct span {
 	const uint8_t *p;
@@ -48,10 +61,13 @@ struct span {
 
 enum vec_kind {
 	VK_MAGIC,	/* checked against the man page; not in struct wire_msg */
+	VK_VERSION,	/* checked against the man page */
 	VK_CSUM,	/* checked against zlib's CRC-32; not in struct wire_msg */
 	VK_UINT,
 	VK_INT,		/* signed, two's complement on the wire */
 	VK_BYTES,
+	VK_TAG,		/* checked against SHA-256 here; not in struct wire_msg */
+	VK_CHECK,	/* DATA's check, checked against SHA-256 here */
 };
 
 /* One field of cft-protocol(7), and where wire_decode puts it. */
@@ -90,6 +106,7 @@ GET(g_hello_nfiles, m->u.hello.nfiles)
 GET(g_hello_features, m->u.hello.features)
 GET(g_ack_features, m->u.hello_ack.features)
 GET(g_ack_window, m->u.hello_ack.window_blocks)
+GET_BYTES(b_ack_hello, m->u.hello_ack.hello, SPEC_SHORT)
 GET(g_file_file, m->u.file.file)
 GET(g_file_size, m->u.file.size)
 GET(g_file_mtime_sec, m->u.file.mtime_sec)
@@ -98,20 +115,23 @@ GET(g_file_mode, m->u.file.mode)
 GET(g_file_flags, m->u.file.flags)
 GET(g_file_name_len, m->u.file.name_len)
 GET_BYTES(b_file_name, m->u.file.name, m->u.file.name_len)
+GET_BYTES(b_file_offer, m->u.file.offer, SPEC_DIGEST)
 GET(g_block_file, m->u.block.file)
 GET(g_block_block, m->u.block.block)
-GET_BYTES(b_block_digest, m->u.block.digest, CFT_DIGEST_LEN)
+GET_BYTES(b_block_root, m->u.block.root, SPEC_DIGEST)
 GET(g_data_seq, m->u.data.seq)
 GET(g_data_file, m->u.data.file)
 GET(g_data_block, m->u.data.block)
 GET(g_data_chunk, m->u.data.chunk)
 GET(g_data_len, m->u.data.len)
+GET_BYTES(b_data_check, m->u.data.check, SPEC_SHORT)
 GET_BYTES(b_data_payload, m->u.data.payload, m->u.data.len)
 GET(g_probe_file, m->u.probe.file)
 GET(g_probe_echo, m->u.probe.echo)
 GET(g_st_file, m->u.status.file)
 GET(g_st_round, m->u.status.round)
 GET(g_st_state, m->u.status.state)
+GET_BYTES(b_st_offer, m->u.status.offer, SPEC_SHORT)
 GET(g_st_echo, m->u.status.echo)
 GET(g_st_rx_seq, m->u.status.rx_seq)
 GET(g_st_rx_count, m->u.status.rx_count)
@@ -122,25 +142,43 @@ GET(g_st_range_block, m->u.status.ranges[i].block)
 GET(g_st_range_first, m->u.status.ranges[i].first)
 GET(g_st_range_count, m->u.status.ranges[i].count)
 GET(g_st_bytes, m->u.status.bytes)
-GET_BYTES(b_st_digest, m->u.status.digest, CFT_DIGEST_LEN)
+GET(g_st_mode, m->u.status.mode)
+GET(g_st_mtime_sec, m->u.status.mtime_sec)
+GET(g_st_mtime_nsec, m->u.status.mtime_nsec)
+GET(g_st_existing, m->u.status.existing)
+GET_BYTES(b_st_digest, m->u.status.digest, SPEC_DIGEST)
+GET_BYTES(b_st_commit, m->u.status.commit, SPEC_DIGEST)
+GET(g_st_name_len, m->u.status.name_len)
+GET_BYTES(b_st_name, m->u.status.name, m->u.status.name_len)
 GET(g_st_sums_have, m->u.status.sums_have)
 GET(g_sums_file, m->u.sums.file)
 GET(g_sums_round, m->u.sums.round)
 GET(g_sums_first, m->u.sums.first)
 GET(g_sums_count, m->u.sums.count)
-GET_BYTES(b_sums_digest, m->u.sums.digests + (size_t)i * CFT_DIGEST_LEN, CFT_DIGEST_LEN)
+GET_BYTES(b_sums_digest, m->u.sums.digests + (size_t)i * SPEC_DIGEST, SPEC_DIGEST)
 GET(g_commit_file, m->u.commit.file)
-GET_BYTES(b_commit_digest, m->u.commit.digest, CFT_DIGEST_LEN)
+GET_BYTES(b_commit_commit, m->u.commit.commit, SPEC_DIGEST)
+GET_BYTES(b_bye_hello, m->u.bye.hello, SPEC_SHORT)
 GET(g_error_reason, m->u.error.reason)
 GET(g_error_file, m->u.error.file)
+GET_BYTES(b_error_ref, m->u.error.ref, SPEC_SHORT)
 GET(g_error_msg_len, m->u.error.msg_len)
 GET_BYTES(b_error_msg, m->u.error.msg, m->u.error.msg_len)
+GET(g_cs_file, m->u.chunksums.file)
+GET(g_cs_block, m->u.chunksums.block)
+GET(g_cs_first, m->u.chunksums.first)
+GET(g_cs_count, m->u.chunksums.count)
+GET_BYTES(b_cs_digest, m->u.chunksums.digests + (size_t)i * SPEC_SHORT, SPEC_SHORT)
 
 #define HDR(k, w, kd, g) { .key = (k), .width = (w), .kind = (kd), .get = (g) }
 #define UINT(t, st, k, w, g) { .type = (t), .state = (st), .key = (k), .width = (w), \
 			       .kind = VK_UINT, .get = (g) }
+#define INT(t, st, k, w, g) { .type = (t), .state = (st), .key = (k), .width = (w), \
+			      .kind = VK_INT, .get = (g) }
 #define BYTES(t, st, k, w, g) { .type = (t), .state = (st), .key = (k), .width = (w), \
 				.kind = VK_BYTES, .get_bytes = (g) }
+/* "each but DATA then followed by its tag": the last field of its type. */
+#define TAG(t) { .type = (t), .key = "tag", .width = SPEC_SHORT, .kind = VK_TAG }
 
 /*
  * cft-protocol(7), field by field, in its order.  Written from the man page,
@@ -150,7 +188,7 @@ GET_BYTES(b_error_msg, m->u.error.msg, m->u.error.msg_len)
  */
 static const struct vec_entry entries[] = {
 	HDR("magic", 2, VK_MAGIC, NULL),
-	HDR("version", 1, VK_UINT, g_version),
+	HDR("version", 1, VK_VERSION, g_version),
 	HDR("type", 1, VK_UINT, g_type),
 	HDR("flags", 2, VK_UINT, g_flags),
 	HDR("session", 8, VK_UINT, g_session),
@@ -159,39 +197,50 @@ static const struct vec_entry entries[] = {
 	UINT(WIRE_HELLO, 0, "block_size", 4, g_hello_block_size),
 	UINT(WIRE_HELLO, 0, "nfiles", 4, g_hello_nfiles),
 	UINT(WIRE_HELLO, 0, "features", 4, g_hello_features),
+	TAG(WIRE_HELLO),
 
 	UINT(WIRE_HELLO_ACK, 0, "features", 4, g_ack_features),
 	UINT(WIRE_HELLO_ACK, 0, "window", 2, g_ack_window),
+	BYTES(WIRE_HELLO_ACK, 0, "hello", SPEC_SHORT, b_ack_hello),
+	TAG(WIRE_HELLO_ACK),
 
 	UINT(WIRE_FILE, 0, "file", 4, g_file_file),
 	UINT(WIRE_FILE, 0, "size", 8, g_file_size),
-	{ .type = WIRE_FILE, .key = "mtime_sec", .width = 8, .kind = VK_INT,
-	  .get = g_file_mtime_sec },
+	INT(WIRE_FILE, 0, "mtime_sec", 8, g_file_mtime_sec),
 	UINT(WIRE_FILE, 0, "mtime_nsec", 4, g_file_mtime_nsec),
 	UINT(WIRE_FILE, 0, "mode", 4, g_file_mode),
 	UINT(WIRE_FILE, 0, "flags", 4, g_file_flags),
 	UINT(WIRE_FILE, 0, "name_length", 2, g_file_name_len),
 	BYTES(WIRE_FILE, 0, "name", 0, b_file_name),
+	BYTES(WIRE_FILE, 0, "offer", SPEC_DIGEST, b_file_offer),
+	TAG(WIRE_FILE),
 
 	UINT(WIRE_BLOCK, 0, "file", 4, g_block_file),
 	UINT(WIRE_BLOCK, 0, "block", 4, g_block_block),
-	BYTES(WIRE_BLOCK, 0, "digest", CFT_DIGEST_LEN, b_block_digest),
+	BYTES(WIRE_BLOCK, 0, "root", SPEC_DIGEST, b_block_root),
+	TAG(WIRE_BLOCK),
 
+	/* No tag: the check covers DATA instead. */
 	UINT(WIRE_DATA, 0, "sequence", 4, g_data_seq),
 	UINT(WIRE_DATA, 0, "file", 4, g_data_file),
 	UINT(WIRE_DATA, 0, "block", 4, g_data_block),
 	UINT(WIRE_DATA, 0, "chunk", 2, g_data_chunk),
 	UINT(WIRE_DATA, 0, "length", 2, g_data_len),
+	{ .type = WIRE_DATA, .key = "check", .width = SPEC_SHORT, .kind = VK_CHECK,
+	  .get_bytes = b_data_check },
 	BYTES(WIRE_DATA, 0, "payload", 0, b_data_payload),
 
 	UINT(WIRE_PROBE, 0, "file", 4, g_probe_file),
 	UINT(WIRE_PROBE, 0, "echo", 8, g_probe_echo),
+	TAG(WIRE_PROBE),
 
 	UINT(WIRE_STATUS, 0, "file", 4, g_st_file),
 	UINT(WIRE_STATUS, 0, "round", 4, g_st_round),
 	UINT(WIRE_STATUS, 0, "state", 1, g_st_state),
+	BYTES(WIRE_STATUS, 0, "offer", SPEC_SHORT, b_st_offer),
 	UINT(WIRE_STATUS, 0, "echo", 8, g_st_echo),
-	UINT(WIRE_STATUS, 0, "highest_seq", 4, g_st_rx_seq),
+	/* "sequence (4) of the latest DATA received intact" */
+	UINT(WIRE_STATUS, 0, "latest_seq", 4, g_st_rx_seq),
 	UINT(WIRE_STATUS, 0, "received", 4, g_st_rx_count),
 	UINT(WIRE_STATUS, WIRE_FS_RECEIVING, "base", 4, g_st_base),
 	UINT(WIRE_STATUS, WIRE_FS_RECEIVING, "done_mask", 8, g_st_done_mask),
@@ -204,23 +253,50 @@ static const struct vec_entry entries[] = {
 	  .kind = VK_UINT, .get = g_st_range_count, .count = g_st_nranges },
 	UINT(WIRE_STATUS, WIRE_FS_VERIFYING, "bytes_read", 8, g_st_bytes),
 	UINT(WIRE_STATUS, WIRE_FS_VERIFIED, "size", 8, g_st_bytes),
-	BYTES(WIRE_STATUS, WIRE_FS_VERIFIED, "digest", CFT_DIGEST_LEN, b_st_digest),
+	UINT(WIRE_STATUS, WIRE_FS_VERIFIED, "mode", 4, g_st_mode),
+	INT(WIRE_STATUS, WIRE_FS_VERIFIED, "mtime_sec", 8, g_st_mtime_sec),
+	UINT(WIRE_STATUS, WIRE_FS_VERIFIED, "mtime_nsec", 4, g_st_mtime_nsec),
+	UINT(WIRE_STATUS, WIRE_FS_VERIFIED, "existing", 1, g_st_existing),
+	BYTES(WIRE_STATUS, WIRE_FS_VERIFIED, "digest", SPEC_DIGEST, b_st_digest),
+	BYTES(WIRE_STATUS, WIRE_FS_VERIFIED, "commit", SPEC_DIGEST, b_st_commit),
+	UINT(WIRE_STATUS, WIRE_FS_VERIFIED, "name_length", 2, g_st_name_len),
+	BYTES(WIRE_STATUS, WIRE_FS_VERIFIED, "name", 0, b_st_name),
 	UINT(WIRE_STATUS, WIRE_FS_SUMS, "sums_received", 4, g_st_sums_have),
+	BYTES(WIRE_STATUS, WIRE_FS_COMMITTED, "commit", SPEC_DIGEST, b_st_commit),
+	TAG(WIRE_STATUS),
 
 	UINT(WIRE_SUMS, 0, "file", 4, g_sums_file),
 	UINT(WIRE_SUMS, 0, "round", 4, g_sums_round),
 	UINT(WIRE_SUMS, 0, "first", 4, g_sums_first),
 	UINT(WIRE_SUMS, 0, "count", 2, g_sums_count),
-	{ .type = WIRE_SUMS, .key = "digest[]", .width = CFT_DIGEST_LEN, .kind = VK_BYTES,
+	{ .type = WIRE_SUMS, .key = "digest[]", .width = SPEC_DIGEST, .kind = VK_BYTES,
 	  .get_bytes = b_sums_digest, .count = g_sums_count },
+	TAG(WIRE_SUMS),
 
 	UINT(WIRE_COMMIT, 0, "file", 4, g_commit_file),
-	BYTES(WIRE_COMMIT, 0, "digest", CFT_DIGEST_LEN, b_commit_digest),
+	BYTES(WIRE_COMMIT, 0, "commit", SPEC_DIGEST, b_commit_commit),
+	TAG(WIRE_COMMIT),
+
+	BYTES(WIRE_BYE, 0, "hello", SPEC_SHORT, b_bye_hello),
+	TAG(WIRE_BYE),
+
+	BYTES(WIRE_BYE_ACK, 0, "hello", SPEC_SHORT, b_bye_hello),
+	TAG(WIRE_BYE_ACK),
 
 	UINT(WIRE_ERROR, 0, "reason", 2, g_error_reason),
 	UINT(WIRE_ERROR, 0, "file", 4, g_error_file),
+	BYTES(WIRE_ERROR, 0, "reference", SPEC_SHORT, b_error_ref),
 	UINT(WIRE_ERROR, 0, "message_length", 1, g_error_msg_len),
 	BYTES(WIRE_ERROR, 0, "message", 0, b_error_msg),
+	TAG(WIRE_ERROR),
+
+	UINT(WIRE_CHUNKSUMS, 0, "file", 4, g_cs_file),
+	UINT(WIRE_CHUNKSUMS, 0, "block", 4, g_cs_block),
+	UINT(WIRE_CHUNKSUMS, 0, "first", 2, g_cs_first),
+	UINT(WIRE_CHUNKSUMS, 0, "count", 2, g_cs_count),
+	{ .type = WIRE_CHUNKSUMS, .key = "digest[]", .width = SPEC_SHORT, .kind = VK_BYTES,
+	  .get_bytes = b_cs_digest, .count = g_cs_count },
+	TAG(WIRE_CHUNKSUMS),
 };
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
 
@@ -228,7 +304,7 @@ static const struct vec_entry entries[] = {
  * "07-status-state.hex" for the STATUS states. */
 static const char *const type_slug[] = {
 	NULL, "hello", "hello-ack", "file", "block", "data", "probe",
-	"status", "sums", "commit", "bye", "bye-ack", "error",
+	"status", "sums", "commit", "bye", "bye-ack", "error", "chunksums",
 };
 static const char *const state_slug[] = {
 	NULL, "receiving", "verifying", "verified", "sums", "committed",
@@ -563,16 +639,110 @@ static size_t group_of(const struct vec_entry *e)
 	return pos;
 }
 
+/* The first SPEC_SHORT bytes of SHA-256 of p[0..n), from OpenSSL itself:
+ * the test's own reading of the man page, not src/lib/digest.c's. */
+static bool short_sha256(const uint8_t *p, size_t n, uint8_t out[SPEC_SHORT])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1 || len != SPEC_DIGEST)
+		return false;
+	memcpy(out, md, SPEC_SHORT);
+	return true;
+}
+
+/* Lower-case hex of a short digest, for messages. */
+static void short_hex(const uint8_t d[SPEC_SHORT], char out[2 * SPEC_SHORT + 1])
+{
+	for (unsigned i = 0; i < SPEC_SHORT; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* A body field of the vector by name, or NULL. */
+static const struct vec_field *body_field(const struct vec *v, const char *key)
+{
+	for (unsigned i = 0; i < v->nf; i++)
+		if (v->f[i].off >= WIRE_HDR_LEN && strcmp(v->f[i].key, key) == 0)
+			return &v->f[i];
+	return NULL;
+}
+
+/*
+ * The tag at f: "the short SHA-256 of everything before it, the checksum
+ * field taken as zero", and nothing after it.  `zeroed` is the datagram with
+ * its checksum field zero.
+ */
+static int check_tag(struct vec *v, const struct vec_field *f, const uint8_t *zeroed)
+{
+	uint8_t want[SPEC_SHORT];
+	char hex[2 * SPEC_SHORT + 1];
+
+	if (f->off + f->len != v->len)
+		return vec_fail(v, f->line, "tag: %zu bytes follow it; it ends the datagram",
+				v->len - f->off - f->len);
+	if (!short_sha256(zeroed, f->off, want))
+		return vec_fail(v, f->line, "tag: OpenSSL's SHA-256 failed");
+	if (memcmp(want, v->buf + f->off, SPEC_SHORT) != 0) {
+		short_hex(want, hex);
+		return vec_fail(v, f->line, "tag = %s, but the short SHA-256 of the %zu bytes before "
+				"it (checksum as zero) is %s", f->value, f->off, hex);
+	}
+	return 0;
+}
+
+/*
+ * DATA's check: the short SHA-256 of its sequence (4) and its chunk digest
+ * (16), the chunk digest being the short SHA-256 of file (4), block (4),
+ * chunk (2), length (2) and the chunk's bytes, all as the vector has them.
+ */
+static int check_data_check(struct vec *v)
+{
+	static const char *const covered[] = { "file", "block", "chunk", "length", "payload" };
+	const struct vec_field *seq = body_field(v, "sequence"), *check = body_field(v, "check");
+	uint8_t in[CFT_DATAGRAM_MAX], leaf[SPEC_SHORT], want[SPEC_SHORT];
+	char hex[2 * SPEC_SHORT + 1];
+	size_t n = 0;
+
+	if (!check)
+		return vec_fail(v, 0, "DATA has no check (cft-protocol(7): before the bytes)");
+	if (!seq)
+		return vec_fail(v, check->line, "check: no sequence to compute it from");
+	for (size_t i = 0; i < sizeof(covered) / sizeof(covered[0]); i++) {
+		const struct vec_field *c = body_field(v, covered[i]);
+
+		if (!c)
+			return vec_fail(v, check->line, "check: no %s to compute it from",
+					covered[i]);
+		memcpy(in + n, v->buf + c->off, c->len);	/* fits: all within v->buf */
+		n += c->len;
+	}
+	if (!short_sha256(in, n, leaf))
+		return vec_fail(v, check->line, "check: OpenSSL's SHA-256 failed");
+	memcpy(in, v->buf + seq->off, seq->len);
+	memcpy(in + seq->len, leaf, SPEC_SHORT);
+	if (!short_sha256(in, seq->len + SPEC_SHORT, want))
+		return vec_fail(v, check->line, "check: OpenSSL's SHA-256 failed");
+	if (memcmp(want, v->buf + check->off, SPEC_SHORT) != 0) {
+		short_hex(want, hex);
+		return vec_fail(v, check->line, "check = %s, but the short SHA-256 of the sequence "
+				"and the chunk digest is %s", check->value, hex);
+	}
+	return 0;
+}
+
 /*
  * Everything that can be checked without cft's code: each field is one the
  * man page has, at its width and in its order, each value agrees with the
- * bytes beside it, and the checksum is zlib's CRC-32 of the datagram.
+ * bytes beside it, the tag or DATA's check is the SHA-256 the man page
+ * defines, and the checksum is zlib's CRC-32 of the datagram.
  */
 static int vec_check_file(struct vec *v)
 {
 	uint64_t type = 0, state = 0;
 	size_t last_g = 0, last_i = 0, last_p = 0;
 	uint8_t zeroed[CFT_DATAGRAM_MAX];
+	const struct vec_field *last;
 	uLong crc;
 
 	if (v->len < WIRE_HDR_LEN)
@@ -582,6 +752,9 @@ static int vec_check_file(struct vec *v)
 		return vec_fail(v, 0, "the header has no readable \"type = N\"");
 	if (type == WIRE_STATUS && !stated(v, "state", false, &state))
 		state = 0;	/* state-specific fields will then be unknown */
+	/* Both the tag and the CRC-32 take the checksum field as zero. */
+	memcpy(zeroed, v->buf, v->len);
+	memset(zeroed + WIRE_CSUM_OFF, 0, 4);
 
 	for (unsigned k = 0; k < v->nf; k++) {
 		struct vec_field *f = &v->f[k];
@@ -612,7 +785,7 @@ static int vec_check_file(struct vec *v)
 			return vec_fail(v, f->line, "%s has %zu bytes; cft-protocol(7) gives it %u",
 					f->key, f->len, e->width);
 
-		if (e->kind == VK_BYTES) {
+		if (e->kind == VK_BYTES || e->kind == VK_TAG || e->kind == VK_CHECK) {
 			uint8_t want[CFT_DATAGRAM_MAX];
 			size_t n;
 
@@ -622,6 +795,8 @@ static int vec_check_file(struct vec *v)
 			if (n != f->len || memcmp(want, v->buf + f->off, n) != 0)
 				return vec_fail(v, f->line, "%s: the value (%zu bytes) is not the bytes "
 						"beside it (%zu)", f->key, n, f->len);
+			if (e->kind == VK_TAG && check_tag(v, f, zeroed) < 0)
+				return -1;
 			continue;
 		}
 		if (!parse_int(f->value, e->kind == VK_INT, &f->u) ||
@@ -636,12 +811,26 @@ static int vec_check_file(struct vec *v)
 		if (e->kind == VK_MAGIC && f->u != SPEC_MAGIC)
 			return vec_fail(v, f->line, "magic = %s; cft-protocol(7) says 0x%04X",
 					f->value, SPEC_MAGIC);
+		if (e->kind == VK_VERSION && f->u != SPEC_VERSION)
+			return vec_fail(v, f->line, "version = %s; cft-protocol(7) is version %u",
+					f->value, SPEC_VERSION);
+	}
+
+	/* "Every datagram but DATA ends with a 16-byte tag"; DATA has a check.
+	 * Checked here, not left to the count of decoded fields, so that a
+	 * vector without one fails before cft's code is asked anything. */
+	last = &v->f[v->nf - 1];
+	if (type == WIRE_DATA) {
+		if (check_data_check(v) < 0)
+			return -1;
+	} else if (last->off < WIRE_HDR_LEN || !last->e || last->e->kind != VK_TAG) {
+		return vec_fail(v, last->line, "%s ends with its tag (cft-protocol(7)), not %s",
+				type_label((uint8_t)type), last->key);
 	}
 
 	/* CRC-32 as zlib and gzip compute it, over the datagram with the
-	 * checksum field taken as zero: computed here, not by wire.c. */
-	memcpy(zeroed, v->buf, v->len);
-	memset(zeroed + WIRE_CSUM_OFF, 0, 4);
+	 * checksum field taken as zero, tag included: computed here, not by
+	 * wire.c. */
 	crc = crc32(crc32(0L, Z_NULL, 0), zeroed, (uInt)v->len);
 	uint64_t stored = be_read(v->buf + WIRE_CSUM_OFF, 4);
 	if (stored != (uint32_t)crc)
@@ -686,7 +875,7 @@ static int vec_check_decode(struct vec *v)
 			return vec_fail(v, f->line, "%s: index %u, but the count decoded is %llu",
 					f->key, f->index,
 					(unsigned long long)e->count(&v->m, 0));
-		if (e->kind == VK_BYTES) {
+		if (e->get_bytes) {
 			struct span s = e->get_bytes(&v->m, f->index);
 
 			if (s.n != f->len || !s.p || memcmp(s.p, v->buf + f->off, s.n) != 0)
@@ -730,7 +919,50 @@ static int vec_check_encode(struct vec *v)
 	return vec_fail(v, 0, "wire_encode gives %d bytes, the file %zu", n, v->len);
 }
 
-enum vec_stage { VEC_FILE, VEC_DECODE, VEC_ENCODE };
+/*
+ * The codec's own sealing agrees with the man page: wire_reseal_all, which
+ * recomputes the tag (or DATA's check) and the checksum over the bytes as
+ * they are, changes nothing in a vector; and for DATA, wire_chunk_digest
+ * and wire_data_check give the check the vector has.
+ */
+static int vec_check_seal(struct vec *v)
+{
+	uint8_t again[CFT_DATAGRAM_MAX];
+
+	memcpy(again, v->buf, v->len);
+	wire_reseal_all(again, v->len);
+	/* A tag or check that differs changes the checksum too: name it
+	 * first, then the checksum. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < v->len; i++) {
+			if (again[i] == v->buf[i] ||
+			    (pass == 0 && i >= WIRE_CSUM_OFF && i < WIRE_HDR_LEN))
+				continue;
+			for (unsigned k = 0; k < v->nf; k++)
+				if (i >= v->f[k].off && i < v->f[k].off + v->f[k].len)
+					return vec_fail(v, v->f[k].line, "%s: wire_reseal_all gives "
+							"0x%02x at byte %zu, the file 0x%02x",
+							v->f[k].key, again[i], i, v->buf[i]);
+		}
+	}
+	if (v->m.type == WIRE_DATA) {
+		const struct wire_data *d = &v->m.u.data;
+		uint8_t leaf[CFT_SHORT_DIGEST_LEN], check[CFT_SHORT_DIGEST_LEN];
+		const struct vec_field *f = body_field(v, "check");
+		char hex[2 * SPEC_SHORT + 1];
+
+		wire_chunk_digest(d->file, d->block, d->chunk, d->payload, d->len, leaf);
+		wire_data_check(d->seq, leaf, check);
+		if (memcmp(check, d->check, SPEC_SHORT) != 0) {
+			short_hex(check, hex);
+			return vec_fail(v, f ? f->line : 0, "check: wire_data_check of "
+					"wire_chunk_digest gives %s", hex);
+		}
+	}
+	return 0;
+}
+
+enum vec_stage { VEC_FILE, VEC_DECODE, VEC_ENCODE, VEC_SEAL };
 
 /* Check the text of one vector (named path) up to stage.  Returns 0, or -1
  * with the reason, naming the file and line, in v->err.  Frees nothing:
@@ -747,6 +979,8 @@ static int vec_check(struct vec *v, const char *path, const char *text, enum vec
 	if (stage >= VEC_DECODE && vec_check_decode(v) < 0)
 		return -1;
 	if (stage >= VEC_ENCODE && vec_check_encode(v) < 0)
+		return -1;
+	if (stage >= VEC_SEAL && vec_check_seal(v) < 0)
 		return -1;
 	return 0;
 }
@@ -890,6 +1124,11 @@ Test(vectors, wire_encode_gives_the_same_bytes)
 	check_all(VEC_ENCODE);
 }
 
+Test(vectors, wire_seals_them_as_they_are)
+{
+	check_all(VEC_SEAL);
+}
+
 /* A new type or STATUS state cannot come without its vector. */
 Test(vectors, every_type_and_state_has_a_file)
 {
@@ -953,7 +1192,7 @@ static void expect_caught(const char *path, const char *from, const char *to, co
 	strcpy(bad + (at - text), to);
 	strcat(bad, at + strlen(from));
 
-	cr_assert_eq(vec_check(v, path, bad, VEC_ENCODE), -1, "%s: not caught: %s", path, why);
+	cr_assert_eq(vec_check(v, path, bad, VEC_SEAL), -1, "%s: not caught: %s", path, why);
 	cr_assert(strncmp(v->err, path, strlen(path)) == 0, "message does not name the file: %s",
 		  v->err);
 	cr_assert(strstr(v->err, why), "expected \"%s\" in: %s", why, v->err);
@@ -966,7 +1205,14 @@ static void expect_caught(const char *path, const char *from, const char *to, co
 Test(vectors, the_checker_catches_faults)
 {
 	const char *hello = VEC_DIR "/01-hello.hex";
+	const char *data = VEC_DIR "/05-data.hex";
 	const char *status = VEC_DIR "/07-status-receiving.hex";
+	/* 01-hello.hex's tag, as its two lines read. */
+	const char *tag = "2f a1 34 f6 e5 33 1e df   tag = 2fa134f6e5331edf4c1504f6801d2d41\n"
+			  "4c 15 04 f6 80 1d 2d 41";
+	/* 05-data.hex's check, as its two lines read. */
+	const char *check = "fe 7c d1 08 13 43 e3 0d   check = fe7cd1081343e30de7aac5f26b50d835\n"
+			    "e7 aa c5 f2 6b 50 d8 35";
 
 	expect_caught(hello, "nfiles = 259", "nfile = 259", "no field \"nfile\"");
 	expect_caught(hello, "nfiles = 259", "nfiles = 260", "but the bytes beside it say");
@@ -975,22 +1221,60 @@ Test(vectors, the_checker_catches_faults)
 	expect_caught(hello, "00 00 01 03               ", "00 00 01 03 ", "expected a byte");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
 		      "00 00 01 03 00 00 00 00  nfiles = 259", "has 8 bytes");
-	expect_caught(hello, "00 00 00 00               features = 0\n", "", "CRC-32 of the bytes");
-	expect_caught(hello, "de 3f 10 16               checksum = 0xde3f1016",
-		      "de 3f 10 17               checksum = 0xde3f1017", "CRC-32 of the bytes");
+	expect_caught(hello, "7f 3e 29 be               checksum = 0x7f3e29be",
+		      "7f 3e 29 bf               checksum = 0x7f3e29bf", "CRC-32 of the bytes");
 	expect_caught(hello, "c5 7f                     magic = 0xc57f",
 		      "c5 7e                     magic = 0xc57e", "cft-protocol(7) says");
+	expect_caught(hello, "02                        version = 2",
+		      "01                        version = 1", "cft-protocol(7) is version 2");
 	expect_caught(hello, "00 04 00 00               block_size = 262144\n"
 			     "00 00 01 03               nfiles = 259",
 		      "00 00 01 03               nfiles = 259\n"
 		      "00 04 00 00               block_size = 262144", "order");
 	expect_caught(hello, "00 00 00 00               features = 0",
 		      "00 00 00 00               nfiles = 0", "repeated");
+
+	/* The tag: a wrong byte; a field changed with its value but the tag
+	 * left as it was; a field dropped; the tag computed over the checksum
+	 * as written rather than as zero; a whole SHA-256 where the man page
+	 * keeps 16 bytes; no tag; a field after it. */
+	expect_caught(hello, tag, "2f a1 34 f6 e5 33 1e df   tag = 2fa134f6e5331edf4c1504f6801d2d40\n"
+				  "4c 15 04 f6 80 1d 2d 40", "short SHA-256 of the 30 bytes");
+	expect_caught(hello, "00 00 01 03               nfiles = 259",
+		      "00 00 01 04               nfiles = 260", "short SHA-256 of the 30 bytes");
+	expect_caught(hello, "00 00 00 00               features = 0\n", "",
+		      "short SHA-256 of the 26 bytes");
+	expect_caught(hello, tag, "fe 7a ea f5 36 d5 91 fc   tag = fe7aeaf536d591fc838e9a70423519e0\n"
+				  "83 8e 9a 70 42 35 19 e0", "(checksum as zero)");
+	expect_caught(hello, tag, "2f a1 34 f6 e5 33 1e df   tag = 2fa134f6e5331edf4c1504f6801d2d41"
+				  "d0308f7431516ff6a72d2a8ae601c184\n"
+				  "4c 15 04 f6 80 1d 2d 41\n"
+				  "d0 30 8f 74 31 51 6f f6\n"
+				  "a7 2d 2a 8a e6 01 c1 84", "tag has 32 bytes; cft-protocol(7) gives it 16");
+	expect_caught(hello, tag, "", "HELLO ends with its tag");
+	expect_caught(hello, "4c 15 04 f6 80 1d 2d 41",
+		      "4c 15 04 f6 80 1d 2d 41\n00 00 00 00               features = 0",
+		      "4 bytes follow it");
+
+	/* DATA's check: a wrong byte; the payload changed under it; the chunk
+	 * digest alone, without the sequence; none; a tag instead. */
+	expect_caught(data, check, "fe 7c d1 08 13 43 e3 0d   check = fe7cd1081343e30de7aac5f26b50d836\n"
+				   "e7 aa c5 f2 6b 50 d8 36", "short SHA-256 of the sequence");
+	expect_caught(data, "68 65 6c 6c 6f            payload = \"hello\"",
+		      "68 65 6c 6c 70            payload = \"hellp\"", "short SHA-256 of the sequence");
+	expect_caught(data, check, "be e5 77 fb ed 2a 8c b5   check = bee577fbed2a8cb58cc9580dc6260059\n"
+				   "8c c9 58 0d c6 26 00 59", "short SHA-256 of the sequence");
+	expect_caught(data, check, "", "DATA has no check");
+	expect_caught(data, "check = ", "tag = ", "no field \"tag\" in DATA");
+
 	expect_caught(VEC_DIR "/03-file.hex", "name = \"q3-report.pdf\"", "name = \"q3-report.pdx\"",
 		      "not the bytes beside it");
 	expect_caught(VEC_DIR "/03-file.hex", "mtime_sec = -1234567890", "mtime_sec = 1234567890",
 		      "but the bytes beside it say");
+	expect_caught(VEC_DIR "/07-status-verified.hex", "mtime_sec = -1234567890",
+		      "mtime_sec = 18446744072474983726", "not a 8-byte signed integer");
 	expect_caught(status, "range[1].block", "range[2].block", "out of the man page's order");
 	expect_caught(status, "range[1].first", "range[1].firsts", "no field");
 	expect_caught(status, "base = 18600", "bytes_read = 18600", "in this state");
+	expect_caught(status, "latest_seq = ", "highest_seq = ", "no field \"highest_seq\"");
 }

@@ -23,19 +23,24 @@ static void sample(unsigned type, struct wire_msg *m)
 		m->u.hello = (struct wire_hello){ 65536, 3, 0 };
 		break;
 	case WIRE_HELLO_ACK:
-		m->u.hello_ack = (struct wire_hello_ack){ 0, 17 };
+		m->u.hello_ack = (struct wire_hello_ack){ .features = 0, .window_blocks = 17 };
+		memset(m->u.hello_ack.hello, 0x17, CFT_SHORT_DIGEST_LEN);
 		break;
 	case WIRE_FILE:
 		m->u.file = (struct wire_file){ 2, 1ull << 40, -5, 999999999, 0644, 0,
-						sizeof(name) - 1, name };
+						sizeof(name) - 1, name, { 0 } };
+		memset(m->u.file.offer, 0x0f, CFT_DIGEST_LEN);
 		break;
 	case WIRE_BLOCK:
 		m->u.block.file = 1;
 		m->u.block.block = 77;
-		memset(m->u.block.digest, 0xab, CFT_DIGEST_LEN);
+		memset(m->u.block.root, 0xab, CFT_DIGEST_LEN);
 		break;
 	case WIRE_DATA:
-		m->u.data = (struct wire_data){ 0xfffffff0u, 1, 9, 748, CFT_CHUNK_SIZE, payload };
+		m->u.data = (struct wire_data){ .seq = 0xfffffff0u, .file = 1, .block = 9,
+						.chunk = 748, .len = CFT_CHUNK_SIZE,
+						.payload = payload };
+		memset(m->u.data.check, 0xdc, CFT_SHORT_DIGEST_LEN);
 		break;
 	case WIRE_PROBE:
 		m->u.probe = (struct wire_probe){ 4, 0x1122334455667788ull };
@@ -60,10 +65,22 @@ static void sample(unsigned type, struct wire_msg *m)
 		break;
 	case WIRE_COMMIT:
 		m->u.commit.file = 5;
-		memset(m->u.commit.digest, 0x5a, CFT_DIGEST_LEN);
+		memset(m->u.commit.commit, 0x5a, CFT_DIGEST_LEN);
+		break;
+	case WIRE_BYE:
+	case WIRE_BYE_ACK:
+		memset(m->u.bye.hello, 0xb1, CFT_SHORT_DIGEST_LEN);
+		break;
+	case WIRE_CHUNKSUMS:
+		for (unsigned i = 0; i < sizeof(sums); i++)
+			sums[i] = (uint8_t)(i * 3);
+		m->u.chunksums = (struct wire_chunksums){ 4, 11, 80, CFT_CHUNKSUMS_PER_DATAGRAM,
+							  sums };
 		break;
 	case WIRE_ERROR:
-		m->u.error = (struct wire_error){ WIRE_R_BAD_NAME, 7, 5, (const uint8_t *)"a/b/c" };
+		m->u.error = (struct wire_error){ .reason = WIRE_R_BAD_NAME, .file = 7, .msg_len = 5,
+						  .msg = (const uint8_t *)"a/b/c" };
+		memset(m->u.error.ref, 0xe7, CFT_SHORT_DIGEST_LEN);
 		break;
 	default:
 		break;
@@ -137,6 +154,11 @@ Test(wire, status_states_round_trip)
 		m.u.status.bytes = 12345;
 		m.u.status.sums_have = 40;
 		memset(m.u.status.digest, 0xee, CFT_DIGEST_LEN);
+		memset(m.u.status.commit, 0xcc, CFT_DIGEST_LEN);
+		m.u.status.name = name;
+		m.u.status.name_len = sizeof(name) - 1;
+		m.u.status.mtime_sec = -7;
+		m.u.status.existing = 1;
 		int n = wire_encode(&m, buf, sizeof(buf));
 		cr_assert_gt(n, 0);
 		cr_assert_eq(wire_decode(buf, (size_t)n, &d), 0, "state %u", st);
@@ -144,7 +166,13 @@ Test(wire, status_states_round_trip)
 		if (st == WIRE_FS_VERIFIED) {
 			cr_assert_eq(d.u.status.bytes, 12345u);
 			cr_assert_eq(d.u.status.digest[31], 0xee);
+			cr_assert_eq(d.u.status.commit[0], 0xcc);
+			cr_assert_eq(d.u.status.mtime_sec, -7);
+			cr_assert_eq(d.u.status.existing, 1);
+			cr_assert_eq(memcmp(d.u.status.name, name, sizeof(name) - 1), 0);
 		}
+		if (st == WIRE_FS_COMMITTED)
+			cr_assert_eq(d.u.status.commit[31], 0xcc);
 		if (st == WIRE_FS_SUMS)
 			cr_assert_eq(d.u.status.sums_have, 40u);
 	}
@@ -176,10 +204,8 @@ Test(wire, truncated_by_one_byte_is_refused)
 		struct wire_msg m;
 		int n = encode(t, buf);
 
-		if (t == WIRE_BYE || t == WIRE_BYE_ACK)
-			continue;	/* header only: shortening breaks the header */
-		/* Reseal so the checksum is right and the length is the fault. */
-		wire_reseal(buf, (size_t)n - 1);
+		/* Reseal every check so that the length is the fault. */
+		wire_reseal_all(buf, (size_t)n - 1);
 		cr_assert_lt(wire_decode(buf, (size_t)n - 1, &m), 0, "type %u accepted", t);
 	}
 }
@@ -193,7 +219,7 @@ Test(wire, trailing_bytes_are_refused)
 
 		if (n >= CFT_DATAGRAM_MAX)
 			continue;
-		wire_reseal(buf, (size_t)n + 1);
+		wire_reseal_all(buf, (size_t)n + 1);
 		cr_assert_eq(wire_decode(buf, (size_t)n + 1, &m), CFT_E_MALFORMED, "type %u", t);
 	}
 }
@@ -239,14 +265,14 @@ Test(wire, header_faults)
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MAGIC);
 	buf[0] ^= 1;
 	buf[3] = WIRE_TYPE_MAX + 1;		/* unknown type */
-	wire_reseal(buf, (size_t)n);
+	wire_reseal_all(buf, (size_t)n);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_TYPE);
 	buf[3] = WIRE_PROBE;
-	buf[5] = 1;				/* a flag no version-1 peer sets */
-	wire_reseal(buf, (size_t)n);
+	buf[5] = 1;				/* a flag no version-2 peer sets */
+	wire_reseal_all(buf, (size_t)n);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
 	buf[5] = 0;
-	wire_reseal(buf, (size_t)n);
+	wire_reseal_all(buf, (size_t)n);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), 0);
 	/* Larger than any datagram we send. */
 	uint8_t big[CFT_DATAGRAM_MAX + 1];
@@ -254,12 +280,13 @@ Test(wire, header_faults)
 	cr_assert_lt(wire_decode(big, sizeof(big), &m), 0);
 }
 
-/* Overwrite a big-endian u16 at off and reseal. */
+/* Overwrite a big-endian u16 at off and reseal every check, so that the
+ * field is the fault. */
 static void poke16(uint8_t *buf, size_t len, size_t off, uint16_t v)
 {
 	buf[off] = (uint8_t)(v >> 8);
 	buf[off + 1] = (uint8_t)v;
-	wire_reseal(buf, len);
+	wire_reseal_all(buf, len);
 }
 
 Test(wire, oversize_length_fields_are_refused)
@@ -287,7 +314,7 @@ Test(wire, oversize_length_fields_are_refused)
 
 	/* STATUS range count past its maximum. */
 	n = encode(WIRE_STATUS, buf);
-	poke16(buf, (size_t)n, WIRE_HDR_LEN + 25 + 12, CFT_STATUS_RANGES_MAX + 1);
+	poke16(buf, (size_t)n, WIRE_HDR_LEN + 53, CFT_STATUS_RANGES_MAX + 1);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
 
 	/* SUMS count: zero and past the per-datagram maximum. */
@@ -299,8 +326,8 @@ Test(wire, oversize_length_fields_are_refused)
 
 	/* ERROR message length past its maximum. */
 	n = encode(WIRE_ERROR, buf);
-	buf[WIRE_HDR_LEN + 6] = CFT_ERROR_MSG_MAX + 1;
-	wire_reseal(buf, (size_t)n);
+	buf[WIRE_HDR_LEN + 22] = CFT_ERROR_MSG_MAX + 1;
+	wire_reseal_all(buf, (size_t)n);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
 }
 
@@ -341,4 +368,59 @@ Test(wire, largest_datagrams_fit_the_mtu)
 	cr_assert_leq(encode(WIRE_SUMS, buf), CFT_DATAGRAM_MAX);
 	/* 1500-byte Ethernet MTU less IPv6 and UDP headers. */
 	cr_assert_leq(CFT_DATAGRAM_MAX, 1500 - 40 - 8);
+}
+
+/* Damage past the CRC (recomputed after it): every control datagram's tag
+ * catches every single bit, and DATA's check does not hold. */
+Test(wire, the_tag_catches_damage_past_the_checksum)
+{
+	for (unsigned t = WIRE_HELLO; t <= WIRE_TYPE_MAX; t++) {
+		uint8_t buf[CFT_DATAGRAM_MAX];
+		struct wire_msg m;
+		int n = encode(t, buf);
+
+		for (int bit = WIRE_HDR_LEN * 8; bit < n * 8; bit++) {
+			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			wire_reseal(buf, (size_t)n);
+			if (t == WIRE_DATA) {
+				uint8_t leaf[CFT_SHORT_DIGEST_LEN], check[CFT_SHORT_DIGEST_LEN];
+
+				if (wire_decode(buf, (size_t)n, &m) == 0) {
+					wire_chunk_digest(m.u.data.file, m.u.data.block,
+							  m.u.data.chunk, m.u.data.payload,
+							  m.u.data.len, leaf);
+					wire_data_check(m.u.data.seq, leaf, check);
+					cr_assert_neq(memcmp(check, m.u.data.check, sizeof(check)), 0,
+						      "DATA bit %d passes its check", bit);
+				}
+			} else {
+				cr_assert_lt(wire_decode(buf, (size_t)n, &m), 0,
+					     "type %u bit %d past the CRC accepted", t, bit);
+			}
+			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			wire_reseal(buf, (size_t)n);
+		}
+	}
+}
+
+/* An ERROR of another version is read (its layout is kept in every
+ * version); anything else of another version only by its header. */
+Test(wire, an_error_of_another_version_is_read)
+{
+	uint8_t buf[CFT_DATAGRAM_MAX];
+	struct wire_msg m;
+	int n = encode(WIRE_ERROR, buf);
+
+	buf[2] = CFT_PROTO_VERSION + 7;
+	wire_reseal_all(buf, (size_t)n);
+	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_VERSION);
+	cr_assert_eq(m.version, CFT_PROTO_VERSION + 7);
+	cr_assert_eq(m.type, WIRE_ERROR);
+	cr_assert_eq(m.u.error.reason, WIRE_R_BAD_NAME);
+	cr_assert_eq(m.u.error.ref[0], 0xe7);
+	/* Its tag damaged: not an ERROR to believe. */
+	buf[WIRE_HDR_LEN] ^= 1;
+	wire_reseal(buf, (size_t)n);
+	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_VERSION);
+	cr_assert_eq(m.type, 0);
 }

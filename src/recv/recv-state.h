@@ -1,0 +1,75 @@
+/*
+ * What a receiver session holds: its sender, its understanding of the
+ * HELLO, and the file in progress with its understanding of the offer.
+ * Shared by the session's files (recv-session.c, recv-verify.c,
+ * recv-reply.c); private to the receiver's engine.
+ */
+#ifndef CFT_RECV_STATE_H
+#define CFT_RECV_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "cft/filesum.h"
+#include "cft/net.h"
+#include "cft/wire.h"
+#include "recv-blocks.h"
+#include "recv-engine.h"
+#include "store.h"
+
+/* The file in progress. */
+struct recv_file {
+	uint32_t index;
+	uint64_t size;
+	uint8_t state;			/* enum wire_fstate */
+	uint32_t round;
+	uint8_t offer[CFT_DIGEST_LEN];	/* the offer as understood (and checked) */
+	struct store_file sf;		/* with the name, mode and mtime to keep */
+	struct store_source src;
+	enum store_origin origin;
+	bool no_clobber;
+	bool flushed;			/* durable, and dropped from the page cache */
+	struct store_meta held;		/* what the file holds, once flushed */
+	struct filesum rb;		/* the read-back's digests */
+	uint32_t sums_have;		/* sender's block digests received */
+};
+
+/* Forget a file: its temporary file and state go (a kept or committed one
+ * was closed and forgotten already, and stays). */
+static inline void recv_file_free(struct recv_file *f)
+{
+	if (!f)
+		return;
+	store_abort(&f->sf);
+	filesum_free(&f->rb);
+	free(f);
+}
+
+struct recv_session {
+	struct recv_server *srv;
+	uint64_t id;
+	uint8_t hello[CFT_DIGEST_LEN];	/* the HELLO as understood */
+	struct net_addr peer;
+	char peer_str[64];
+	uint32_t nfiles;
+	uint32_t next_file;		/* files [0, next_file) are committed */
+	struct recv_file *f;		/* the file in progress, if any */
+	struct {			/* the last file committed, to say so again */
+		uint8_t offer[CFT_DIGEST_LEN];
+		uint8_t commit[CFT_DIGEST_LEN];
+	} last;
+	struct recv_blocks blocks;
+	uint32_t rx_seq;		/* sequence number of the latest intact DATA */
+	uint32_t rx_count;		/* DATA datagrams received */
+	uint64_t echo;			/* PROBE echo for the next STATUS */
+	unsigned unreported;		/* DATA since the last STATUS */
+	uint64_t unreported_since;
+	uint64_t last_heard;
+	uint64_t started;
+	bool over;
+	bool superseded;		/* taken over by a newer session */
+	int status;
+};
+
+#endif

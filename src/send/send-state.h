@@ -1,0 +1,60 @@
+/*
+ * What a sender session holds: its configuration and phase, the data phase
+ * (send-data.h), and the file in progress with its facts (what it offers
+ * and what it expects the receiver to commit).  Shared by the engine's files
+ * (send-session.c, send-verify.c, send-say.c); private to them.
+ */
+#ifndef CFT_SEND_STATE_H
+#define CFT_SEND_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cft/filesum.h"
+#include "cft/proto.h"
+#include "send-data.h"
+#include "send-engine.h"
+#include "source.h"
+
+/* What the receiver reports it would commit (a VERIFIED STATUS). */
+struct send_report_of {
+	struct proto_facts facts;
+	bool existing;
+	uint8_t content[CFT_DIGEST_LEN];
+};
+
+struct send_session {
+	struct send_config cfg;
+	uint64_t id;			/* the session id in use */
+	uint8_t hello[CFT_DIGEST_LEN];	/* proto_hello_digest of our HELLO */
+	uint8_t hello_sent[CFT_DIGEST_LEN];	/* SHA-256 of the HELLO datagram */
+	enum send_phase phase;
+	int status;
+	char err[512];
+	struct send_stats stats;
+	struct send_data data;		/* the data phase: flow, sched, datagrams */
+	uint64_t last_heard;
+	uint64_t last_progress;		/* confirmed bytes or a change of state */
+	bool timed_out;			/* the retransmission timer fired */
+	bool early_probed;		/* a PROBE went out since the last STATUS */
+
+	/* the file in progress */
+	uint32_t cur;
+	struct source src;
+	uint8_t offer[CFT_DIGEST_LEN];	/* proto_offer_digest of our FILE */
+	struct proto_facts facts;	/* size, mode, mtime the copy must have */
+	uint32_t round;			/* end-to-end round, from 0 */
+	uint64_t file_started;
+	uint64_t file_datagrams;	/* data.datagrams when the file began */
+
+	/* the end-to-end check */
+	struct filesum vsum;		/* from the independent read */
+	uint8_t *vbuf;			/* CFT_READBACK_STEP */
+	bool r_done;			/* the receiver's report is in */
+	struct send_report_of r;
+	uint8_t commit[CFT_DIGEST_LEN];	/* proto_commit_digest of our facts */
+	uint32_t sums_acked;
+	uint64_t r_bytes;		/* the receiver's read-back progress */
+};
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * The end-to-end check at the sender.  The receiver reports what it would
+ * commit, as it holds it; this end compares that with its own facts: the
+ * name and the offer it made, the size, mode and modification time of the
+ * source, and the digest of a second, independent read.  Only when all
+ * agree does it send COMMIT, carrying the digest of those facts, which the
+ * receiver compares with the digest of its own before it renames anything.
+ */
+#include <string.h>
+
+#include "cft/digest.h"
+#include "cft/exit.h"
+#include "send-say.h"
+#include "send-verify.h"
+
+/* SUMS datagrams sent per burst (the receiver takes them in order). */
+#define SUMS_BURST 16
+
+void send_verify_start(struct send_session *s, uint64_t now)
+{
+	s->phase = SEND_VERIFY;
+	s->r_done = false;
+	s->r_bytes = 0;
+	s->stats.e2e_rounds++;
+	s->stats.bytes_acked = s->cfg.files[s->cur].size;
+	send_progress(s, now);
+	if (source_verify_start(&s->src, &s->vsum, s->cfg.block_size) < 0) {
+		send_fail(s, CFT_EXIT_LOCAL, "%s: out of memory", s->cfg.files[s->cur].path);
+		return;
+	}
+	send_event(s, SEND_EV_CHECKING);
+}
+
+void send_verify_sums(struct send_session *s, uint64_t now)
+{
+	uint32_t nblocks = (uint32_t)s->vsum.nblocks;
+
+	for (unsigned k = 0; k < SUMS_BURST; k++) {
+		uint32_t first = s->sums_acked + k * CFT_SUMS_PER_DATAGRAM;
+		struct wire_msg m;
+
+		if (first >= nblocks)
+			break;
+		send_msg(s, &m, WIRE_SUMS);
+		m.u.sums.file = s->cur;
+		m.u.sums.round = s->round;
+		m.u.sums.first = first;
+		m.u.sums.count = (uint16_t)(nblocks - first < CFT_SUMS_PER_DATAGRAM ?
+					    nblocks - first : CFT_SUMS_PER_DATAGRAM);
+		m.u.sums.digests = filesum_block(&s->vsum, first);
+		send_say(s, &m);
+	}
+	flow_arm(&s->data.flow, now);
+}
+
+void send_verify_commit(struct send_session *s, uint64_t now)
+{
+	struct wire_msg m;
+
+	send_msg(s, &m, WIRE_COMMIT);
+	m.u.commit.file = s->cur;
+	memcpy(m.u.commit.commit, s->commit, CFT_DIGEST_LEN);
+	send_say(s, &m);
+	flow_arm(&s->data.flow, now);
+}
+
+/* The content differs: another round, within the budget. */
+static void next_round(struct send_session *s, uint64_t now)
+{
+	const struct send_file *sf = &s->cfg.files[s->cur];
+
+	s->stats.e2e_mismatches++;
+	if (s->round + 1 >= CFT_E2E_ROUNDS_MAX) {
+		send_say_error(s, WIRE_R_DIGEST, "the sender's retry budget is spent");
+		send_fail(s, CFT_EXIT_DIGEST, "%s: digests never agreed after %u end-to-end rounds",
+			  sf->name, s->round + 1);
+		return;
+	}
+	s->round++;
+	send_event(s, SEND_EV_MISMATCH);
+	s->phase = SEND_SUMS;
+	s->sums_acked = 0;
+	send_progress(s, now);
+	send_verify_sums(s, now);
+}
+
+static bool same_meta(const struct proto_facts *a, const struct proto_facts *b)
+{
+	return a->mode == b->mode && a->mtime_sec == b->mtime_sec &&
+	       a->mtime_nsec == b->mtime_nsec;
+}
+
+/* The content agrees; the mode and time must too, or be about to. */
+static bool meta_agrees(struct send_session *s)
+{
+	const struct send_file *sf = &s->cfg.files[s->cur];
+
+	if (same_meta(&s->r.facts, &s->facts))
+		return true;
+	if (s->r.existing && !s->cfg.no_clobber)
+		return true;	/* the receiver gives them at the commit */
+	if (s->r.existing) {
+		send_say_error(s, WIRE_R_ABORT, "--no-clobber, and the destination's mode or "
+			       "time differs");
+		send_fail(s, CFT_EXIT_REFUSED, "%s: receiver: destination exists with another "
+			  "mode or modification time (--no-clobber)", sf->name);
+		return false;
+	}
+	send_say_error(s, WIRE_R_ABORT, "mode or time not kept");
+	send_fail(s, CFT_EXIT_LOCAL, "%s: receiver keeps mode %03o and mtime %lld.%09u, not "
+		  "%03o and %lld.%09u", sf->name, s->r.facts.mode, (long long)s->r.facts.mtime_sec,
+		  s->r.facts.mtime_nsec, s->facts.mode, (long long)s->facts.mtime_sec,
+		  s->facts.mtime_nsec);
+	return false;
+}
+
+/* Both ends' digests in hand: commit, or start another round. */
+static void decide(struct send_session *s, uint64_t now)
+{
+	struct send_file *sf = &s->cfg.files[s->cur];
+
+	if (!filesum_done(&s->vsum) || !s->r_done)
+		return;
+	if (source_check(&s->src, sf->path) < 0) {
+		send_say_error(s, WIRE_R_ABORT, "source changed during transfer");
+		send_fail(s, CFT_EXIT_CHANGED, "%s: source changed during transfer", sf->path);
+		return;
+	}
+	if (s->r.facts.size != s->facts.size || !digest_equal(s->vsum.whole, s->r.content)) {
+		next_round(s, now);
+		return;
+	}
+	if (!meta_agrees(s))
+		return;
+	memcpy(sf->digest, s->vsum.whole, CFT_DIGEST_LEN);
+	proto_commit_digest(s->offer, &s->facts, s->vsum.whole, s->commit);
+	s->phase = SEND_COMMIT;
+	send_progress(s, now);
+	send_verify_commit(s, now);
+}
+
+void send_verify_step(struct send_session *s, uint64_t now)
+{
+	int rc = source_verify_step(&s->src, &s->vsum, s->vbuf);
+
+	if (rc < 0) {
+		send_fail_source(s, rc);
+		return;
+	}
+	send_progress(s, now);
+	if (filesum_done(&s->vsum))
+		decide(s, now);
+}
+
+void send_verify_report(struct send_session *s, uint64_t now, const struct wire_status *rep)
+{
+	const struct send_file *sf = &s->cfg.files[s->cur];
+	struct send_report_of r = {
+		{ rep->bytes, rep->mode, rep->mtime_sec, rep->mtime_nsec }, rep->existing != 0,
+		{ 0 },
+	};
+	uint8_t commit[CFT_DIGEST_LEN];
+
+	if (s->r_done)
+		return;
+	/* Is the report whole?  Its digest must be that of its own fields,
+	 * with our offer (the receiver's is ours: the STATUS said so). */
+	memcpy(r.content, rep->digest, CFT_DIGEST_LEN);
+	proto_commit_digest(s->offer, &r.facts, r.content, commit);
+	if (!digest_equal(commit, rep->commit) || rep->name_len != strlen(sf->name) ||
+	    memcmp(rep->name, sf->name, rep->name_len) != 0) {
+		s->stats.ignored++;	/* damaged on the way: ask again */
+		return;
+	}
+	s->r = r;
+	s->r_done = true;
+	decide(s, now);
+}
+
+bool send_verify_committed(const struct send_session *s, const struct wire_status *rep)
+{
+	return digest_equal(rep->commit, s->commit);
+}

@@ -1,0 +1,29 @@
+/*
+ * A sender session's end-to-end check of the file in progress: its own
+ * independent read of the source, the receiver's report of what it would
+ * commit (name, size, mode, modification time, and the digest of what it
+ * read back), the comparison of the two, and then COMMIT, or SUMS to find
+ * the blocks that differ.
+ */
+#ifndef CFT_SEND_VERIFY_H
+#define CFT_SEND_VERIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cft/wire.h"
+#include "send-state.h"
+
+/* The receiver is reading back: read the source again, independently. */
+void send_verify_start(struct send_session *s, uint64_t now);
+/* One step of that read (then the decision, once both digests are in). */
+void send_verify_step(struct send_session *s, uint64_t now);
+/* A VERIFIED report for the file and round in progress. */
+void send_verify_report(struct send_session *s, uint64_t now, const struct wire_status *rep);
+/* (Again) the SUMS from the receiver's count on, or the COMMIT. */
+void send_verify_sums(struct send_session *s, uint64_t now);
+void send_verify_commit(struct send_session *s, uint64_t now);
+/* Does a COMMITTED report say the receiver committed what we agreed on? */
+bool send_verify_committed(const struct send_session *s, const struct wire_status *rep);
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * The receiver's engine fed by hand: what a STATUS says is missing, how a
+ * block that fails its root is repaired from the sender's list, resuming
+ * from a partial file, damaged offers, and refusals at the limits.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cft/error.h"
+#include "cft/exit.h"
+#include "cft/proto.h"
+#include "cft/wire.h"
+#include "harness.h"
+#include "recv/store.h"
+
+TestSuite(recv, .init = harness_setup, .fini = harness_teardown);
+
+static void probe(struct recv_server *srv)
+{
+	struct wire_msg m = { .type = WIRE_PROBE };
+
+	feed(srv, &m);
+}
+
+static void feed_root(struct recv_server *srv, uint32_t block, const uint8_t *root)
+{
+	struct wire_msg m = { .type = WIRE_BLOCK };
+
+	m.u.block.block = block;
+	memcpy(m.u.block.root, root, CFT_DIGEST_LEN);
+	feed(srv, &m);
+}
+
+static void feed_list(struct recv_server *srv, uint32_t block, const uint8_t *leaves,
+		      uint16_t n)
+{
+	struct wire_msg m = { .type = WIRE_CHUNKSUMS };
+
+	m.u.chunksums = (struct wire_chunksums){ 0, block, 0, n, leaves };
+	feed(srv, &m);
+}
+
+/* The ranges of a STATUS about block b, as "first+count" words. */
+static void ranges_of(const struct wire_status *st, uint32_t b, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < st->nranges && o < cap; i++)
+		if (st->ranges[i].block == b)
+			o += (size_t)snprintf(out + o, cap - o, "%s%u+%u", o ? " " : "",
+					      st->ranges[i].first, st->ranges[i].count);
+}
+
+Test(recv, block_bookkeeping_and_repair_from_the_list)
+{
+	struct recv_server srv;
+	int dirfd;
+	uint8_t data[3 * CFT_CHUNK_SIZE], leaves[3][CFT_SHORT_DIGEST_LEN], root[CFT_DIGEST_LEN];
+	uint8_t wrong[CFT_DIGEST_LEN], leaf[CFT_SHORT_DIGEST_LEN];
+	const uint16_t len[3] = { CFT_CHUNK_SIZE, CFT_CHUNK_SIZE, 4096 - 2 * CFT_CHUNK_SIZE };
+	const struct wire_msg *rep;
+	char r[200];
+
+	memset(data, 0x42, sizeof(data));
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	cr_assert_eq(last_reply()->type, WIRE_HELLO_ACK);
+	offer(&srv, "x", 4096 + 100);	/* block 0: 3 chunks, block 1: 100 bytes */
+	rep = last_reply();
+	cr_assert_eq(rep->type, WIRE_STATUS);
+	cr_assert_eq(rep->u.status.state, WIRE_FS_RECEIVING);
+	cr_assert_eq(rep->u.status.base, 0u);
+
+	/* Chunks 0 and 2 of block 0, no root yet. */
+	feed_data(&srv, 1, 0, 0, data, len[0], leaves[0]);
+	feed_data(&srv, 3, 0, 2, data + 2 * CFT_CHUNK_SIZE, len[2], leaves[2]);
+	probe(&srv);
+	rep = last_reply();
+	ranges_of(&rep->u.status, 0, r, sizeof(r));
+	cr_assert_str_eq(r, "0+0 1+1", "root missing first, then chunk 1");
+	cr_assert_eq(rep->u.status.rx_seq, 3u);
+	cr_assert_eq(rep->u.status.rx_count, 2u);
+
+	/* A chunk of the wrong length for its place, a block past the end:
+	 * refused.  A chunk whose check does not hold: dropped. */
+	uint64_t before = srv.c.malformed;
+	feed_data(&srv, 9, 0, 1, data, 10, leaf);
+	feed_data(&srv, 10, 2, 0, data, 10, leaf);
+	cr_assert_eq(srv.c.malformed, before + 2);
+	{
+		struct wire_msg m = { .type = WIRE_DATA };
+
+		m.u.data = (struct wire_data){ .seq = 99, .block = 0, .chunk = 1,
+					       .len = CFT_CHUNK_SIZE, .payload = data };
+		feed(&srv, &m);		/* check all zeros */
+		cr_assert_eq(srv.c.bad_chunk, 1u);
+		probe(&srv);
+		cr_assert_eq(last_reply()->u.status.rx_seq, 10u, "a damaged DATA's seq is not taken");
+	}
+
+	/* The last chunk and a wrong root: the block fails, keeps its chunks,
+	 * and asks for the sender's list of chunk digests. */
+	feed_data(&srv, 11, 0, 1, data + CFT_CHUNK_SIZE, len[1], leaves[1]);
+	memset(wrong, 0x99, sizeof(wrong));
+	feed_root(&srv, 0, wrong);
+	cr_assert_eq(srv.c.block_mismatch, 1u);
+	probe(&srv);
+	ranges_of(&last_reply()->u.status, 0, r, sizeof(r));
+	cr_assert_str_eq(r, "1+0", "only the list is wanted");
+
+	/* The true list does not make the wrong root: root and list again. */
+	feed_list(&srv, 0, &leaves[0][0], 3);
+	cr_assert_eq(srv.c.block_mismatch, 2u);
+	probe(&srv);
+	ranges_of(&last_reply()->u.status, 0, r, sizeof(r));
+	cr_assert_str_eq(r, "0+0 1+0");
+
+	/* The true root and list: the chunks match, the block is written. */
+	proto_block_root(&leaves[0][0], 3, root);
+	feed_root(&srv, 0, root);
+	feed_list(&srv, 0, &leaves[0][0], 3);
+	probe(&srv);
+	rep = last_reply();
+	cr_assert_eq(rep->u.status.base, 1u, "block 0 written");
+
+	recv_server_free(&srv);
+	close(dirfd);
+	cr_assert_eq(temp_files(), 2, "shutting down keeps the partial file and its state");
+}
+
+/* A list that finds a chunk damaged past its check: only that chunk again. */
+Test(recv, the_list_finds_the_chunk_that_differs)
+{
+	struct recv_server srv;
+	int dirfd;
+	uint8_t data[3 * CFT_CHUNK_SIZE], bad[CFT_CHUNK_SIZE];
+	uint8_t leaves[3][CFT_SHORT_DIGEST_LEN], forged[CFT_SHORT_DIGEST_LEN];
+	uint8_t root[CFT_DIGEST_LEN];
+	const uint16_t len[3] = { CFT_CHUNK_SIZE, CFT_CHUNK_SIZE, 4096 - 2 * CFT_CHUNK_SIZE };
+	char r[200];
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	offer(&srv, "y", 4096);
+	L.rs.n = 0;
+	for (uint16_t c = 0; c < 3; c++)
+		wire_chunk_digest(0, 0, c, data + (size_t)c * CFT_CHUNK_SIZE, len[c], leaves[c]);
+	proto_block_root(&leaves[0][0], 3, root);
+	/* Chunk 1 damaged, with a check made over the damage. */
+	memcpy(bad, data + CFT_CHUNK_SIZE, sizeof(bad));
+	bad[100] ^= 4;
+	feed_data(&srv, 1, 0, 0, data, len[0], forged);
+	feed_data(&srv, 2, 0, 1, bad, len[1], forged);
+	feed_data(&srv, 3, 0, 2, data + 2 * CFT_CHUNK_SIZE, len[2], forged);
+	feed_root(&srv, 0, root);
+	cr_assert_eq(srv.c.block_mismatch, 1u);
+	feed_list(&srv, 0, &leaves[0][0], 3);
+	probe(&srv);
+	ranges_of(&last_reply()->u.status, 0, r, sizeof(r));
+	cr_assert_str_eq(r, "1+1", "chunk 1 alone is wanted");
+	/* The damaged one again is refused now that the list is known. */
+	feed_data(&srv, 4, 0, 1, bad, len[1], forged);
+	cr_assert_eq(srv.c.bad_chunk, 1u);
+	feed_data(&srv, 5, 0, 1, data + CFT_CHUNK_SIZE, len[1], forged);
+	probe(&srv);
+	cr_assert_eq(last_reply()->u.status.state, WIRE_FS_VERIFYING, "whole and written");
+	recv_server_free(&srv);
+	close(dirfd);
+}
+
+Test(recv, a_block_that_keeps_failing_fails_the_file)
+{
+	struct recv_server srv;
+	int dirfd;
+	uint8_t data[CFT_CHUNK_SIZE] = { 0 }, leaf[CFT_SHORT_DIGEST_LEN], wrong[CFT_DIGEST_LEN];
+
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	offer(&srv, "bad", 1000);	/* one block, one chunk */
+	L.rs.n = 0;
+	memset(wrong, 0x99, sizeof(wrong));
+	feed_data(&srv, 1, 0, 0, data, 1000, leaf);
+	/* A sender whose roots never match its chunks: each root and each
+	 * list is one failure. */
+	for (unsigned i = 0; srv.sessions_done == 0 && i < 2 * CFT_BLOCK_RETRIES_MAX + 4; i++) {
+		feed_root(&srv, 0, wrong);
+		feed_list(&srv, 0, leaf, 1);
+	}
+	cr_assert_eq(srv.c.block_mismatch, CFT_BLOCK_RETRIES_MAX + 1u);
+	/* One failure past the budget: the file fails with "digests never agreed". */
+	const struct wire_msg *rep = last_reply();
+	cr_assert_eq(rep->type, WIRE_ERROR);
+	cr_assert_eq(rep->u.error.reason, WIRE_R_DIGEST);
+	cr_assert_eq(srv.sessions_done, 1u);
+	cr_assert_eq(temp_files(), 0, "nothing kept of a file whose digests never agree");
+	recv_server_free(&srv);
+	close(dirfd);
+}
+
+Test(recv, resume_checks_a_partial_file_and_distrusts_its_state)
+{
+	struct recv_server srv;
+	int dirfd;
+	uint8_t data[CFT_CHUNK_SIZE] = { 1 }, leaf[CFT_SHORT_DIGEST_LEN];
+	const struct wire_msg *rep;
+
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	offer(&srv, "x", 4096 + 100);
+	feed_data(&srv, 1, 0, 0, data, CFT_CHUNK_SIZE, leaf);
+	recv_server_free(&srv);
+	close(dirfd);
+	cr_assert_eq(temp_files(), 2, "shutting down keeps the partial file and its state");
+
+	/* A new receiver offered the same file checks the partial one first. */
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	L.rs.n = 0;
+	offer(&srv, "x", 4096 + 100);
+	rep = last_reply();
+	cr_assert_eq(rep->u.status.state, WIRE_FS_VERIFYING, "resumes by reading back");
+	recv_server_free(&srv);
+	close(dirfd);
+
+	/* A torn or garbage state file: the partial is never trusted. */
+	DIR *d = opendir(dir_dst);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strstr(e->d_name, ".state")) {
+			char path[400];
+			snprintf(path, sizeof(path), "%s/%s", dir_dst, e->d_name);
+			FILE *f = fopen(path, "r+");
+			cr_assert_not_null(f);
+			fseek(f, 20, SEEK_SET);
+			fputc('#', f);
+			fclose(f);
+		}
+	}
+	closedir(d);
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	L.rs.n = 0;
+	offer(&srv, "x", 4096 + 100);
+	rep = last_reply();
+	cr_assert_eq(rep->u.status.state, WIRE_FS_RECEIVING, "a damaged state file means afresh");
+	cr_assert_eq(rep->u.status.base, 0u);
+	recv_server_free(&srv);
+	close(dirfd);
+
+	/* Another source (a different modification time): afresh too. */
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	L.rs.n = 0;
+	{
+		struct wire_file f = { .size = 4096 + 100, .mtime_sec = 12345, .mode = 0644,
+				       .name = (const uint8_t *)"x", .name_len = 1 };
+
+		offer_file(&srv, &f);
+	}
+	rep = last_reply();
+	cr_assert_eq(rep->u.status.state, WIRE_FS_RECEIVING, "a changed source means afresh");
+	recv_server_free(&srv);
+	close(dirfd);
+}
+
+/* An offer whose fields are not what its sender digested is dropped before
+ * anything is created; the same offer intact is taken. */
+Test(recv, a_damaged_offer_creates_nothing)
+{
+	struct recv_server srv;
+	int dirfd;
+	struct wire_file f = { .size = 5000, .mode = 0644, .name = (const uint8_t *)"file_43.dat",
+			       .name_len = 11 };
+	struct wire_msg m = { .type = WIRE_FILE };
+
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	L.rs.n = 0;
+	proto_offer_digest(HARNESS_SESSION, &f, f.offer);
+	m.u.file = f;
+	m.u.file.name = (const uint8_t *)"file_43,dat";	/* one bit */
+	feed(&srv, &m);
+	m.u.file = f;
+	m.u.file.size = 1ull << 40;
+	feed(&srv, &m);
+	m.u.file = f;
+	m.u.file.flags = 4;
+	feed(&srv, &m);
+	cr_assert_eq(srv.c.bad_offer, 3u);
+	cr_assert_eq(L.rs.n, 0u, "no answer, no refusal: the sender offers again");
+	cr_assert_eq(temp_files(), 0, "nothing created");
+	cr_assert_eq(srv.sessions_done, 0u);
+	offer_file(&srv, &f);
+	{
+		const struct wire_msg *rep = last_reply();
+
+		cr_assert_eq(rep->u.status.state, WIRE_FS_RECEIVING);
+		cr_assert(memcmp(rep->u.status.offer, f.offer, CFT_SHORT_DIGEST_LEN) == 0,
+			  "the STATUS holds the offer as sent");
+	}
+	recv_server_free(&srv);
+	close(dirfd);
+}
+
+Test(recv, window_limit)
+{
+	struct recv_server srv;
+	int dirfd;
+	uint8_t data[CFT_CHUNK_SIZE] = { 0 }, leaf[CFT_SHORT_DIGEST_LEN];
+	uint32_t window;
+
+	open_server(&srv, &dirfd);
+	hello(&srv, CFT_BLOCK_SIZE_MIN, 1);
+	window = last_reply()->u.hello_ack.window_blocks;
+	cr_assert_eq(window, CFT_WINDOW_BLOCKS_MAX);
+	offer(&srv, "w", (uint64_t)CFT_BLOCK_SIZE_MIN * (window + 2));
+	L.rs.n = 0;
+	/* The last block inside the window is taken, the first past it not. */
+	feed_data(&srv, 1, window - 1, 0, data, CFT_CHUNK_SIZE, leaf);
+	cr_assert_eq(srv.c.window_full, 0u);
+	feed_data(&srv, 2, window, 0, data, CFT_CHUNK_SIZE, leaf);
+	cr_assert_eq(srv.c.window_full, 1u);
+	recv_server_free(&srv);
+	close(dirfd);
+}
+
+Test(recv, refusals_at_the_limits)
+{
+	struct recv_server srv;
+	int dirfd;
+	const struct wire_msg *rep;
+
+	open_server(&srv, &dirfd);
+	hello(&srv, CFT_BLOCK_SIZE_MIN - 1, 1);
+	rep = last_reply();
+	cr_assert_eq(rep->type, WIRE_ERROR);
+	cr_assert_eq(rep->u.error.reason, WIRE_R_BAD_REQUEST);
+	hello(&srv, CFT_BLOCK_SIZE_MAX + 1, 1);
+	cr_assert_eq(last_reply()->u.error.reason, WIRE_R_BAD_REQUEST);
+	hello(&srv, 4096, CFT_FILES_MAX + 1);
+	cr_assert_eq(last_reply()->u.error.reason, WIRE_R_BAD_REQUEST);
+	hello(&srv, CFT_BLOCK_SIZE_MAX, CFT_FILES_MAX);
+	cr_assert_eq(last_reply()->type, WIRE_HELLO_ACK, "both limits exactly: accepted");
+
+	/* A name that would escape the directory: refused, nothing created. */
+	offer(&srv, "../escape", 10);
+	rep = last_reply();
+	cr_assert_eq(rep->type, WIRE_ERROR);
+	cr_assert_eq(rep->u.error.reason, WIRE_R_BAD_NAME);
+	cr_assert_eq(temp_files(), 0);
+	cr_assert_neq(access("/tmp/escape", F_OK), 0);
+	recv_server_free(&srv);
+	close(dirfd);
+
+	/* A file past the size limit: refused. */
+	open_server(&srv, &dirfd);
+	hello(&srv, CFT_BLOCK_SIZE_MAX, 1);
+	L.rs.n = 0;
+	offer(&srv, "huge", CFT_FILE_SIZE_MAX + 1);
+	cr_assert_eq(last_reply()->u.error.reason, WIRE_R_TOO_BIG);
+	recv_server_free(&srv);
+	close(dirfd);
+}
+
+Test(recv, sessions_limit)
+{
+	struct recv_server srv;
+	int dirfd;
+	uint8_t b[CFT_DATAGRAM_MAX];
+
+	open_server(&srv, &dirfd);
+	for (unsigned i = 0; i <= CFT_SESSIONS_MAX; i++) {
+		struct wire_msg m = { .version = CFT_PROTO_VERSION, .type = WIRE_HELLO,
+				      .session = 1000 + i };
+		m.u.hello.block_size = 4096;
+		m.u.hello.nfiles = 1;
+		int n = wire_encode(&m, b, sizeof(b));
+		recv_server_on_datagram(&srv, 1000, &sender_addr, b, (size_t)n);
+		const struct wire_msg *rep = last_reply();
+		if (i < CFT_SESSIONS_MAX)
+			cr_assert_eq(rep->type, WIRE_HELLO_ACK, "session %u", i);
+		else
+			cr_assert_eq(rep->u.error.reason, WIRE_R_BUSY);
+	}
+	recv_server_free(&srv);
+	close(dirfd);
+}
