@@ -5,7 +5,8 @@
 #   make check SANITIZE=1  the same under AddressSanitizer + UBSan
 #   make deps            install the Debian packages the build and tests need
 #   make demo            a real, verified transfer on loopback
-#   make bench           cft against rsync and netcat+sha256sum (BENCH_SIZE=...)
+#   make bench           cft against rsync, rsync --fsync + rehash, nc + openssl
+#                        (BENCH_SIZE=bytes BENCH_RUNS=rounds)
 #   make fuzz            libFuzzer on the wire decoder and both engines (clang)
 #   make install         PREFIX=/usr/local DESTDIR= BINDIR= MANDIR=
 #   V=1 verbose, WERROR=1 warnings are errors.
@@ -22,6 +23,9 @@ CFLAGS += -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion -Wformat=2 \
 	  -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CFLAGS += $(shell $(PKG_CONFIG) --cflags libcrypto zlib 2>/dev/null)
 LDLIBS += $(shell $(PKG_CONFIG) --libs libcrypto zlib 2>/dev/null || echo -lcrypto -lz)
+# Workers (worker.h): the disk work runs beside the event loop.
+CFLAGS += -pthread
+LDFLAGS += -pthread
 
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
@@ -43,7 +47,8 @@ B := build
 # entry points at the top of src/.
 LIB_SRCS := $(wildcard src/lib/*.c)
 SEND_SRCS := src/send/send-session.c src/send/send-verify.c src/send/send-say.c \
-	     src/send/send-data.c src/send/source.c src/send/flow.c src/send/sched.c
+	     src/send/send-data.c src/send/source.c src/send/vread.c src/send/flow.c \
+	     src/send/sched.c
 SEND_MAIN := src/send/send-main.c src/send/send-report.c
 RECV_SRCS := src/recv/recv-server.c src/recv/recv-session.c src/recv/recv-verify.c \
 	     src/recv/recv-reply.c src/recv/recv-blocks.c \
@@ -131,7 +136,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
-bench: all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@bench/bench.sh
 
 # libFuzzer harnesses for every parser of untrusted bytes (clang needed):

@@ -52,6 +52,10 @@ int digest_equal(const uint8_t a[CFT_DIGEST_LEN], const uint8_t b[CFT_DIGEST_LEN
 uint32_t digest_crc32(const void *p, size_t n);
 /* Continue a CRC-32 over more bytes. */
 uint32_t digest_crc32_update(uint32_t crc, const void *p, size_t n);
+/* The CRC-32 of A followed by B, from the CRC-32 of each and B's length:
+ * a datagram's checksum from its header's and its payload's, the payload's
+ * computed once, when it was read. */
+uint32_t digest_crc32_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b);
 
 /* Fill p with n cryptographically random bytes.  Returns 0 or CFT_E_IO. */
 int digest_random(void *p, size_t n);

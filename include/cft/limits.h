@@ -7,7 +7,7 @@
 #define CFT_LIMITS_H
 
 /* Protocol version spoken by this build.  Bumped on any incompatible change. */
-#define CFT_PROTO_VERSION 2
+#define CFT_PROTO_VERSION 3
 #define CFT_STR_(x) #x
 #define CFT_STR(x) CFT_STR_(x)
 #define CFT_PROTO_VERSION_STR CFT_STR(CFT_PROTO_VERSION)
@@ -148,8 +148,7 @@
 
 /*
  * Bytes kept of a SHA-256 where a datagram carries a digest to recognise
- * something rather than to prove a file's content: tags, chunk digests,
- * echoes of the offer and the HELLO, references of ERRORs.  128 bits: no
+ * something rather than to prove a file's content: tags, echoes of the offer and the HELLO, references of ERRORs.  128 bits: no
  * damage, random or repeated, lands on a match.
  */
 #define CFT_SHORT_DIGEST_LEN 16
@@ -157,8 +156,9 @@
 /* Block digests carried in one SUMS datagram (fits CFT_DATAGRAM_MAX). */
 #define CFT_SUMS_PER_DATAGRAM 40
 
-/* Chunk digests carried in one CHUNKSUMS datagram (fits CFT_DATAGRAM_MAX). */
-#define CFT_CHUNKSUMS_PER_DATAGRAM 80
+/* Chunk leaves (4 bytes) carried in one CHUNKSUMS datagram (fits
+ * CFT_DATAGRAM_MAX); a 4 MiB block's list is 10 datagrams. */
+#define CFT_CHUNKSUMS_PER_DATAGRAM 320
 
 /* Missing-chunk ranges in one STATUS datagram (fits CFT_DATAGRAM_MAX). */
 #define CFT_STATUS_RANGES_MAX 160

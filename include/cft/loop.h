@@ -53,10 +53,18 @@ struct loop {
 };
 
 /*
- * Block SIGINT and SIGTERM and catch them as a flag.  Call once, before the
- * first loop_run (and before anything that should not be interrupted).
+ * Block SIGINT and SIGTERM and catch them as a flag, and make the wake-up
+ * descriptor of loop_wake.  Call once, before the first loop_run (and
+ * before anything that should not be interrupted, or starts a thread).
  */
 void loop_signals(void);
+
+/*
+ * Wake the loop so that its tick runs now: called by a worker thread when a
+ * job has finished (worker.h).  Safe from any thread; a no-op before
+ * loop_signals.
+ */
+void loop_wake(void);
 
 /* The signal that arrived (SIGINT, SIGTERM), or 0. */
 int loop_caught(void);

@@ -2,6 +2,7 @@
 #ifndef CFT_NET_H
 #define CFT_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -46,40 +47,66 @@ long net_recv(int fd, uint8_t *buf, size_t cap, struct net_addr *from);
 /*
  * Batches of datagrams, sent with one sendmmsg() and received with one
  * recvmmsg(): on loopback the per-call cost, not the bytes, bounds the rate.
+ * Where the kernel has them, UDP segmentation offload (UDP_SEGMENT) sends a
+ * run of equal datagrams to one peer as one message, and receive offload
+ * (UDP_GRO) hands a run of them over as one buffer: the per-datagram cost of
+ * the network stack is paid once per run.  Without them, one datagram a
+ * message, as before.
  */
 #define NET_BATCH 64
+/* Most datagrams and bytes one segmented send carries: a UDP payload's
+ * limit, with room for headers. */
+#define NET_GSO_SEGMENTS 64
+#define NET_GSO_BYTES 65000
+/* Most bytes one coalesced receive holds. */
+#define NET_GRO_BYTES 65536
+
+enum net_batch_use { NET_SEND, NET_RECEIVE };
 
 struct net_batch {
 	unsigned n;			/* datagrams queued (sending) */
-	size_t dgram_max;		/* largest datagram a slot holds, bytes */
+	size_t dgram_max;		/* largest datagram, bytes */
+	size_t slot;			/* bytes a slot holds */
+	bool gso;			/* sending: coalesce runs (UDP_SEGMENT) */
 	struct mmsghdr m[NET_BATCH];
 	struct iovec iov[NET_BATCH];
 	struct net_addr addr[NET_BATCH];
-	uint8_t *buf;			/* NET_BATCH slots of dgram_max + 1 bytes */
+	uint16_t seg[NET_BATCH];	/* receiving: coalesced datagram size, or 0 */
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl[NET_BATCH];
+	uint8_t *buf;			/* NET_BATCH slots */
 };
 
-/* Slots for datagrams of up to dgram_max bytes.  Returns 0 or CFT_E_NOMEM;
- * free with net_batch_free. */
-int net_batch_init(struct net_batch *b, size_t dgram_max);
+/* Slots for datagrams of up to dgram_max bytes, for sending or receiving.
+ * Returns 0 or CFT_E_NOMEM; free with net_batch_free. */
+int net_batch_init(struct net_batch *b, size_t dgram_max, enum net_batch_use use);
 void net_batch_free(struct net_batch *b);
 
-/* The bytes of datagram i. */
+/* The bytes of slot i. */
 static inline uint8_t *net_batch_data(struct net_batch *b, unsigned i)
 {
-	return b->buf + (size_t)i * (b->dgram_max + 1);
+	return b->buf + (size_t)i * b->slot;
 }
 
 /* Queue a copy of one datagram (at most dgram_max bytes) for `to` (NULL on a
  * connected socket); sends the batch first when it is full. */
 void net_batch_add(int fd, struct net_batch *b, const struct net_addr *to,
 		   const uint8_t *buf, size_t len);
+/* Room for the next datagram in the batch (dgram_max bytes), to be encoded
+ * in place and then queued with net_batch_commit, saving a copy. */
+uint8_t *net_batch_next(int fd, struct net_batch *b);
+void net_batch_commit(struct net_batch *b, const struct net_addr *to, size_t len);
 /* Send what is queued; errors count as loss, as with net_send. */
 void net_batch_flush(int fd, struct net_batch *b);
 /*
- * Receive up to NET_BATCH datagrams without blocking into b.  Returns how
- * many (0 when none is waiting) or -1 on a real error.  Datagram i is
- * net_batch_data(b, i), b->m[i].msg_len bytes (dgram_max + 1 when it was
- * longer), from b->addr[i].
+ * Receive up to NET_BATCH messages without blocking into b.  Returns how
+ * many (0 when none is waiting) or -1 on a real error.  Message i is
+ * net_batch_data(b, i), b->m[i].msg_len bytes, from b->addr[i]: one
+ * datagram, or with b->seg[i] set, datagrams of b->seg[i] bytes one after
+ * another (the last maybe shorter).  A datagram longer than dgram_max is
+ * reported as dgram_max + 1 bytes.
  */
 int net_batch_recv(int fd, struct net_batch *b);
 

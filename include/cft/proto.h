@@ -70,10 +70,9 @@ void proto_commit_digest(const uint8_t offer[CFT_DIGEST_LEN], const struct proto
 void proto_error_ref(const uint8_t context[CFT_DIGEST_LEN], unsigned reason, uint32_t file,
 		     uint8_t out[CFT_SHORT_DIGEST_LEN]);
 
-/* A block's root: SHA-256 over its chunk digests (wire_chunk_digest), in
- * order. */
-void proto_block_root(const uint8_t *chunk_digests, uint32_t nchunks,
-		      uint8_t out[CFT_DIGEST_LEN]);
+/* A block's root: SHA-256 over its chunks' leaves (wire_leaf), each as 4
+ * bytes big-endian, in order; so a leaf in the wrong place changes it. */
+void proto_block_root(const uint8_t *leaves, uint32_t nchunks, uint8_t out[CFT_DIGEST_LEN]);
 
 /* Blocks in a file of `size` bytes. */
 uint64_t proto_blocks(uint64_t size, uint32_t block_size);

@@ -26,11 +26,13 @@
 /*
  * Every datagram but DATA ends with a tag: the first CFT_SHORT_DIGEST_LEN
  * bytes of the SHA-256 of everything before it (checksum field as zero).
- * DATA carries a check of its own instead (wire_data_check), built on the
- * digest of its chunk, which is also a leaf of the block's root.  Both catch
- * damage that a recomputed CRC-32 hides.
+ * DATA carries instead its leaf, the CRC-32 of its payload computed when
+ * the chunk was read, and a check, the CRC-32 of its fields and leaf; the
+ * leaves of a block hash to its root.  All catch damage that a recomputed
+ * datagram checksum hides, at the cost of one CRC-32 pass over the data.
  */
 #define WIRE_TAG_LEN CFT_SHORT_DIGEST_LEN
+#define WIRE_LEAF_LEN 4
 
 enum wire_type {
 	WIRE_HELLO = 1,		/* S->R open a session */
@@ -45,7 +47,7 @@ enum wire_type {
 	WIRE_BYE = 10,		/* S->R session over */
 	WIRE_BYE_ACK = 11,	/* R->S */
 	WIRE_ERROR = 12,	/* either way: refusal or abort, with a reason */
-	WIRE_CHUNKSUMS = 13,	/* S->R the chunk digests of a block that failed */
+	WIRE_CHUNKSUMS = 13,	/* S->R the chunk leaves of a block that failed */
 };
 #define WIRE_TYPE_MAX WIRE_CHUNKSUMS
 
@@ -108,7 +110,7 @@ struct wire_file {
 struct wire_block {
 	uint32_t file;
 	uint32_t block;
-	uint8_t root[CFT_DIGEST_LEN];	/* SHA-256 of the block's chunk digests */
+	uint8_t root[CFT_DIGEST_LEN];	/* SHA-256 of the block's chunk leaves */
 };
 
 struct wire_data {
@@ -117,8 +119,10 @@ struct wire_data {
 	uint32_t block;
 	uint16_t chunk;		/* index of the chunk within its block */
 	uint16_t len;
-	uint8_t check[CFT_SHORT_DIGEST_LEN];	/* wire_data_check */
+	uint32_t leaf;		/* CRC-32 of the payload, from the read */
+	uint32_t check;		/* wire_data_check */
 	const uint8_t *payload;
+	uint32_t payload_crc;	/* decoded: CRC-32 of the payload as received */
 };
 
 struct wire_probe {
@@ -128,7 +132,7 @@ struct wire_probe {
 
 /* Chunks [first, first+count) of a block are missing.  A count of 0 asks for
  * the block as a whole: first WIRE_NEED_ROOT, its BLOCK datagram; first
- * WIRE_NEED_CHUNKSUMS, its chunk digests (the block failed its root). */
+ * WIRE_NEED_CHUNKSUMS, its chunk leaves (the block failed its root). */
 struct wire_range {
 	uint32_t block;
 	uint16_t first;
@@ -177,9 +181,9 @@ struct wire_sums {
 struct wire_chunksums {
 	uint32_t file;
 	uint32_t block;
-	uint16_t first;		/* chunk index of the first digest */
+	uint16_t first;		/* chunk index of the first leaf */
 	uint16_t count;
-	const uint8_t *digests;	/* count * CFT_SHORT_DIGEST_LEN bytes */
+	const uint8_t *leaves;	/* count * WIRE_LEAF_LEN bytes, big-endian */
 };
 
 struct wire_commit {
@@ -225,16 +229,18 @@ struct wire_msg {
 /*
  * Encode m into buf (cap bytes), tag and checksum included.  Returns the
  * datagram length, or CFT_E_SPACE / CFT_E_MALFORMED (a field out of its
- * range).  Everything it encodes, wire_decode decodes.
+ * range).  Everything it encodes, wire_decode decodes.  A DATA datagram's
+ * checksum takes the payload's CRC-32 from its leaf, computed when the chunk
+ * was read: a payload that changed since makes a checksum that fails.
  */
 int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap);
 
 /*
  * Decode the datagram buf[0..len) into m.  Returns 0, or a negative
  * enum cft_err: CFT_E_CHECKSUM (the CRC-32), CFT_E_TAG (the tag of a control
- * datagram: damage past the checksum), ...  A DATA datagram's check is not
- * verified here: the receiver verifies it as it takes the chunk, computing
- * the chunk's digest once for that and for the block's root.
+ * datagram: damage past the checksum), ...  A DATA datagram's leaf and
+ * check are not verified here: the receiver compares them with
+ * m->u.data.payload_crc, which the checksum's verification computes anyway.
  * On CFT_E_VERSION the header fields (version, type, session) are filled
  * in, and for an ERROR, whose layout every version keeps, its body too (tag
  * checked), so that a sender can tell "version not spoken" from damage; on
@@ -242,26 +248,37 @@ int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap);
  */
 int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m);
 
-/* A chunk's digest: the first CFT_SHORT_DIGEST_LEN bytes of SHA-256 over
- * file, block, chunk, length and payload.  The leaf of the block's root
- * (proto_block_root), and what CHUNKSUMS lists. */
-void wire_chunk_digest(uint32_t file, uint32_t block, uint16_t chunk, const uint8_t *payload,
-		       uint16_t len, uint8_t out[CFT_SHORT_DIGEST_LEN]);
+/* A chunk's leaf: the CRC-32 of its payload.  A DATA datagram carries it,
+ * CHUNKSUMS lists it, a block's root hashes the list. */
+uint32_t wire_leaf(const uint8_t *payload, size_t len);
 
-/* The check a DATA datagram carries: the first CFT_SHORT_DIGEST_LEN bytes of
- * SHA-256 over its sequence number and its chunk's digest, so that it covers
- * every field (the sequence number changes when a chunk is sent again; the
- * chunk's digest does not). */
-void wire_data_check(uint32_t seq, const uint8_t chunk_digest[CFT_SHORT_DIGEST_LEN],
-		     uint8_t out[CFT_SHORT_DIGEST_LEN]);
+/* A leaf as it is listed (CHUNKSUMS, a block's root): 4 bytes big-endian. */
+static inline void wire_leaf_store(uint8_t out[WIRE_LEAF_LEN], uint32_t leaf)
+{
+	out[0] = (uint8_t)(leaf >> 24);
+	out[1] = (uint8_t)(leaf >> 16);
+	out[2] = (uint8_t)(leaf >> 8);
+	out[3] = (uint8_t)leaf;
+}
+
+static inline uint32_t wire_leaf_load(const uint8_t in[WIRE_LEAF_LEN])
+{
+	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+}
+
+/* The check a DATA datagram carries: the CRC-32 of its sequence number,
+ * file, block, chunk, length and leaf as encoded, so that with the leaf it
+ * covers every field whatever happens to the datagram's checksum. */
+uint32_t wire_data_check(const struct wire_data *d);
 
 /*
  * Recompute the checks of an encoded datagram in place, over whatever it
  * now holds (for cft-shim, which damages datagrams).  wire_reseal: the
  * CRC-32 only, as a router or a NIC that recomputes checksums would.
  * wire_reseal_all: every check this format defines without a key (the tag,
- * or a DATA check, then the CRC), as a host that damaged the bytes before
- * computing them would; only agreement end to end catches that.
+ * or a DATA datagram's leaf and check, then the CRC), as a host that damaged
+ * the bytes before computing them would; only agreement end to end catches
+ * that.
  */
 void wire_reseal(uint8_t *buf, size_t len);
 void wire_reseal_all(uint8_t *buf, size_t len);

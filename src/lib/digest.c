@@ -13,6 +13,21 @@ struct digest_ctx {
 	EVP_MD_CTX *md;
 };
 
+/*
+ * SHA-256, fetched from OpenSSL's providers once.  EVP_sha256() in every
+ * EVP_DigestInit_ex would look it up again, under a lock, for each of the
+ * hundreds of thousands of tags of a transfer.
+ */
+static EVP_MD *sha256(void)
+{
+	static EVP_MD *md;
+
+	if (!md)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	CFT_ASSERT(md);
+	return md;
+}
+
 struct digest_ctx *digest_new(void)
 {
 	struct digest_ctx *c = calloc(1, sizeof(*c));
@@ -40,7 +55,7 @@ void digest_free(struct digest_ctx *c)
  * neither is a peer's doing, so they are our invariants. */
 void digest_reset(struct digest_ctx *c)
 {
-	CFT_ASSERT(EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) == 1);
+	CFT_ASSERT(EVP_DigestInit_ex2(c->md, sha256(), NULL) == 1);
 }
 
 void digest_update(struct digest_ctx *c, const void *p, size_t n)
@@ -58,10 +73,9 @@ void digest_final(struct digest_ctx *c, uint8_t out[CFT_DIGEST_LEN])
 
 void digest_sha256(const void *p, size_t n, uint8_t out[CFT_DIGEST_LEN])
 {
-	unsigned int len = 0;
+	const struct digest_part part = { p, n };
 
-	CFT_ASSERT(EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1);
-	CFT_ASSERT(len == CFT_DIGEST_LEN);
+	digest_sha256_parts(&part, 1, out, CFT_DIGEST_LEN);
 }
 
 void digest_sha256_parts(const struct digest_part *parts, size_t nparts, uint8_t *out,
@@ -74,7 +88,7 @@ void digest_sha256_parts(const struct digest_part *parts, size_t nparts, uint8_t
 	if (!md)
 		md = EVP_MD_CTX_new();
 	CFT_ASSERT(md && len <= CFT_DIGEST_LEN);
-	CFT_ASSERT(EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1);
+	CFT_ASSERT(EVP_DigestInit_ex2(md, sha256(), NULL) == 1);
 	for (size_t i = 0; i < nparts; i++)
 		CFT_ASSERT(EVP_DigestUpdate(md, parts[i].p, parts[i].n) == 1);
 	CFT_ASSERT(EVP_DigestFinal_ex(md, full, &n) == 1);
@@ -120,6 +134,20 @@ uint32_t digest_crc32_update(uint32_t crc0, const void *p, size_t n)
 		n -= part;
 	}
 	return (uint32_t)crc;
+}
+
+uint32_t digest_crc32_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b)
+{
+	/* Nearly every payload is a full chunk: its operator, made once,
+	 * makes combining a few multiplications. */
+	static uLong op_full;
+
+	if (len_b == CFT_CHUNK_SIZE) {
+		if (!op_full)
+			op_full = crc32_combine_gen(CFT_CHUNK_SIZE);
+		return (uint32_t)crc32_combine_op(crc_a, crc_b, op_full);
+	}
+	return (uint32_t)crc32_combine(crc_a, crc_b, (z_off_t)len_b);
 }
 
 int digest_random(void *p, size_t n)

@@ -24,7 +24,7 @@ void filesum_free(struct filesum *fs)
 	memset(fs, 0, sizeof(*fs));
 }
 
-int filesum_start(struct filesum *fs, uint64_t size, uint32_t block_size)
+int filesum_start(struct filesum *fs, uint64_t size, uint32_t block_size, bool blocks)
 {
 	uint64_t nblocks = proto_blocks(size, block_size);
 
@@ -41,6 +41,7 @@ int filesum_start(struct filesum *fs, uint64_t size, uint32_t block_size)
 	fs->off = 0;
 	fs->block_size = block_size;
 	fs->nblocks = nblocks;
+	fs->blocks = blocks;
 	digest_reset(fs->whole_ctx);
 	digest_reset(fs->blk_ctx);
 	if (size == 0)
@@ -62,11 +63,12 @@ void filesum_update(struct filesum *fs, const uint8_t *buf, size_t n)
 			end = fs->size;
 		part = end - fs->off < n ? (size_t)(end - fs->off) : n;
 		digest_update(fs->whole_ctx, buf, part);
-		digest_update(fs->blk_ctx, buf, part);
+		if (fs->blocks)
+			digest_update(fs->blk_ctx, buf, part);
 		buf += part;
 		n -= part;
 		fs->off += part;
-		if (fs->off == end) {
+		if (fs->blocks && fs->off == end) {
 			digest_final(fs->blk_ctx, fs->sums + b * CFT_DIGEST_LEN);
 			digest_reset(fs->blk_ctx);
 		}

@@ -3,13 +3,16 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cft/loop.h"
 #include "cft/util.h"
 
 static volatile sig_atomic_t caught;
 static sigset_t unblocked;	/* the mask inside ppoll: SIGINT, SIGTERM let in */
+static int wake_fd = -1;	/* readable when a worker has finished a job */
 
 static void on_signal(int sig)
 {
@@ -32,6 +35,17 @@ void loop_signals(void)
 	sigprocmask(SIG_BLOCK, &block, &unblocked);
 	sigdelset(&unblocked, SIGINT);
 	sigdelset(&unblocked, SIGTERM);
+	if (wake_fd < 0)
+		wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+void loop_wake(void)
+{
+	uint64_t one = 1;
+
+	if (wake_fd >= 0 && write(wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so a wake-up is pending anyway. */
+	}
 }
 
 int loop_caught(void)
@@ -39,7 +53,8 @@ int loop_caught(void)
 	return caught;
 }
 
-/* Sleep until input, the deadline, max_wait_us or a signal. */
+/* Sleep until input, the deadline, max_wait_us, a worker or a signal.  The
+ * wake-up descriptor, when there is one, is pfd[n]. */
 static int wait_input(struct pollfd *pfd, const int *fds, unsigned n, uint64_t deadline,
 		      uint64_t now, uint64_t max_wait_us)
 {
@@ -55,7 +70,24 @@ static int wait_input(struct pollfd *pfd, const int *fds, unsigned n, uint64_t d
 		pfd[i].events = POLLIN;
 		pfd[i].revents = 0;
 	}
-	return ppoll(pfd, n, &ts, &unblocked);
+	pfd[n] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+	return ppoll(pfd, n + 1, &ts, &unblocked);
+}
+
+/* Hand over message i of a batch: one datagram, or a run of them that the
+ * kernel coalesced; each cut to dgram_max + 1 when it was longer. */
+static void hand_over(const struct loop *l, struct net_batch *in, unsigned which, unsigned i)
+{
+	const uint8_t *data = net_batch_data(in, i);
+	size_t total = in->m[i].msg_len, seg = in->seg[i] ? in->seg[i] : total, off = 0;
+
+	do {
+		size_t len = total - off < seg ? total - off : seg;
+
+		l->datagram(l->ctx, which, util_now_us(), &in->addr[i], data + off,
+			    len > l->dgram_max ? l->dgram_max + 1 : len);
+		off += len;
+	} while (off < total);
 }
 
 /* Hand over what is waiting on fds[which], a batch at a time. */
@@ -65,8 +97,7 @@ static void drain(const struct loop *l, struct net_batch *in, unsigned which, in
 		int n = net_batch_recv(fd, in);
 
 		for (int i = 0; i < n; i++)
-			l->datagram(l->ctx, which, util_now_us(), &in->addr[i],
-				    net_batch_data(in, (unsigned)i), in->m[i].msg_len);
+			hand_over(l, in, which, (unsigned)i);
 		l->flush(l->ctx);
 		if (n < NET_BATCH)
 			break;	/* drained (or a real error: the next wake-up retries) */
@@ -75,12 +106,12 @@ static void drain(const struct loop *l, struct net_batch *in, unsigned which, in
 
 int loop_run(const struct loop *l)
 {
-	struct pollfd pfd[LOOP_FDS_MAX];
+	struct pollfd pfd[LOOP_FDS_MAX + 1];
 	int fds[LOOP_FDS_MAX];
 	struct net_batch in;
 	int ret = -1;
 
-	if (net_batch_init(&in, l->dgram_max) < 0) {
+	if (net_batch_init(&in, l->dgram_max, NET_RECEIVE) < 0) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -104,6 +135,14 @@ int loop_run(const struct loop *l)
 		for (unsigned i = 0; i < n; i++)
 			if (pfd[i].revents & (POLLIN | POLLERR))
 				drain(l, &in, i, fds[i]);
+		if (pfd[n].revents & POLLIN) {
+			uint64_t count;
+
+			/* Workers finished jobs: the tick below reaps them. */
+			if (read(wake_fd, &count, sizeof(count)) < 0) {
+				/* EAGAIN: another wait drained it first */
+			}
+		}
 		l->tick(l->ctx, util_now_us());
 		l->flush(l->ctx);
 	}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +139,7 @@ int net_addr_same_host(const struct net_addr *a, const struct net_addr *b)
 
 int net_udp_socket(const struct net_addr *bind_to, int family)
 {
-	int fd, size = NET_SOCKBUF_BYTES, off = 0;
+	int fd, size = NET_SOCKBUF_BYTES, off = 0, on = 1;
 
 	if (bind_to)
 		family = bind_to->ss.ss_family;
@@ -148,6 +149,9 @@ int net_udp_socket(const struct net_addr *bind_to, int family)
 	/* Best effort: the kernel clamps to its maximum, which is fine. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/* Runs of datagrams handed over in one buffer where the kernel can;
+	 * net_batch_recv splits them. */
+	(void)setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
 	if (bind_to) {
 		/* [::] also takes IPv4 (as mapped addresses), whatever the
 		 * system default for the option is. */
@@ -193,12 +197,25 @@ long net_recv(int fd, uint8_t *buf, size_t cap, struct net_addr *from)
 	}
 }
 
-void net_batch_flush(int fd, struct net_batch *b)
+/* Can slot j join the run that starts at slot i (same peer, every
+ * datagram but the last of the run as long as the first)? */
+static bool joins(const struct net_batch *b, unsigned i, unsigned j, size_t bytes)
+{
+	size_t len = b->iov[i].iov_len;
+
+	return j - i < NET_GSO_SEGMENTS && bytes + b->iov[j].iov_len <= NET_GSO_BYTES &&
+	       b->iov[j - 1].iov_len == len && b->iov[j].iov_len <= len &&
+	       b->m[j].msg_hdr.msg_namelen == b->m[i].msg_hdr.msg_namelen &&
+	       (!b->m[i].msg_hdr.msg_name || net_addr_equal(&b->addr[i], &b->addr[j]));
+}
+
+/* Send slots [first, first + count) one message each. */
+static void send_singly(int fd, struct net_batch *b, unsigned first, unsigned count)
 {
 	unsigned done = 0;
 
-	while (done < b->n) {
-		int n = sendmmsg(fd, b->m + done, b->n - done, 0);
+	while (done < count) {
+		int n = sendmmsg(fd, b->m + first + done, count - done, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -208,14 +225,87 @@ void net_batch_flush(int fd, struct net_batch *b)
 		}
 		done += (unsigned)n;
 	}
+}
+
+/* Room for one UDP_SEGMENT control message. */
+union gso_ctl {
+	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr align;
+};
+
+/* One message for the run of slots [i, j): segmented when it is several. */
+static void run_message(struct net_batch *b, unsigned i, unsigned j, struct mmsghdr *m,
+			union gso_ctl *ctl)
+{
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = b->m[i].msg_hdr.msg_name;
+	m->msg_hdr.msg_namelen = b->m[i].msg_hdr.msg_namelen;
+	m->msg_hdr.msg_iov = &b->iov[i];
+	m->msg_hdr.msg_iovlen = j - i;
+	if (j - i > 1) {
+		struct cmsghdr *c;
+		uint16_t seg = (uint16_t)b->iov[i].iov_len;
+
+		m->msg_hdr.msg_control = ctl->buf;
+		m->msg_hdr.msg_controllen = sizeof(ctl->buf);
+		c = CMSG_FIRSTHDR(&m->msg_hdr);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(seg));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	}
+}
+
+void net_batch_flush(int fd, struct net_batch *b)
+{
+	struct mmsghdr gm[NET_BATCH];
+	union gso_ctl ctl[NET_BATCH];
+	unsigned first[NET_BATCH], count[NET_BATCH], ng = 0, done = 0;
+
+	if (!b->gso) {
+		send_singly(fd, b, 0, b->n);
+		b->n = 0;
+		return;
+	}
+	for (unsigned i = 0; i < b->n;) {
+		size_t bytes = b->iov[i].iov_len;
+		unsigned j = i + 1;
+
+		while (j < b->n && joins(b, i, j, bytes))
+			bytes += b->iov[j++].iov_len;
+		run_message(b, i, j, &gm[ng], &ctl[ng]);
+		first[ng] = i;
+		count[ng++] = j - i;
+		i = j;
+	}
+	while (done < ng) {
+		int n = sendmmsg(fd, gm + done, ng - done, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0) {
+			done += (unsigned)n;
+			continue;
+		}
+		/* The run that failed: a kernel or a device without
+		 * segmentation says so once; from then on, one a message. */
+		if (count[done] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
+					errno == EOPNOTSUPP)) {
+			b->gso = false;
+			send_singly(fd, b, first[done], count[done]);
+		}
+		done++;		/* otherwise a loss, which the protocol repairs */
+	}
 	b->n = 0;
 }
 
-int net_batch_init(struct net_batch *b, size_t dgram_max)
+int net_batch_init(struct net_batch *b, size_t dgram_max, enum net_batch_use use)
 {
 	memset(b, 0, sizeof(*b));
 	b->dgram_max = dgram_max;
-	b->buf = malloc(NET_BATCH * (dgram_max + 1));
+	b->slot = use == NET_RECEIVE && dgram_max < NET_GRO_BYTES ? NET_GRO_BYTES : dgram_max + 1;
+	b->gso = use == NET_SEND;
+	b->buf = malloc(NET_BATCH * b->slot);
 	return b->buf ? 0 : CFT_E_NOMEM;
 }
 
@@ -225,15 +315,17 @@ void net_batch_free(struct net_batch *b)
 	b->buf = NULL;
 }
 
-void net_batch_add(int fd, struct net_batch *b, const struct net_addr *to,
-		   const uint8_t *buf, size_t len)
+uint8_t *net_batch_next(int fd, struct net_batch *b)
 {
-	unsigned i;
-
 	if (b->n == NET_BATCH)
 		net_batch_flush(fd, b);
-	i = b->n++;
-	memcpy(net_batch_data(b, i), buf, len);
+	return net_batch_data(b, b->n);
+}
+
+void net_batch_commit(struct net_batch *b, const struct net_addr *to, size_t len)
+{
+	unsigned i = b->n++;
+
 	b->iov[i].iov_base = net_batch_data(b, i);
 	b->iov[i].iov_len = len;
 	memset(&b->m[i], 0, sizeof(b->m[i]));
@@ -246,18 +338,41 @@ void net_batch_add(int fd, struct net_batch *b, const struct net_addr *to,
 	}
 }
 
+void net_batch_add(int fd, struct net_batch *b, const struct net_addr *to,
+		   const uint8_t *buf, size_t len)
+{
+	memcpy(net_batch_next(fd, b), buf, len);
+	net_batch_commit(b, to, len);
+}
+
+/* The size of the datagrams coalesced in message i, or 0. */
+static uint16_t gro_size(struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 && v <= UINT16_MAX ? (uint16_t)v : 0;
+		}
+	}
+	return 0;
+}
+
 int net_batch_recv(int fd, struct net_batch *b)
 {
 	int n;
 
 	for (unsigned i = 0; i < NET_BATCH; i++) {
 		b->iov[i].iov_base = net_batch_data(b, i);
-		b->iov[i].iov_len = b->dgram_max + 1;
+		b->iov[i].iov_len = b->slot;
 		memset(&b->m[i], 0, sizeof(b->m[i]));
 		b->m[i].msg_hdr.msg_iov = &b->iov[i];
 		b->m[i].msg_hdr.msg_iovlen = 1;
 		b->m[i].msg_hdr.msg_name = &b->addr[i].ss;
 		b->m[i].msg_hdr.msg_namelen = sizeof(b->addr[i].ss);
+		b->m[i].msg_hdr.msg_control = b->ctl[i].buf;
+		b->m[i].msg_hdr.msg_controllen = sizeof(b->ctl[i].buf);
 	}
 	do {
 		n = recvmmsg(fd, b->m, NET_BATCH, MSG_DONTWAIT, NULL);
@@ -266,9 +381,10 @@ int net_batch_recv(int fd, struct net_batch *b)
 		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED) ? 0 : -1;
 	for (int i = 0; i < n; i++) {
 		b->addr[i].len = b->m[i].msg_hdr.msg_namelen;
+		b->seg[i] = gro_size(&b->m[i].msg_hdr);
 		/* A datagram cut short by our buffer was oversized: say so. */
 		if (b->m[i].msg_hdr.msg_flags & MSG_TRUNC)
-			b->m[i].msg_len = (unsigned)b->dgram_max + 1;
+			b->m[i].msg_len = (unsigned)b->slot;
 	}
 	return n;
 }

@@ -139,12 +139,9 @@ void proto_error_ref(const uint8_t context[CFT_DIGEST_LEN], unsigned reason, uin
 	canon_digest(&w, out, CFT_SHORT_DIGEST_LEN);
 }
 
-void proto_block_root(const uint8_t *chunk_digests, uint32_t nchunks,
-		      uint8_t out[CFT_DIGEST_LEN])
+void proto_block_root(const uint8_t *leaves, uint32_t nchunks, uint8_t out[CFT_DIGEST_LEN])
 {
-	const struct digest_part part = {
-		chunk_digests, (size_t)nchunks * CFT_SHORT_DIGEST_LEN
-	};
+	const struct digest_part part = { leaves, (size_t)nchunks * WIRE_LEAF_LEN };
 
 	digest_sha256_parts(&part, 1, out, CFT_DIGEST_LEN);
 }

@@ -14,25 +14,34 @@
 #include "cft/wire.h"
 #include "cursor.h"
 
-/* Where DATA's fields start after the header: seq(4), then the fields its
- * chunk digest covers: file(4) block(4) chunk(2) len(2), then the check. */
-#define DATA_SEQ_OFF WIRE_HDR_LEN
-#define DATA_COVERED_OFF (WIRE_HDR_LEN + 4)
-#define DATA_COVERED_LEN 12
-#define DATA_CHECK_OFF (DATA_COVERED_OFF + DATA_COVERED_LEN)
-#define DATA_PAYLOAD_OFF (DATA_CHECK_OFF + CFT_SHORT_DIGEST_LEN)
+/* DATA after the header: seq(4) file(4) block(4) chunk(2) len(2) leaf(4),
+ * which its check covers, then the check(4) and the payload. */
+#define DATA_FIELDS_OFF WIRE_HDR_LEN
+#define DATA_FIELDS_LEN 20
+#define DATA_LEAF_OFF (DATA_FIELDS_OFF + DATA_FIELDS_LEN - WIRE_LEAF_LEN)
+#define DATA_CHECK_OFF (DATA_FIELDS_OFF + DATA_FIELDS_LEN)
+#define DATA_PAYLOAD_OFF (DATA_CHECK_OFF + 4)
 
 static const uint8_t zero4[4];
 
-static uint32_t datagram_crc(const uint8_t *buf, size_t len)
+/* The checksum over buf[0..n), its own field as zero. */
+static uint32_t head_crc(const uint8_t *buf, size_t n)
 {
-	/* The checksum covers the whole datagram with its own field as zero. */
 	uint32_t crc;
 
 	crc = digest_crc32(buf, WIRE_CSUM_OFF);
 	crc = (uint32_t)digest_crc32_update(crc, zero4, sizeof(zero4));
-	crc = (uint32_t)digest_crc32_update(crc, buf + WIRE_HDR_LEN, len - WIRE_HDR_LEN);
+	crc = (uint32_t)digest_crc32_update(crc, buf + WIRE_HDR_LEN, n - WIRE_HDR_LEN);
 	return crc;
+}
+
+/* The checksum of a DATA datagram whose payload has CRC-32 payload_crc: the
+ * payload is not read again, so one pass over it serves the leaf, the
+ * checksum and, at the receiver, the chunk's place in the block's root. */
+static uint32_t data_crc(const uint8_t *buf, size_t len, uint32_t payload_crc)
+{
+	return digest_crc32_combine(head_crc(buf, DATA_PAYLOAD_OFF), payload_crc,
+				    len - DATA_PAYLOAD_OFF);
 }
 
 /* The tag of a control datagram whose tag starts at buf + n. */
@@ -47,66 +56,43 @@ static void datagram_tag(const uint8_t *buf, size_t n, uint8_t out[WIRE_TAG_LEN]
 	digest_sha256_parts(parts, 3, out, WIRE_TAG_LEN);
 }
 
-/* A chunk digest over the covered fields as encoded, and the payload. */
-static void chunk_digest_raw(const uint8_t covered[DATA_COVERED_LEN], const uint8_t *payload,
-			     size_t n, uint8_t out[CFT_SHORT_DIGEST_LEN])
+uint32_t wire_leaf(const uint8_t *payload, size_t len)
 {
-	const struct digest_part parts[] = {
-		{ covered, DATA_COVERED_LEN },
-		{ payload, n },
-	};
-
-	digest_sha256_parts(parts, 2, out, CFT_SHORT_DIGEST_LEN);
+	return digest_crc32(payload, len);
 }
 
-void wire_chunk_digest(uint32_t file, uint32_t block, uint16_t chunk, const uint8_t *payload,
-		       uint16_t len, uint8_t out[CFT_SHORT_DIGEST_LEN])
+static void encode_data_fields(struct wr *w, const struct wire_data *d)
 {
-	uint8_t covered[DATA_COVERED_LEN];
+	wr_u32(w, d->seq);
+	wr_u32(w, d->file);
+	wr_u32(w, d->block);
+	wr_u16(w, d->chunk);
+	wr_u16(w, d->len);
+	wr_u32(w, d->leaf);
+}
+
+uint32_t wire_data_check(const struct wire_data *d)
+{
+	uint8_t fields[DATA_FIELDS_LEN];
 	struct wr w;
 
-	wr_init(&w, covered, sizeof(covered));
-	wr_u32(&w, file);
-	wr_u32(&w, block);
-	wr_u16(&w, chunk);
-	wr_u16(&w, len);
-	chunk_digest_raw(covered, payload, len, out);
+	wr_init(&w, fields, sizeof(fields));
+	encode_data_fields(&w, d);
+	return digest_crc32(fields, sizeof(fields));
 }
 
-static void data_check_raw(const uint8_t seq[4], const uint8_t leaf[CFT_SHORT_DIGEST_LEN],
-			   uint8_t out[CFT_SHORT_DIGEST_LEN])
-{
-	const struct digest_part parts[] = {
-		{ seq, 4 },
-		{ leaf, CFT_SHORT_DIGEST_LEN },
-	};
-
-	digest_sha256_parts(parts, 2, out, CFT_SHORT_DIGEST_LEN);
-}
-
-void wire_data_check(uint32_t seq, const uint8_t chunk_digest[CFT_SHORT_DIGEST_LEN],
-		     uint8_t out[CFT_SHORT_DIGEST_LEN])
-{
-	uint8_t be[4];
-	struct wr w;
-
-	wr_init(&w, be, sizeof(be));
-	wr_u32(&w, seq);
-	data_check_raw(be, chunk_digest, out);
-}
-
-static void write_crc(uint8_t *buf, size_t len)
+static void put_u32(uint8_t *at, uint32_t v)
 {
 	struct wr w;
 
-	wr_init(&w, buf + WIRE_CSUM_OFF, 4);
-	wr_u32(&w, datagram_crc(buf, len));
+	wr_init(&w, at, 4);
+	wr_u32(&w, v);
 }
 
 void wire_reseal(uint8_t *buf, size_t len)
 {
 	if (len >= WIRE_HDR_LEN)
-		write_crc(buf, len);
+		put_u32(buf + WIRE_CSUM_OFF, head_crc(buf, len));
 }
 
 void wire_reseal_all(uint8_t *buf, size_t len)
@@ -114,14 +100,11 @@ void wire_reseal_all(uint8_t *buf, size_t len)
 	if (len < WIRE_HDR_LEN)
 		return;
 	if (buf[3] == WIRE_DATA && len >= DATA_PAYLOAD_OFF) {
-		uint8_t leaf[CFT_SHORT_DIGEST_LEN];
-
-		chunk_digest_raw(buf + DATA_COVERED_OFF, buf + DATA_PAYLOAD_OFF,
-				 len - DATA_PAYLOAD_OFF, leaf);
-		data_check_raw(buf + DATA_SEQ_OFF, leaf, buf + DATA_CHECK_OFF);
+		put_u32(buf + DATA_LEAF_OFF, wire_leaf(buf + DATA_PAYLOAD_OFF, len - DATA_PAYLOAD_OFF));
+		put_u32(buf + DATA_CHECK_OFF, digest_crc32(buf + DATA_FIELDS_OFF, DATA_FIELDS_LEN));
 	} else if (buf[3] != WIRE_DATA && len >= WIRE_HDR_LEN + WIRE_TAG_LEN)
 		datagram_tag(buf, len - WIRE_TAG_LEN, buf + len - WIRE_TAG_LEN);
-	write_crc(buf, len);
+	wire_reseal(buf, len);
 }
 
 static void encode_status(struct wr *w, const struct wire_status *s)
@@ -237,12 +220,8 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 		wr_bytes(w, m->u.block.root, CFT_DIGEST_LEN);
 		break;
 	case WIRE_DATA:
-		wr_u32(w, m->u.data.seq);
-		wr_u32(w, m->u.data.file);
-		wr_u32(w, m->u.data.block);
-		wr_u16(w, m->u.data.chunk);
-		wr_u16(w, m->u.data.len);
-		wr_bytes(w, m->u.data.check, CFT_SHORT_DIGEST_LEN);
+		encode_data_fields(w, &m->u.data);
+		wr_u32(w, m->u.data.check);
 		wr_bytes(w, m->u.data.payload, m->u.data.len);
 		break;
 	case WIRE_PROBE:
@@ -264,8 +243,7 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 		wr_u32(w, m->u.chunksums.block);
 		wr_u16(w, m->u.chunksums.first);
 		wr_u16(w, m->u.chunksums.count);
-		wr_bytes(w, m->u.chunksums.digests,
-			 (size_t)m->u.chunksums.count * CFT_SHORT_DIGEST_LEN);
+		wr_bytes(w, m->u.chunksums.leaves, (size_t)m->u.chunksums.count * WIRE_LEAF_LEN);
 		break;
 	case WIRE_COMMIT:
 		wr_u32(w, m->u.commit.file);
@@ -306,7 +284,8 @@ int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap)
 	}
 	if (w.err)
 		return CFT_E_SPACE;
-	write_crc(buf, w.off);
+	put_u32(buf + WIRE_CSUM_OFF, m->type == WIRE_DATA ? data_crc(buf, w.off, m->u.data.leaf)
+							  : head_crc(buf, w.off));
 	return (int)w.off;
 }
 
@@ -427,7 +406,8 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 		m->u.data.block = rd_u32(r);
 		m->u.data.chunk = rd_u16(r);
 		m->u.data.len = rd_u16(r);
-		rd_copy(r, m->u.data.check, CFT_SHORT_DIGEST_LEN);
+		m->u.data.leaf = rd_u32(r);
+		m->u.data.check = rd_u32(r);
 		if (m->u.data.len == 0 || m->u.data.len > CFT_CHUNK_SIZE)
 			return CFT_E_MALFORMED;
 		m->u.data.payload = rd_bytes(r, m->u.data.len);
@@ -451,7 +431,7 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 		m->u.chunksums.first = rd_u16(r);
 		m->u.chunksums.count = rd_u16(r);
 		return decode_counted(r, m->u.chunksums.count, CFT_CHUNKSUMS_PER_DATAGRAM,
-				      CFT_SHORT_DIGEST_LEN, &m->u.chunksums.digests);
+				      WIRE_LEAF_LEN, &m->u.chunksums.leaves);
 	case WIRE_COMMIT:
 		m->u.commit.file = rd_u32(r);
 		rd_copy(r, m->u.commit.commit, CFT_DIGEST_LEN);
@@ -511,7 +491,11 @@ int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 	m->flags = rd_u16(&r);
 	m->session = rd_u64(&r);
 	csum = rd_u32(&r);
-	if (csum != datagram_crc(buf, len))
+	if (m->type == WIRE_DATA && len >= DATA_PAYLOAD_OFF && m->version == CFT_PROTO_VERSION) {
+		m->u.data.payload_crc = wire_leaf(buf + DATA_PAYLOAD_OFF, len - DATA_PAYLOAD_OFF);
+		if (csum != data_crc(buf, len, m->u.data.payload_crc))
+			return CFT_E_CHECKSUM;
+	} else if (csum != head_crc(buf, len))
 		return CFT_E_CHECKSUM;
 	if (m->version != CFT_PROTO_VERSION) {
 		/* An ERROR reads the same in every version: "version not

@@ -92,10 +92,10 @@ void recv_blocks_drop_slots(struct recv_blocks *rb)
 		rb->slots[i].block = RECV_NO_BLOCK;
 }
 
-/* Memory for a slot, kept for the session: a block and two digest lists. */
+/* Memory for a slot, kept for the session: a block and two leaf lists. */
 static bool slot_alloc(struct recv_blocks *rb, struct recv_slot *sl)
 {
-	size_t lists = (size_t)wire_chunks(rb->block_size) * CFT_SHORT_DIGEST_LEN;
+	size_t lists = (size_t)wire_chunks(rb->block_size) * WIRE_LEAF_LEN;
 
 	if (!sl->buf)
 		sl->buf = malloc(rb->block_size);
@@ -146,14 +146,14 @@ static enum recv_take wanted(struct recv_blocks *rb, uint32_t b, struct recv_slo
 	return slot_for(rb, b, out);
 }
 
-static uint8_t *cd_of(const struct recv_slot *sl, uint8_t *base, uint32_t c)
+/* Chunk c's leaf in a list (the chunks held, or the sender's). */
+static uint8_t *leaf_at(uint8_t *list, uint32_t c)
 {
-	(void)sl;
-	return base + (size_t)c * CFT_SHORT_DIGEST_LEN;
+	return list + (size_t)c * WIRE_LEAF_LEN;
 }
 
 enum recv_take recv_blocks_data(struct recv_blocks *rb, const struct wire_data *d,
-				const uint8_t leaf[CFT_SHORT_DIGEST_LEN], struct recv_slot **whole)
+				struct recv_slot **whole)
 {
 	struct recv_slot *sl = NULL;
 	enum recv_take t = wanted(rb, d->block, &sl);
@@ -167,11 +167,10 @@ enum recv_take recv_blocks_data(struct recv_blocks *rb, const struct wire_data *
 	if (bit_get(sl->map, d->chunk))
 		return RECV_DUPLICATE;
 	/* Once the sender's list is known, the chunk must be what it says. */
-	if (sl->have_list &&
-	    !digest_equal_n(leaf, cd_of(sl, sl->list, d->chunk), CFT_SHORT_DIGEST_LEN))
+	if (sl->have_list && d->leaf != wire_leaf_load(leaf_at(sl->list, d->chunk)))
 		return RECV_DAMAGED;
 	memcpy(sl->buf + (size_t)d->chunk * CFT_CHUNK_SIZE, d->payload, d->len);
-	memcpy(cd_of(sl, sl->cd, d->chunk), leaf, CFT_SHORT_DIGEST_LEN);
+	wire_leaf_store(leaf_at(sl->cd, d->chunk), d->leaf);
 	bit_set(sl->map, d->chunk);
 	sl->nhave++;
 	if (recv_slot_whole(sl))
@@ -202,8 +201,7 @@ static enum recv_take try_list(struct recv_slot *sl)
 	sl->have_list = true;
 	for (uint32_t c = 0; c < sl->nchunks; c++) {
 		if (bit_get(sl->map, c) &&
-		    !digest_equal_n(cd_of(sl, sl->cd, c), cd_of(sl, sl->list, c),
-				    CFT_SHORT_DIGEST_LEN)) {
+		    memcmp(leaf_at(sl->cd, c), leaf_at(sl->list, c), WIRE_LEAF_LEN) != 0) {
 			bit_clear(sl->map, c);
 			sl->nhave--;
 		}
@@ -254,8 +252,7 @@ enum recv_take recv_blocks_chunksums(struct recv_blocks *rb, const struct wire_c
 		return RECV_MALFORMED;
 	if (sl->list_pieces & (1ull << piece))
 		return RECV_DUPLICATE;
-	memcpy(cd_of(sl, sl->list, cs->first), cs->digests,
-	       (size_t)cs->count * CFT_SHORT_DIGEST_LEN);
+	memcpy(leaf_at(sl->list, cs->first), cs->leaves, (size_t)cs->count * WIRE_LEAF_LEN);
 	sl->list_pieces |= 1ull << piece;
 	t = try_list(sl);
 	if (t == RECV_TAKEN && recv_slot_whole(sl))
@@ -271,9 +268,9 @@ bool recv_blocks_check(struct recv_blocks *rb, struct recv_slot *sl)
 	proto_block_root(sl->cd, sl->nchunks, root);
 	if (digest_equal(root, sl->root))
 		return true;
-	/* Every chunk matched the digest it came with, yet together they do
-	 * not make the root: damage that recomputed a chunk's digest too, or
-	 * a damaged root.  The sender's list tells which. */
+	/* Every chunk matched the leaf it came with, yet together they do
+	 * not make the root: damage that recomputed a chunk's leaf too, or a
+	 * damaged root.  The sender's list tells which. */
 	sl->retries++;
 	sl->have_list = false;
 	sl->need_list = true;

@@ -8,8 +8,8 @@
  * Each chunk is taken only if its DATA's check holds (the session verifies
  * it), so damage that a recomputed CRC hides costs that chunk alone.
  * Damage that also recomputed the check shows when the block is whole: the
- * digests of its chunks do not hash to its root.  Then the sender's list of
- * chunk digests is fetched (CHUNKSUMS), checked against the root, and only
+ * leaves of its chunks do not hash to its root.  Then the sender's list of
+ * chunk leaves is fetched (CHUNKSUMS), checked against the root, and only
  * the chunks that differ from it are asked for again.
  */
 #ifndef CFT_RECV_BLOCKS_H
@@ -43,7 +43,7 @@ struct recv_slot {
 	uint8_t map[(RECV_CHUNKS_MAX + 7) / 8];	/* chunks present */
 	uint8_t *buf;			/* block_size bytes, kept for the session */
 	uint8_t *cd;			/* digest of each chunk present */
-	uint8_t *list;			/* the sender's chunk digests */
+	uint8_t *list;			/* the sender's chunk leaves */
 };
 
 struct recv_blocks {
@@ -104,11 +104,11 @@ static inline bool recv_slot_whole(const struct recv_slot *sl)
 	return sl->nhave == sl->nchunks && sl->have_root && !sl->need_list;
 }
 
-/* Take one DATA (whose check was verified, leaf being its chunk's digest),
+/* Take one DATA (whose leaf and check were verified against its payload),
  * BLOCK or CHUNKSUMS datagram for the current file.  *whole is set to the
  * slot when the block is whole (every chunk and its root in). */
 enum recv_take recv_blocks_data(struct recv_blocks *rb, const struct wire_data *d,
-				const uint8_t leaf[CFT_SHORT_DIGEST_LEN], struct recv_slot **whole);
+				struct recv_slot **whole);
 enum recv_take recv_blocks_root(struct recv_blocks *rb, const struct wire_block *bl,
 				struct recv_slot **whole);
 enum recv_take recv_blocks_chunksums(struct recv_blocks *rb, const struct wire_chunksums *cs,
@@ -116,7 +116,7 @@ enum recv_take recv_blocks_chunksums(struct recv_blocks *rb, const struct wire_c
 
 /* Do the chunks of the whole block in sl hash to its root?  If not, its
  * failures are counted (sl->retries; past CFT_BLOCK_RETRIES_MAX the file has
- * failed) and the sender's list of chunk digests is asked for, to find the
+ * failed) and the sender's list of chunk leaves is asked for, to find the
  * chunks that differ. */
 bool recv_blocks_check(struct recv_blocks *rb, struct recv_slot *sl);
 /* The checked block in sl is written: mark it done and free the slot. */

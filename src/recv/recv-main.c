@@ -258,7 +258,7 @@ int recv_main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = open_ends(&r);
-	if (rc < 0 && net_batch_init(&r.out.batch, CFT_DATAGRAM_MAX) == 0 &&
+	if (rc < 0 && net_batch_init(&r.out.batch, CFT_DATAGRAM_MAX, NET_SEND) == 0 &&
 	    recv_server_init(&r.srv, r.dirfd, (uint64_t)r.o.timeout_s * 1000000u,
 			     (struct recv_io){ { net_out_datagram, &r.out }, recv_report_event, &r.rep }) == 0) {
 		r.rep.json = r.o.json;

@@ -32,7 +32,7 @@ static const struct {
 	C("outside window", "outside_window", window_full, 1),
 	C("offer digest", "bad_offer", bad_offer, 1),
 	C("unmatched", "unmatched", unmatched, 1),
-	C("chunk digest", "bad_chunk", bad_chunk, 2),
+	C("chunk check", "bad_chunk", bad_chunk, 2),
 	C("block digest", "block_mismatch", block_mismatch, 2),
 	C("read-back", "readback_mismatch", readback_mismatch, 2),
 	C("refused", "refused", refused, 3),

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cft/digest.h"
+#include "cft/dio.h"
 #include "cft/error.h"
 #include "cft/exit.h"
 #include "cft/proto.h"
@@ -23,7 +24,7 @@ int recv_server_init(struct recv_server *srv, int dirfd, uint64_t timeout_us,
 	srv->dirfd = dirfd;
 	srv->timeout_us = timeout_us;
 	srv->io = io;
-	srv->rbbuf = malloc(CFT_READBACK_STEP);
+	srv->rbbuf = dio_alloc(CFT_READBACK_STEP);
 	return srv->rbbuf ? 0 : CFT_E_NOMEM;
 }
 

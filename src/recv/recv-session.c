@@ -104,8 +104,10 @@ static void on_chunksums(struct recv_session *s, const struct wire_chunksums *cs
 }
 
 /*
- * A DATA datagram: taken only if its check holds (it covers every field: a
- * damaged sequence number would mislead the sender's window).  The sequence
+ * A DATA datagram: taken only if its leaf is its payload's CRC-32 and its
+ * check holds (together they cover every field whatever became of the
+ * datagram's checksum: a damaged sequence number would mislead the sender's
+ * window, a damaged payload would cost the block a root).  The sequence
  * number reported back is the latest intact one, not the highest ever seen,
  * so that even one that was damaged with its check recomputed misleads one
  * report at most.
@@ -113,19 +115,16 @@ static void on_chunksums(struct recv_session *s, const struct wire_chunksums *cs
 static void on_data(struct recv_session *s, uint64_t now, const struct wire_data *d)
 {
 	struct recv_slot *whole = NULL;
-	uint8_t leaf[CFT_SHORT_DIGEST_LEN], check[CFT_SHORT_DIGEST_LEN];
 
 	s->rx_count++;
 	if (s->unreported++ == 0)
 		s->unreported_since = now;
-	wire_chunk_digest(d->file, d->block, d->chunk, d->payload, d->len, leaf);
-	wire_data_check(d->seq, leaf, check);
-	if (!digest_equal_n(check, d->check, CFT_SHORT_DIGEST_LEN)) {
+	if (d->payload_crc != d->leaf || wire_data_check(d) != d->check) {
 		s->srv->c.bad_chunk++;
 	} else {
 		s->rx_seq = d->seq;
 		if (receiving(s, d->file)) {
-			enum recv_take t = recv_blocks_data(&s->blocks, d, leaf, &whole);
+			enum recv_take t = recv_blocks_data(&s->blocks, d, &whole);
 
 			took(s, t, whole);
 		}
@@ -277,7 +276,7 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 		return;
 	}
 	s->f = f;
-	f->sf.fd = -1;
+	f->sf.fd = f->sf.rfd = -1;
 	f->index = wf->file;
 	f->size = wf->size;
 	f->state = WIRE_FS_RECEIVING;
@@ -374,7 +373,7 @@ void recv_session_timer(struct recv_session *s, uint64_t now)
 	}
 	if (s->unreported > 0 && f && now - s->unreported_since >= CFT_STATUS_DELAY_US)
 		recv_say_status(s, f->index);
-	if (f && f->state == WIRE_FS_VERIFYING)
+	if (f && (f->state == WIRE_FS_VERIFYING || f->rehash))
 		recv_verify_step(s);
 }
 
@@ -384,7 +383,7 @@ uint64_t recv_session_deadline(const struct recv_session *s, uint64_t now)
 
 	if (s->unreported > 0 && s->unreported_since + CFT_STATUS_DELAY_US < t)
 		t = s->unreported_since + CFT_STATUS_DELAY_US;
-	if (s->f && s->f->state == WIRE_FS_VERIFYING)
+	if (s->f && (s->f->state == WIRE_FS_VERIFYING || s->f->rehash))
 		t = now;
 	return t;
 }

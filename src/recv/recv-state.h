@@ -30,6 +30,7 @@ struct recv_file {
 	enum store_origin origin;
 	bool no_clobber;
 	bool flushed;			/* durable, and dropped from the page cache */
+	bool rehash;			/* reading back again for block digests */
 	struct store_meta held;		/* what the file holds, once flushed */
 	struct filesum rb;		/* the read-back's digests */
 	uint32_t sums_have;		/* sender's block digests received */

@@ -22,7 +22,11 @@ void recv_verify_start(struct recv_session *s)
 	f->state = WIRE_FS_VERIFYING;
 	f->flushed = false;
 	recv_blocks_drop_slots(&s->blocks);
-	if (filesum_start(&f->rb, f->size, s->blocks.block_size) < 0) {
+	/* Block digests only where a next round is likely (a partial or
+	 * existing file to check) or under way; the rare first round that
+	 * differs reads again for them (open_round). */
+	if (filesum_start(&f->rb, f->size, s->blocks.block_size,
+			  f->round > 0 || f->origin != STORE_FRESH) < 0) {
 		errno = ENOMEM;
 		recv_fail_io(s, "read back");
 		return;
@@ -61,7 +65,7 @@ void recv_verify_step(struct recv_session *s)
 	uint64_t want = filesum_left(&f->rb);
 	long n = 0;
 
-	if (!f->flushed && flush(s, f) < 0)
+	if (!f->rehash && !f->flushed && flush(s, f) < 0)
 		return;
 	if (want > CFT_READBACK_STEP)
 		want = CFT_READBACK_STEP;
@@ -71,16 +75,19 @@ void recv_verify_step(struct recv_session *s)
 			recv_fail_io(s, "read back");
 			return;
 		}
-		if (n == 0) {
+		if ((uint64_t)n < want) {
 			/* Shorter on disk than written: pad with zeros so the
 			 * digests differ and the blocks are sent again. */
-			memset(buf, 0, want);
+			memset(buf + n, 0, want - (size_t)n);
 			n = (long)want;
 		}
 	}
 	filesum_update(&f->rb, buf, (size_t)n);
 	if (filesum_done(&f->rb)) {
-		f->state = WIRE_FS_VERIFIED;
+		if (f->rehash)
+			f->rehash = false;	/* SUMS can be compared now */
+		else
+			f->state = WIRE_FS_VERIFIED;
 		recv_say_status(s, f->index);
 	}
 }
@@ -88,6 +95,8 @@ void recv_verify_step(struct recv_session *s)
 /* The first SUMS of a round after VERIFIED: the file differs. */
 static int open_round(struct recv_session *s, struct recv_file *f)
 {
+	bool again = true;	/* the blocks read back stay, to compare */
+
 	if (f->sf.existing) {
 		/* The destination differs from the source. */
 		if (f->no_clobber) {
@@ -103,10 +112,21 @@ static int open_round(struct recv_session *s, struct recv_file *f)
 		}
 		f->origin = STORE_FRESH;
 		recv_blocks_mark_all(&s->blocks, false);
+		again = false;
 	}
 	f->round++;
 	f->state = WIRE_FS_SUMS;
 	f->sums_have = 0;
+	if (again && !f->rb.blocks) {
+		/* The read-back took the whole digest only: read again for
+		 * the block digests, then take the SUMS. */
+		if (filesum_start(&f->rb, f->size, s->blocks.block_size, true) < 0) {
+			errno = ENOMEM;
+			recv_fail_io(s, "read back");
+			return -1;
+		}
+		f->rehash = true;
+	}
 	return 0;
 }
 
@@ -139,6 +159,10 @@ void recv_verify_sums(struct recv_session *s, const struct wire_sums *su)
 	}
 	if (f->state == WIRE_FS_VERIFIED && su->round == f->round + 1 && open_round(s, f) < 0)
 		return;
+	if (f->rehash) {
+		s->srv->c.stale++;	/* sent again once it is done */
+		return;
+	}
 	if (f->state != WIRE_FS_SUMS || su->round != f->round || su->first != f->sums_have ||
 	    su->count > s->blocks.nblocks - f->sums_have) {
 		s->srv->c.stale++;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cft/digest.h"
+#include "cft/dio.h"
 #include "cft/error.h"
 #include "cft/util.h"
 #include "store.h"
@@ -152,13 +153,23 @@ static int create_fresh(struct store_file *sf, const struct store_source *src)
 	return 0;
 }
 
+/* Close both descriptors (the names stay). */
+static void close_fds(struct store_file *sf)
+{
+	if (sf->fd >= 0)
+		close(sf->fd);
+	if (sf->rfd >= 0)
+		close(sf->rfd);
+	sf->fd = sf->rfd = -1;
+}
+
 int store_open(int dirfd, const char *name, const struct store_source *src, mode_t mode,
 	       int no_existing, struct store_file *sf, enum store_origin *origin)
 {
 	struct stat st;
 
 	memset(sf, 0, sizeof(*sf));
-	sf->fd = -1;
+	sf->fd = sf->rfd = -1;
 	sf->dirfd = dirfd;
 	sf->size = src->size;
 	sf->mode = mode & 0777;
@@ -198,9 +209,7 @@ int store_open(int dirfd, const char *name, const struct store_source *src, mode
 
 int store_restart(struct store_file *sf, const struct store_source *src)
 {
-	if (sf->fd >= 0)
-		close(sf->fd);
-	sf->fd = -1;
+	close_fds(sf);
 	sf->existing = 0;
 	return create_fresh(sf, src);
 }
@@ -285,9 +294,14 @@ int store_flush(struct store_file *sf)
 		return CFT_E_IO;
 	if (fsync(sf->fd) < 0)
 		return CFT_E_IO;
-	/* Advisory: where the kernel keeps the pages anyway, the read-back
-	 * still checks what the file system returns for this file. */
-	(void)posix_fadvise(sf->fd, 0, 0, POSIX_FADV_DONTNEED);
+	/* The read-back asks the device (O_DIRECT) where the file system can;
+	 * else it drops the cached pages first, which is advisory: where the
+	 * kernel keeps them anyway, the read-back still checks what the file
+	 * system returns for this file. */
+	if (sf->rfd < 0)
+		sf->rfd = dio_open(sf->dirfd, sf->existing ? sf->name : sf->tmpname, sf->fd);
+	if (sf->rfd < 0)
+		(void)posix_fadvise(sf->fd, 0, 0, POSIX_FADV_DONTNEED);
 	return 0;
 }
 
@@ -306,6 +320,11 @@ int store_meta(struct store_file *sf, struct store_meta *m)
 
 long store_read(struct store_file *sf, uint64_t off, void *buf, size_t len)
 {
+	if (sf->rfd >= 0) {
+		long n = dio_read(sf->rfd, buf, len, off);
+
+		return n < 0 ? CFT_E_IO : n;
+	}
 	for (;;) {
 		ssize_t n = pread(sf->fd, buf, len, (off_t)off);
 		if (n >= 0)
@@ -350,18 +369,14 @@ out:
 		store_abort(sf);
 		errno = e;
 	} else {
-		close(sf->fd);
-		sf->fd = -1;
+		close_fds(sf);
 	}
 	return ret;
 }
 
 void store_abort(struct store_file *sf)
 {
-	if (sf->fd >= 0) {
-		close(sf->fd);
-		sf->fd = -1;
-	}
+	close_fds(sf);
 	if (sf->existing)
 		return;		/* never remove the user's file */
 	if (sf->tmpname[0] != '\0') {
@@ -376,10 +391,7 @@ void store_abort(struct store_file *sf)
 
 void store_keep(struct store_file *sf)
 {
-	if (sf->fd >= 0) {
-		close(sf->fd);
-		sf->fd = -1;
-	}
+	close_fds(sf);
 	/* Forget the names, so that a later store_abort leaves them be. */
 	sf->tmpname[0] = sf->statename[0] = '\0';
 }

@@ -28,6 +28,7 @@
 struct store_file {
 	int dirfd;		/* borrowed */
 	int fd;			/* temporary file, read-write */
+	int rfd;		/* the read-back's: the same file, O_DIRECT, or -1 */
 	uint64_t size;
 	mode_t mode;		/* what the file is to have when committed */
 	int64_t mtime_sec;
@@ -111,7 +112,9 @@ int store_flush(struct store_file *sf);
 /* What the file holds now.  Returns 0 or CFT_E_IO. */
 int store_meta(struct store_file *sf, struct store_meta *m);
 
-/* Read up to len bytes at off.  Returns bytes read (0 at end) or CFT_E_IO. */
+/* Read len bytes at off (fewer at the end of the file) into buf, from
+ * dio_alloc: after store_flush, from the device where the file system
+ * allows.  Returns bytes read or CFT_E_IO. */
 long store_read(struct store_file *sf, uint64_t off, void *buf, size_t len);
 
 /*

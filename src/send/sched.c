@@ -93,7 +93,7 @@ bool sched_ready(const struct sched *sc)
 	struct sched_next nx;
 
 	sched_next(sc, &nx);
-	return nx.kind != SCHED_IDLE;
+	return nx.kind != SCHED_WAIT;
 }
 
 static struct sched_block *find(struct sched *sc, uint32_t b)

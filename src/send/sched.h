@@ -5,13 +5,13 @@
  * says so; STATUS reports come in through sched_on_receiving.
  *
  * Order of preference: what the receiver asked for about a block as a whole
- * (its root again, or its chunk digests), chunks it reported missing
+ * (its root again, or its chunk leaves), chunks it reported missing
  * (repairs), then the rest of the block being sent, then a block to be sent
  * again in full, then the lowest block not yet done that fits the
  * receiver's window.
  *
  * Each block in flight holds one of CFT_WINDOW_BLOCKS_MAX slots, so that the
- * engine can keep its chunk digests and root there until it is done.
+ * engine can keep its chunk leaves and root there until it is done.
  */
 #ifndef CFT_SCHED_H
 #define CFT_SCHED_H
@@ -37,7 +37,7 @@ struct sched_block {
 	bool sending;			/* its chunks are going out right now */
 	bool need_full;			/* read it again and send all of it */
 	bool need_root;			/* send its root (BLOCK) again */
-	bool need_sums;			/* send its root and chunk digests */
+	bool need_sums;			/* send its root and chunk leaves */
 	unsigned slot;			/* where the engine keeps its digests */
 	uint16_t nr;
 	struct sched_range r[SCHED_RANGES_PER_BLOCK];
@@ -62,12 +62,12 @@ struct sched {
 };
 
 enum sched_kind {
-	SCHED_IDLE,			/* nothing to send until the next STATUS */
+	SCHED_WAIT,			/* nothing to send until the next STATUS */
 	SCHED_REPAIR,			/* read chunk `chunk` of `block` and send it */
 	SCHED_CHUNK,			/* send chunk `chunk` of the block in the pipe */
 	SCHED_BLOCK,			/* read `block`, send its root, start its chunks */
 	SCHED_ROOT,			/* send the root of `block` again */
-	SCHED_SUMS,			/* send the root and chunk digests of `block` */
+	SCHED_SUMS,			/* send the root and chunk leaves of `block` */
 };
 
 struct sched_next {
@@ -92,7 +92,7 @@ void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now);
  * `slot` and its root sent: its chunks follow.  Returns the slot, which
  * sched_next gave already for a block sent before, else a free one. */
 unsigned sched_block_started(struct sched *sc, uint32_t block);
-/* The root, or the root and the chunk digests, sched_next chose went out. */
+/* The root, or the root and the chunk leaves, sched_next chose went out. */
 void sched_whole_sent(struct sched *sc, uint32_t seq, uint64_t now);
 /* The pipe's chunk went out as DATA `seq`; true when it was the block's
  * last (the engine then asks for a STATUS). */

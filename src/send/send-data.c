@@ -1,6 +1,6 @@
 /*
  * The sender's data phase: what sched.h chooses, read from the source and
- * sent, within the congestion window.  Each block's chunk digests and root
+ * sent, within the congestion window.  Each block's chunk leaves and root
  * are computed from the bytes read, once, and kept while it is in flight:
  * its DATA carry them, a chunk read again must match them, and a receiver
  * whose block failed its root gets them as a list.
@@ -20,7 +20,7 @@ int send_data_init(struct send_data *d, uint32_t block_size)
 {
 	d->max_chunks = wire_chunks(block_size);
 	d->buf = malloc(block_size);
-	d->cds = malloc((size_t)CFT_WINDOW_BLOCKS_MAX * d->max_chunks * CFT_SHORT_DIGEST_LEN);
+	d->cds = malloc((size_t)CFT_WINDOW_BLOCKS_MAX * d->max_chunks * WIRE_LEAF_LEN);
 	return d->buf && d->cds ? 0 : CFT_E_NOMEM;
 }
 
@@ -31,10 +31,10 @@ void send_data_free(struct send_data *d)
 	d->buf = d->cds = NULL;
 }
 
-/* The digest of chunk c of the block in slot. */
+/* The leaf of chunk c of the block in slot, as listed. */
 static uint8_t *cd(const struct send_data *d, unsigned slot, uint32_t c)
 {
-	return d->cds + ((size_t)slot * d->max_chunks + c) * CFT_SHORT_DIGEST_LEN;
+	return d->cds + ((size_t)slot * d->max_chunks + c) * WIRE_LEAF_LEN;
 }
 
 void send_data_probe(struct send_data *d, uint64_t now)
@@ -49,17 +49,18 @@ void send_data_probe(struct send_data *d, uint64_t now)
 }
 
 static void send_chunk(struct send_data *d, uint32_t b, uint16_t c, const uint8_t *p,
-		       uint16_t len, const uint8_t *digest)
+		       uint16_t len, uint32_t leaf)
 {
 	struct wire_msg m;
 
 	proto_msg(&m, d->session, WIRE_DATA);
 	m.u.data.seq = flow_next_seq(&d->flow);
-	wire_data_check(m.u.data.seq, digest, m.u.data.check);
 	m.u.data.file = d->file;
 	m.u.data.block = b;
 	m.u.data.chunk = c;
 	m.u.data.len = len;
+	m.u.data.leaf = leaf;
+	m.u.data.check = wire_data_check(&m.u.data);
 	m.u.data.payload = p;
 	proto_send(&d->out, NULL, &m);
 	d->datagrams++;
@@ -76,7 +77,7 @@ static void send_root(struct send_data *d, uint32_t b, unsigned slot)
 	proto_send(&d->out, NULL, &m);
 }
 
-/* The chunk digests of block b, in CHUNKSUMS pieces, after its root. */
+/* The chunk leaves of block b, in CHUNKSUMS pieces, after its root. */
 static void send_chunksums(struct send_data *d, uint32_t b, unsigned slot)
 {
 	uint32_t n = wire_chunks(proto_block_len(d->sched.size, d->sched.block_size, b));
@@ -90,14 +91,14 @@ static void send_chunksums(struct send_data *d, uint32_t b, unsigned slot)
 		m.u.chunksums.first = (uint16_t)first;
 		m.u.chunksums.count = (uint16_t)(n - first < CFT_CHUNKSUMS_PER_DATAGRAM ?
 						 n - first : CFT_CHUNKSUMS_PER_DATAGRAM);
-		m.u.chunksums.digests = cd(d, slot, first);
+		m.u.chunksums.leaves = cd(d, slot, first);
 		proto_send(&d->out, NULL, &m);
 		d->chunksums++;
 	}
 }
 
-/* Read block b afresh, digest its chunks and send its root; its chunks
- * follow from buf. */
+/* Read block b afresh, take its chunks' leaves and send its root; its
+ * chunks follow from buf. */
 static int send_block(struct send_data *d, uint32_t b)
 {
 	uint32_t len = proto_block_len(d->sched.size, d->sched.block_size, b);
@@ -110,30 +111,30 @@ static int send_block(struct send_data *d, uint32_t b)
 		return rc;
 	slot = sched_block_started(&d->sched, b);
 	for (uint32_t c = 0; c < n; c++)
-		wire_chunk_digest(d->file, b, (uint16_t)c, d->buf + (size_t)c * CFT_CHUNK_SIZE,
-				  proto_chunk_len(len, c), cd(d, slot, c));
+		wire_leaf_store(cd(d, slot, c), wire_leaf(d->buf + (size_t)c * CFT_CHUNK_SIZE,
+							  proto_chunk_len(len, c)));
 	proto_block_root(cd(d, slot, 0), n, d->roots[slot]);
 	send_root(d, b, slot);
 	return 0;
 }
 
 /* Re-send one chunk the receiver reported missing, read afresh: it must
- * still be what was digested when the block was read. */
+ * still be what the block's leaves and root were taken from. */
 static int send_repair(struct send_data *d, const struct sched_next *nx, uint64_t now)
 {
 	uint32_t blen = proto_block_len(d->sched.size, d->sched.block_size, nx->block);
 	uint16_t len = proto_chunk_len(blen, nx->chunk);
 	uint64_t off = (uint64_t)nx->block * d->sched.block_size +
 		       (uint64_t)nx->chunk * CFT_CHUNK_SIZE;
-	uint8_t digest[CFT_SHORT_DIGEST_LEN];
+	uint32_t leaf;
 	int rc = source_read(d->src, off, d->chunk, len);
 
 	if (rc < 0)
 		return rc;
-	wire_chunk_digest(d->file, nx->block, nx->chunk, d->chunk, len, digest);
-	if (!digest_equal_n(digest, cd(d, nx->slot, nx->chunk), CFT_SHORT_DIGEST_LEN))
+	leaf = wire_leaf(d->chunk, len);
+	if (leaf != wire_leaf_load(cd(d, nx->slot, nx->chunk)))
 		return CFT_E_CHANGED;
-	send_chunk(d, nx->block, nx->chunk, d->chunk, len, digest);
+	send_chunk(d, nx->block, nx->chunk, d->chunk, len, leaf);
 	sched_repair_sent(&d->sched, d->flow.tx_seq, now);
 	d->retransmits++;
 	return 0;
@@ -149,7 +150,7 @@ static int send_next(struct send_data *d, const struct sched_next *nx, uint64_t 
 		uint16_t len = proto_chunk_len(d->sched.pipe.len, nx->chunk);
 
 		send_chunk(d, nx->block, nx->chunk, d->buf + (size_t)nx->chunk * CFT_CHUNK_SIZE,
-			   len, cd(d, nx->slot, nx->chunk));
+			   len, wire_leaf_load(cd(d, nx->slot, nx->chunk)));
 		/* A block's last chunk: ask where we stand (clocks the window,
 		 * samples the round trip). */
 		if (sched_chunk_sent(&d->sched, d->flow.tx_seq, now))
@@ -180,7 +181,7 @@ int send_data_pump(struct send_data *d, uint64_t now)
 
 	while (rc == 0 && sent < PUMP_BATCH && flow_may_send(&d->flow)) {
 		sched_next(&d->sched, &nx);
-		if (nx.kind == SCHED_IDLE)
+		if (nx.kind == SCHED_WAIT)
 			break;
 		rc = send_next(d, &nx, now);
 		sent++;

@@ -28,11 +28,11 @@ struct send_data {
 	struct source *src;
 	uint8_t *buf;			/* one block, as read to be sent */
 	uint8_t chunk[CFT_CHUNK_SIZE];	/* one chunk, as read to be re-sent */
-	/* per slot of sched.h, the digests of a block in flight: its chunks'
-	 * (computed from the bytes read, carried by its DATA, and sent as a
-	 * list when the receiver asks) and its root */
+	/* per slot of sched.h, the checks of a block in flight: its chunks'
+	 * leaves (computed from the bytes read, carried by its DATA, and sent
+	 * as a list when the receiver asks) and its root */
 	uint32_t max_chunks;		/* chunks in a full block */
-	uint8_t *cds;			/* CFT_WINDOW_BLOCKS_MAX * max_chunks digests */
+	uint8_t *cds;			/* CFT_WINDOW_BLOCKS_MAX * max_chunks leaves */
 	uint8_t roots[CFT_WINDOW_BLOCKS_MAX][CFT_DIGEST_LEN];
 	/* counted here, reported by the engine */
 	uint64_t datagrams;		/* DATA sent */

@@ -68,6 +68,8 @@ struct send_config {
 	uint32_t block_size;
 	uint64_t timeout_us;
 	bool no_clobber;		/* never replace an existing destination */
+	bool threads;			/* disk work on a thread of its own (worker.h);
+					 * false: inline, for tests */
 	uint64_t session;		/* the session id: random, the caller's */
 	struct proto_out out;
 	/* Optional: called for every event. */

@@ -295,6 +295,7 @@ static int run(struct send_run *r, const struct send_opts *o, struct send_file *
 		.block_size = block_size,
 		.timeout_us = (uint64_t)o->timeout_s * 1000000u,
 		.no_clobber = o->no_clobber,
+		.threads = true,
 		.out = { net_out_datagram, &r->out },
 		.event = send_report_event,
 		.event_ctx = &r->rep,
@@ -306,7 +307,7 @@ static int run(struct send_run *r, const struct send_opts *o, struct send_file *
 	};
 
 	if (digest_random(&cfg.session, sizeof(cfg.session)) < 0 ||
-	    net_batch_init(&r->out.batch, CFT_DATAGRAM_MAX) < 0 || !(r->s = send_new(&cfg))) {
+	    net_batch_init(&r->out.batch, CFT_DATAGRAM_MAX, NET_SEND) < 0 || !(r->s = send_new(&cfg))) {
 		log_error("cannot start: out of memory or no randomness");
 		return CFT_EXIT_LOCAL;
 	}

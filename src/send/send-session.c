@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cft/digest.h"
+#include "cft/dio.h"
 #include "cft/error.h"
 #include "cft/exit.h"
 #include "cft/util.h"
@@ -131,6 +132,10 @@ static void start_file(struct send_session *s, uint64_t now)
 					 s->src.mtime_nsec };
 	make_offer(s);
 	s->round = 0;
+	s->v_asked = false;
+	send_verify_read(s, true);
+	if (s->phase == SEND_FAILED)
+		return;
 	s->stats.bytes_acked = 0;
 	s->file_started = now;
 	s->file_datagrams = s->data.datagrams;
@@ -214,7 +219,8 @@ static void on_receiving(struct send_session *s, uint64_t now, const struct wire
  * than ours means some were lost (or a report was damaged): repeat. */
 static void on_sums_count(struct send_session *s, uint64_t now, const struct wire_status *rep)
 {
-	if (rep->sums_have == s->sums_acked || rep->sums_have > s->vsum.nblocks)
+	if (!s->vread.valid || rep->sums_have == s->sums_acked ||
+	    rep->sums_have > s->vread.sum.nblocks)
 		return;
 	if (rep->sums_have > s->sums_acked)
 		send_progress(s, now);
@@ -304,6 +310,8 @@ static void reconnect(struct send_session *s, uint64_t now)
 		return;
 	s->stats.reconnects++;
 	send_event(s, SEND_EV_RECONNECTED);
+	vread_cancel(&s->vread);
+	s->v_asked = false;
 	source_close(&s->src);
 	s->phase = SEND_HELLO;
 	sched_start(&s->data.sched, 0, s->cfg.block_size);
@@ -488,8 +496,6 @@ static void on_timer(struct send_session *s, uint64_t now)
 {
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED || timed_out(s, now))
 		return;
-	if (s->phase == SEND_VERIFY && !filesum_done(&s->vsum))
-		send_verify_step(s, now);
 	if (s->phase == SEND_DATA)
 		pump(s, now);
 	if (s->phase == SEND_DATA && !s->early_probed &&
@@ -503,14 +509,24 @@ static void on_timer(struct send_session *s, uint64_t now)
 		on_retransmit(s, now);
 }
 
+/* Finished disk work, handed back to the engine between two events. */
+static void reap(struct send_session *s, uint64_t now)
+{
+	s->now = now;
+	if (s->phase != SEND_DONE && s->phase != SEND_FAILED)
+		worker_reap(&s->worker);
+}
+
 void send_on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf, size_t len)
 {
 	on_datagram(s, now, buf, len);
+	reap(s, now);
 	sync_stats(s);
 }
 
 void send_on_timer(struct send_session *s, uint64_t now)
 {
+	reap(s, now);
 	on_timer(s, now);
 	sync_stats(s);
 }
@@ -522,8 +538,6 @@ uint64_t send_next_deadline(const struct send_session *s, uint64_t now)
 
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)
 		return UINT64_MAX;
-	if (s->phase == SEND_VERIFY && !filesum_done(&s->vsum))
-		return now;
 	if (s->phase == SEND_DATA && flow_may_send(fl) && sched_ready(&s->data.sched))
 		return now;
 	if (s->phase == SEND_DATA && !s->early_probed &&
@@ -544,9 +558,12 @@ struct send_session *send_new(const struct send_config *cfg)
 		return NULL;
 	s->cfg = *cfg;
 	source_clear(&s->src);
-	s->vbuf = malloc(CFT_READBACK_STEP);
-	if (filesum_init(&s->vsum) < 0 || send_data_init(&s->data, cfg->block_size) < 0 ||
-	    !s->vbuf) {
+	if (worker_start(&s->worker, cfg->threads) < 0) {
+		free(s);
+		return NULL;
+	}
+	if (vread_init(&s->vread, &s->worker, send_verify_read_done, s) < 0 ||
+	    send_data_init(&s->data, cfg->block_size) < 0) {
 		send_free(s);
 		return NULL;
 	}
@@ -562,10 +579,10 @@ void send_free(struct send_session *s)
 {
 	if (!s)
 		return;
+	worker_stop(&s->worker);
+	vread_free(&s->vread);
 	source_close(&s->src);
 	send_data_free(&s->data);
-	free(s->vbuf);
-	filesum_free(&s->vsum);
 	free(s);
 }
 

@@ -12,9 +12,11 @@
 
 #include "cft/filesum.h"
 #include "cft/proto.h"
+#include "cft/worker.h"
 #include "send-data.h"
 #include "send-engine.h"
 #include "source.h"
+#include "vread.h"
 
 /* What the receiver reports it would commit (a VERIFIED STATUS). */
 struct send_report_of {
@@ -37,6 +39,8 @@ struct send_session {
 	uint64_t last_progress;		/* confirmed bytes or a change of state */
 	bool timed_out;			/* the retransmission timer fired */
 	bool early_probed;		/* a PROBE went out since the last STATUS */
+	uint64_t now;			/* of the event being handled, for done() */
+	struct worker worker;		/* the disk work: the independent read */
 
 	/* the file in progress */
 	uint32_t cur;
@@ -48,8 +52,8 @@ struct send_session {
 	uint64_t file_datagrams;	/* data.datagrams when the file began */
 
 	/* the end-to-end check */
-	struct filesum vsum;		/* from the independent read */
-	uint8_t *vbuf;			/* CFT_READBACK_STEP */
+	struct vread vread;		/* the independent read of this round */
+	bool v_asked;			/* started for this round */
 	bool r_done;			/* the receiver's report is in */
 	struct send_report_of r;
 	uint8_t commit[CFT_DIGEST_LEN];	/* proto_commit_digest of our facts */

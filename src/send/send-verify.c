@@ -6,15 +6,31 @@
  * agree does it send COMMIT, carrying the digest of those facts, which the
  * receiver compares with the digest of its own before it renames anything.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "cft/digest.h"
+#include "cft/error.h"
 #include "cft/exit.h"
 #include "send-say.h"
 #include "send-verify.h"
 
 /* SUMS datagrams sent per burst (the receiver takes them in order). */
 #define SUMS_BURST 16
+
+/* Start this round's independent read, unless it runs already: in round 0
+ * from the offer on where it can (O_DIRECT), else now; in a later round at
+ * its start, for the block digests SUMS carry. */
+void send_verify_read(struct send_session *s, bool early)
+{
+	if (s->v_asked || (early && !s->src.direct && s->round == 0))
+		return;
+	if (vread_start(&s->vread, &s->src, s->cfg.block_size, s->round > 0) < 0) {
+		send_fail_source(s, CFT_E_IO);
+		return;
+	}
+	s->v_asked = true;
+}
 
 void send_verify_start(struct send_session *s, uint64_t now)
 {
@@ -24,17 +40,17 @@ void send_verify_start(struct send_session *s, uint64_t now)
 	s->stats.e2e_rounds++;
 	s->stats.bytes_acked = s->cfg.files[s->cur].size;
 	send_progress(s, now);
-	if (source_verify_start(&s->src, &s->vsum, s->cfg.block_size) < 0) {
-		send_fail(s, CFT_EXIT_LOCAL, "%s: out of memory", s->cfg.files[s->cur].path);
-		return;
-	}
-	send_event(s, SEND_EV_CHECKING);
+	send_verify_read(s, false);
+	if (s->phase == SEND_VERIFY)
+		send_event(s, SEND_EV_CHECKING);
 }
 
 void send_verify_sums(struct send_session *s, uint64_t now)
 {
-	uint32_t nblocks = (uint32_t)s->vsum.nblocks;
+	uint32_t nblocks = (uint32_t)s->vread.sum.nblocks;
 
+	if (!s->vread.valid)
+		return;		/* the read that gives them is still running */
 	for (unsigned k = 0; k < SUMS_BURST; k++) {
 		uint32_t first = s->sums_acked + k * CFT_SUMS_PER_DATAGRAM;
 		struct wire_msg m;
@@ -47,7 +63,7 @@ void send_verify_sums(struct send_session *s, uint64_t now)
 		m.u.sums.first = first;
 		m.u.sums.count = (uint16_t)(nblocks - first < CFT_SUMS_PER_DATAGRAM ?
 					    nblocks - first : CFT_SUMS_PER_DATAGRAM);
-		m.u.sums.digests = filesum_block(&s->vsum, first);
+		m.u.sums.digests = filesum_block(&s->vread.sum, first);
 		send_say(s, &m);
 	}
 	flow_arm(&s->data.flow, now);
@@ -80,7 +96,9 @@ static void next_round(struct send_session *s, uint64_t now)
 	send_event(s, SEND_EV_MISMATCH);
 	s->phase = SEND_SUMS;
 	s->sums_acked = 0;
+	s->v_asked = false;
 	send_progress(s, now);
+	send_verify_read(s, true);
 	send_verify_sums(s, now);
 }
 
@@ -119,37 +137,39 @@ static void decide(struct send_session *s, uint64_t now)
 {
 	struct send_file *sf = &s->cfg.files[s->cur];
 
-	if (!filesum_done(&s->vsum) || !s->r_done)
+	if (!s->vread.valid || !s->r_done)
 		return;
 	if (source_check(&s->src, sf->path) < 0) {
 		send_say_error(s, WIRE_R_ABORT, "source changed during transfer");
 		send_fail(s, CFT_EXIT_CHANGED, "%s: source changed during transfer", sf->path);
 		return;
 	}
-	if (s->r.facts.size != s->facts.size || !digest_equal(s->vsum.whole, s->r.content)) {
+	if (s->r.facts.size != s->facts.size || !digest_equal(s->vread.sum.whole, s->r.content)) {
 		next_round(s, now);
 		return;
 	}
 	if (!meta_agrees(s))
 		return;
-	memcpy(sf->digest, s->vsum.whole, CFT_DIGEST_LEN);
-	proto_commit_digest(s->offer, &s->facts, s->vsum.whole, s->commit);
+	memcpy(sf->digest, s->vread.sum.whole, CFT_DIGEST_LEN);
+	proto_commit_digest(s->offer, &s->facts, s->vread.sum.whole, s->commit);
 	s->phase = SEND_COMMIT;
 	send_progress(s, now);
 	send_verify_commit(s, now);
 }
 
-void send_verify_step(struct send_session *s, uint64_t now)
+void send_verify_read_done(void *ctx)
 {
-	int rc = source_verify_step(&s->src, &s->vsum, s->vbuf);
+	struct send_session *s = ctx;
 
-	if (rc < 0) {
-		send_fail_source(s, rc);
+	if (s->vread.rc < 0) {
+		errno = s->vread.err;
+		send_fail_source(s, s->vread.rc);
 		return;
 	}
-	send_progress(s, now);
-	if (filesum_done(&s->vsum))
-		decide(s, now);
+	if (s->phase == SEND_SUMS)
+		send_verify_sums(s, s->now);
+	else if (s->phase == SEND_VERIFY)
+		decide(s, s->now);
 }
 
 void send_verify_report(struct send_session *s, uint64_t now, const struct wire_status *rep)

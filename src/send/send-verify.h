@@ -14,10 +14,15 @@
 #include "cft/wire.h"
 #include "send-state.h"
 
-/* The receiver is reading back: read the source again, independently. */
+/* Start this round's independent read of the source, if not started:
+ * `early` at the offer or a round's start, where the read may run beside
+ * the data phase (vread.h); otherwise once the data phase is over. */
+void send_verify_read(struct send_session *s, bool early);
+/* The receiver is reading back: the data phase is over. */
 void send_verify_start(struct send_session *s, uint64_t now);
-/* One step of that read (then the decision, once both digests are in). */
-void send_verify_step(struct send_session *s, uint64_t now);
+/* The independent read has finished (vread's done): the block digests for
+ * SUMS, or the decision once both digests are in. */
+void send_verify_read_done(void *ctx);
 /* A VERIFIED report for the file and round in progress. */
 void send_verify_report(struct send_session *s, uint64_t now, const struct wire_status *rep);
 /* (Again) the SUMS from the receiver's count on, or the COMMIT. */

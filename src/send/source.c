@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cft/dio.h"
 #include "cft/error.h"
 #include "cft/limits.h"
 #include "source.h"
@@ -39,6 +40,8 @@ int source_open(struct source *src, const char *path, uint64_t size)
 	src->mtime_nsec = (uint32_t)a.st_mtim.tv_nsec;
 	src->dev = a.st_dev;
 	src->ino = a.st_ino;
+	/* The independent read asks the disk, where the file system can. */
+	src->direct = dio_enable(src->vfd) == 0;
 	return 0;
 }
 
@@ -65,20 +68,20 @@ int source_read(struct source *src, uint64_t off, void *buf, size_t len)
 	return read_full(src->fd, buf, len, off);
 }
 
-int source_verify_start(struct source *src, struct filesum *fs, uint32_t block_size)
-{
-	(void)posix_fadvise(src->vfd, 0, 0, POSIX_FADV_DONTNEED);
-	return filesum_start(fs, src->size, block_size);
-}
-
-int source_verify_step(struct source *src, struct filesum *fs, uint8_t *buf)
+int source_read_step(int fd, bool direct, struct filesum *fs, uint8_t *buf)
 {
 	uint64_t want = filesum_left(fs);
 	int rc;
 
 	if (want > CFT_READBACK_STEP)
 		want = CFT_READBACK_STEP;
-	rc = read_full(src->vfd, buf, want, fs->off);
+	if (direct) {
+		long n = dio_read(fd, buf, want, fs->off);
+
+		rc = n < 0 ? CFT_E_IO : (uint64_t)n < want ? CFT_E_CHANGED : 0;
+	} else {
+		rc = read_full(fd, buf, want, fs->off);
+	}
 	if (rc == 0)
 		filesum_update(fs, buf, want);
 	return rc;

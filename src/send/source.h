@@ -3,15 +3,16 @@
  * changes under it.  The counterpart of the receiver's store.c.
  *
  * Each file is opened twice.  One descriptor feeds the datagrams; the other
- * is the independent read of the end-to-end check, made after its cached
- * pages are dropped, so that the digest the sender compares with the
- * receiver's comes from a second read, not from the buffers that fed the
- * network.  Both must be the file (device and inode) the path named when
+ * is the independent read of the end-to-end check (vread.h), made with
+ * O_DIRECT or after its cached pages are dropped, so that the digest the
+ * sender compares with the receiver's comes from a second read, not from
+ * the buffers that fed the network.  Both must be the file (device and inode) the path named when
  * the run began, with the size it had then.
  */
 #ifndef CFT_SOURCE_H
 #define CFT_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,6 +22,7 @@
 struct source {
 	int fd;				/* feeds datagrams */
 	int vfd;			/* the independent read */
+	int direct;			/* vfd reads the device (O_DIRECT) */
 	uint64_t size;
 	uint32_t mode;			/* permission bits, 0777 */
 	int64_t mtime_sec;
@@ -43,17 +45,11 @@ int source_open(struct source *src, const char *path, uint64_t size);
  * CFT_E_IO (errno) or CFT_E_CHANGED (the file ends before off + len). */
 int source_read(struct source *src, uint64_t off, void *buf, size_t len);
 
-/*
- * Start the independent read into fs (block digests of block_size bytes and
- * the whole file's): drop the pages the feeding read left in memory, so that
- * what follows asks the disk.  Returns 0 or CFT_E_NOMEM.
- */
-int source_verify_start(struct source *src, struct filesum *fs, uint32_t block_size);
-
-/* One step of it: the next CFT_READBACK_STEP bytes at most, read through
- * the independent descriptor into buf and fed to fs.  Returns 0, CFT_E_IO
- * (errno) or CFT_E_CHANGED (the file ends early). */
-int source_verify_step(struct source *src, struct filesum *fs, uint8_t *buf);
+/* One step of the independent read (vread.h): the next CFT_READBACK_STEP
+ * bytes at most, read through fd (the source's vfd or a duplicate of it,
+ * `direct` if O_DIRECT) into buf (from dio_alloc) and fed to fs.  Returns
+ * 0, CFT_E_IO (errno) or CFT_E_CHANGED (the file ends early). */
+int source_read_step(int fd, bool direct, struct filesum *fs, uint8_t *buf);
 
 /* Is path still the file opened, unchanged (size, modification time)?
  * Returns 0 or CFT_E_CHANGED. */

@@ -13,11 +13,11 @@
 #   send/*.bin        inputs for fuzz_send.c, in the same form: the
 #                     receiver's answers to the sender that harness runs.
 #
-# Everything below is computed from cft-protocol(7) with python3's zlib and
-# hashlib, not with cft's code.  The harnesses reseal the CRC-32 only, so
-# each seed carries its own tag (or, for DATA, its check), and the digests
-# that make the engines believe it: hello and offer echoes, commit digests,
-# error references, block roots.
+# Everything below is computed from cft-protocol(7), version 3, with
+# python3's zlib and hashlib, not with cft's code.  The harnesses reseal the
+# CRC-32 only, so each seed carries its own tag (or, for DATA, its leaf and
+# check), and the digests that make the engines believe it: hello and offer
+# echoes, commit digests, error references, block roots over chunk leaves.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -33,14 +33,19 @@ for f in ../datagrams/*.hex; do
 	hex_bytes "$f" >"wire/$(basename "$f" .hex).bin"
 done
 
-# What both harnesses share: cft-protocol(7)'s digests, tags and checks.
+# What both harnesses share: cft-protocol(7)'s digests, tags, leaves and
+# checks.
 # Each python3 program below starts with it.
 common=$(cat <<'PY'
 import hashlib, struct, zlib
 
 HDR = 18            # the header: magic .. checksum
 TAG = 16            # every datagram but DATA ends with one
+VERSION = 3
 DATA = 5
+DATA_LEAF = HDR + 16        # DATA: sequence file block chunk length, leaf,
+DATA_CHECK = HDR + 20       # ... check (the CRC-32 of the 20 bytes before it),
+DATA_PAYLOAD = HDR + 24     # ... then the chunk's bytes
 SESSION = 0x5e55    # both harnesses' session
 BLOCK = 4096        # ... block size
 NFILES = 2          # ... and number of files
@@ -60,18 +65,22 @@ def body(name):
     """Vector `name` without its tag, to change fields in, then seal()."""
     return wire(name)[:-TAG]
 
-def chunk_digest(file, block, chunk, payload):
-    return sha(struct.pack(">IIHH", file, block, chunk, len(payload)) + payload)[:16]
+def leaf(payload):
+    """A chunk's leaf: the CRC-32 of its bytes."""
+    return zlib.crc32(payload)
+
+def leaves(payloads):
+    """A list of leaves as CHUNKSUMS and the block root have them."""
+    return b"".join(struct.pack(">I", leaf(p)) for p in payloads)
 
 def seal(d):
-    """Append the tag (or fill in DATA's check), then the CRC-32, both with
-    the checksum field as zero."""
+    """Append the tag (or fill in DATA's leaf and check), then the CRC-32,
+    both with the checksum field as zero."""
     d = bytearray(d)
     d[14:18] = bytes(4)
     if d[3] == DATA:
-        seq, file, block, chunk, _ = struct.unpack_from(">IIIHH", d, HDR)
-        leaf = chunk_digest(file, block, chunk, bytes(d[HDR + 32:]))
-        d[HDR + 16:HDR + 32] = sha(struct.pack(">I", seq) + leaf)[:16]
+        struct.pack_into(">I", d, DATA_LEAF, leaf(bytes(d[DATA_PAYLOAD:])))
+        struct.pack_into(">I", d, DATA_CHECK, zlib.crc32(bytes(d[HDR:DATA_CHECK])))
     else:
         d += sha(bytes(d))[:16]
     struct.pack_into(">I", d, 14, zlib.crc32(bytes(d)))
@@ -81,7 +90,7 @@ def replace(d, off, old_len, new):
     """d with d[off:off+old_len] replaced by new (fields of other widths)."""
     return d[:off] + new + d[off + old_len:]
 
-HELLO = sha(b"cft-hello" + struct.pack(">BQIII", 2, SESSION, BLOCK, NFILES, 0))
+HELLO = sha(b"cft-hello" + struct.pack(">BQIII", VERSION, SESSION, BLOCK, NFILES, 0))
 
 def offer_digest(file, size, mtime_sec, mtime_nsec, mode, flags, name):
     return sha(b"cft-offer" + struct.pack(">QIQqIIIH", SESSION, file, size, mtime_sec,
@@ -123,7 +132,7 @@ def chunks(b):
     return [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
 
 def root(b):
-    return sha(b"".join(chunk_digest(0, b, c, p) for c, p in enumerate(chunks(b))))
+    return sha(leaves(chunks(b)))
 
 # FILE: the vector's fields but the name, offer digest and tag.
 f = body("03-file")
@@ -142,7 +151,7 @@ def data(b, c):
     global seq
     seq += 1
     p = chunks(b)[c]
-    d = wire("05-data")[:HDR + 32] + p
+    d = wire("05-data")[:DATA_PAYLOAD] + p
     struct.pack_into(">IIIHH", d, HDR, seq, 0, b, c, len(p))
     return seal(d)
 
@@ -150,9 +159,9 @@ def whole(b):
     return [data(b, c) for c in range(len(chunks(b)))]
 
 def chunksums(b):
-    cds = [chunk_digest(0, b, c, p) for c, p in enumerate(chunks(b))]
-    d = body("13-chunksums")[:HDR + 12] + b"".join(cds)
-    struct.pack_into(">IIHH", d, HDR, 0, b, 0, len(cds))
+    """The leaves of block b's chunks: one CHUNKSUMS (320 fit, from 0)."""
+    d = body("13-chunksums")[:HDR + 12] + leaves(chunks(b))
+    struct.pack_into(">IIHH", d, HDR, 0, b, 0, len(chunks(b)))
     return seal(d)
 
 p = body("06-probe")
@@ -178,7 +187,7 @@ everything = [file]
 for n in range(4):
     everything += [block(n)] + whole(n)
 # A damaged root of the last block: the receiver asks for the block's chunk
-# digests, finds they do not hash to it, asks for both again, and takes the
+# leaves, finds they do not hash to it, asks for both again, and takes the
 # block when they do.
 bad_root = block(3, sha(b"not the root"))
 repair = [file, bad_root, last_data, probe, chunksums(3), probe, last, chunksums(3), probe]
@@ -192,8 +201,8 @@ write("recv", {
     "06-error": [file, error],
     "07-bye": [file, bye],
     "08-session": [file, last, last_data, probe, sums, commit, probe, bye],
-    # The whole file, committed.  Longer than make fuzz's -max_len=4096,
-    # which cuts it short; whole with -max_len=16384.
+    # The whole file, committed: within make fuzz's -max_len=16384, not
+    # libFuzzer's default 4096.
     "09-whole-file": everything + [probe, commit, probe, bye],
     "10-chunksums": repair,
 })

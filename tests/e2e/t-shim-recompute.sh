@@ -3,7 +3,7 @@
 # check each DATA carries must catch it, chunk by chunk.  A host that
 # damaged the bytes before computing any check leaves every datagram
 # looking whole: the block roots must catch it, and the sender's lists of
-# chunk digests find the chunks.  Both ways the file must verify.
+# chunk leaves find the chunks.  Both ways the file must verify.
 . "$(dirname "$0")/lib.sh"
 SEED=${SEED:-99}
 

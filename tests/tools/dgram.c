@@ -89,7 +89,9 @@ int main(int argc, char **argv)
 
 			m.session = ((uint64_t)next() << 32) | next();
 			m.u.data = (struct wire_data){ .seq = 1, .len = CFT_CHUNK_SIZE,
+						       .leaf = wire_leaf(payload, CFT_CHUNK_SIZE),
 						       .payload = payload };
+			m.u.data.check = wire_data_check(&m.u.data);
 			len = (size_t)wire_encode(&m, b, CFT_DATAGRAM_MAX);
 		} else {
 			fprintf(stderr, "cft-dgram: unknown kind %s\n", argv[2]);

@@ -62,8 +62,8 @@ static size_t hit_offset(const struct link *l, size_t len)
 }
 
 /* Where a DATA datagram's payload starts: header, seq, file, block, chunk,
- * length, check (cft-protocol(7)). */
-#define DATA_PAYLOAD_OFF (WIRE_HDR_LEN + 4 + 4 + 4 + 2 + 2 + CFT_SHORT_DIGEST_LEN)
+ * length, leaf, check (cft-protocol(7)). */
+#define DATA_PAYLOAD_OFF (WIRE_HDR_LEN + 4 + 4 + 4 + 2 + 2 + WIRE_LEAF_LEN + 4)
 
 /* Faults that change the datagram itself, then reseal as configured. */
 static void damage(struct link *l, struct queue *q, uint8_t *copy, size_t len)
@@ -361,7 +361,7 @@ void open_server(struct recv_server *srv, int *dirfd)
 				      (struct recv_io){ .out = { emit_rs, NULL } }), 0);
 }
 
-void feed(struct recv_server *srv, struct wire_msg *m)
+static void feed_sealed(struct recv_server *srv, struct wire_msg *m, bool reseal)
 {
 	uint8_t b[CFT_DATAGRAM_MAX];
 	int n;
@@ -370,7 +370,19 @@ void feed(struct recv_server *srv, struct wire_msg *m)
 	m->session = HARNESS_SESSION;
 	n = wire_encode(m, b, sizeof(b));
 	cr_assert_gt(n, 0);
+	if (reseal)
+		wire_reseal(b, (size_t)n);
 	recv_server_on_datagram(srv, 1000, &sender_addr, b, (size_t)n);
+}
+
+void feed(struct recv_server *srv, struct wire_msg *m)
+{
+	feed_sealed(srv, m, false);
+}
+
+void feed_resealed(struct recv_server *srv, struct wire_msg *m)
+{
+	feed_sealed(srv, m, true);
 }
 
 const struct wire_msg *last_reply(void)
@@ -413,13 +425,14 @@ void offer(struct recv_server *srv, const char *name, uint64_t size)
 }
 
 void feed_data(struct recv_server *srv, uint32_t seq, uint32_t block, uint16_t chunk,
-	       const uint8_t *payload, uint16_t len, uint8_t leaf[CFT_SHORT_DIGEST_LEN])
+	       const uint8_t *payload, uint16_t len, uint8_t leaf[WIRE_LEAF_LEN])
 {
 	struct wire_msg m = { .type = WIRE_DATA };
 
 	m.u.data = (struct wire_data){ .seq = seq, .file = 0, .block = block, .chunk = chunk,
-				       .len = len, .payload = payload };
-	wire_chunk_digest(0, block, chunk, payload, len, leaf);
-	wire_data_check(seq, leaf, m.u.data.check);
+				       .len = len, .leaf = wire_leaf(payload, len),
+				       .payload = payload };
+	m.u.data.check = wire_data_check(&m.u.data);
+	wire_leaf_store(leaf, m.u.data.leaf);
 	feed(srv, &m);
 }

@@ -103,14 +103,17 @@ void run_free(struct run *r);
 /* The receiver engine, fed by hand, as session HARNESS_SESSION. */
 void open_server(struct recv_server *srv, int *dirfd);
 void feed(struct recv_server *srv, struct wire_msg *m);
+/* The same, its checksum made again over the bytes (wire_reseal): a DATA
+ * whose leaf is not its payload's passes the checksum. */
+void feed_resealed(struct recv_server *srv, struct wire_msg *m);
 /* The last datagram the receiver sent, decoded (into static storage). */
 const struct wire_msg *last_reply(void);
 void hello(struct recv_server *srv, uint32_t block_size, uint32_t nfiles);
 /* Offer file 0 with its offer digest, as a sender would. */
 void offer(struct recv_server *srv, const char *name, uint64_t size);
 void offer_file(struct recv_server *srv, struct wire_file *f);
-/* DATA with its check, as a sender would (leaf: the chunk's digest, out). */
+/* DATA with its leaf and check, as a sender would (leaf: out, as listed). */
 void feed_data(struct recv_server *srv, uint32_t seq, uint32_t block, uint16_t chunk,
-	       const uint8_t *payload, uint16_t len, uint8_t leaf[CFT_SHORT_DIGEST_LEN]);
+	       const uint8_t *payload, uint16_t len, uint8_t leaf[WIRE_LEAF_LEN]);
 
 #endif

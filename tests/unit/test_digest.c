@@ -56,6 +56,19 @@ Test(digest, crc32_check_value)
 	/* The CRC catalogue's check value for CRC-32/ISO-HDLC. */
 	cr_assert_eq(digest_crc32("123456789", 9), 0xCBF43926u);
 	cr_assert_eq(digest_crc32_update(digest_crc32("1234", 4), "56789", 5), 0xCBF43926u);
+	cr_assert_eq(digest_crc32_combine(digest_crc32("1234", 4), digest_crc32("56789", 5), 5),
+		     0xCBF43926u);
+	{
+		static uint8_t a[100], b[CFT_CHUNK_SIZE], ab[sizeof(a) + sizeof(b)];
+
+		for (size_t i = 0; i < sizeof(ab); i++)
+			ab[i] = (uint8_t)(i * 13);
+		memcpy(a, ab, sizeof(a));
+		memcpy(b, ab + sizeof(a), sizeof(b));
+		cr_assert_eq(digest_crc32_combine(digest_crc32(a, sizeof(a)),
+						  digest_crc32(b, sizeof(b)), sizeof(b)),
+			     digest_crc32(ab, sizeof(ab)), "a full chunk's operator");
+	}
 	cr_assert_eq(digest_crc32("", 0), 0u);
 }
 

@@ -68,8 +68,9 @@ static uint8_t *read_file(const char *name, size_t *len)
 	return buf;
 }
 
-/* Feed the file in pieces of `step` bytes and compare every digest. */
-static void check(const char *name, size_t step)
+/* Feed the file in pieces of `step` bytes and compare every digest (only the
+ * whole file's without `blocks`: the same whole digest either way). */
+static void check(const char *name, size_t step, bool blocks)
 {
 	struct sums want;
 	struct filesum fs;
@@ -80,7 +81,7 @@ static void check(const char *name, size_t step)
 	read_sums(name, &want);
 	cr_assert_eq(len, want.size, "%s: size", name);
 	cr_assert_eq(filesum_init(&fs), 0);
-	cr_assert_eq(filesum_start(&fs, len, want.block_size), 0);
+	cr_assert_eq(filesum_start(&fs, len, want.block_size, blocks), 0);
 	cr_assert_eq(fs.nblocks, want.nblocks, "%s: block count", name);
 	while (off < len) {
 		size_t n = len - off < step ? len - off : step;
@@ -92,7 +93,7 @@ static void check(const char *name, size_t step)
 	cr_assert(filesum_done(&fs));
 	digest_hex(fs.whole, hex);
 	cr_assert_str_eq(hex, want.whole, "%s fed by %zu: whole digest", name, step);
-	for (unsigned b = 0; b < want.nblocks; b++) {
+	for (unsigned b = 0; blocks && b < want.nblocks; b++) {
 		digest_hex(filesum_block(&fs, b), hex);
 		cr_assert_str_eq(hex, want.blocks[b], "%s fed by %zu: block %u", name, step, b);
 	}
@@ -106,7 +107,7 @@ Test(filesum, known_answers_in_every_piece_size)
 
 	for (unsigned i = 0; i < sizeof(kat) / sizeof(kat[0]); i++)
 		for (unsigned j = 0; j < sizeof(steps) / sizeof(steps[0]); j++)
-			check(kat[i], steps[j]);
+			check(kat[i], steps[j], j % 2 == 0);
 }
 
 Test(filesum, restart_reuses_the_table)
@@ -115,13 +116,13 @@ Test(filesum, restart_reuses_the_table)
 	uint8_t byte = 'x';
 
 	cr_assert_eq(filesum_init(&fs), 0);
-	cr_assert_eq(filesum_start(&fs, 3 * 4096, 4096), 0);
+	cr_assert_eq(filesum_start(&fs, 3 * 4096, 4096, true), 0);
 	cr_assert_eq(fs.nblocks, 3u);
-	cr_assert_eq(filesum_start(&fs, 1, 4096), 0);
+	cr_assert_eq(filesum_start(&fs, 1, 4096, true), 0);
 	filesum_update(&fs, &byte, 1);
 	cr_assert(filesum_done(&fs));
 	/* Empty: done at once, with the digest of nothing. */
-	cr_assert_eq(filesum_start(&fs, 0, 4096), 0);
+	cr_assert_eq(filesum_start(&fs, 0, 4096, false), 0);
 	cr_assert(filesum_done(&fs));
 	cr_assert_eq(fs.nblocks, 0u);
 	{
@@ -159,7 +160,7 @@ Test(filesum, matches_sha256sum)
 	unlink(path);
 
 	cr_assert_eq(filesum_init(&fs), 0);
-	cr_assert_eq(filesum_start(&fs, len, 65536), 0);
+	cr_assert_eq(filesum_start(&fs, len, 65536, true), 0);
 	filesum_update(&fs, buf, 100000);
 	filesum_update(&fs, buf + 100000, len - 100000);
 	digest_hex(fs.whole, hex);

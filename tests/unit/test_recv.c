@@ -59,8 +59,8 @@ Test(recv, block_bookkeeping_and_repair_from_the_list)
 {
 	struct recv_server srv;
 	int dirfd;
-	uint8_t data[3 * CFT_CHUNK_SIZE], leaves[3][CFT_SHORT_DIGEST_LEN], root[CFT_DIGEST_LEN];
-	uint8_t wrong[CFT_DIGEST_LEN], leaf[CFT_SHORT_DIGEST_LEN];
+	uint8_t data[3 * CFT_CHUNK_SIZE], leaves[3][WIRE_LEAF_LEN], root[CFT_DIGEST_LEN];
+	uint8_t wrong[CFT_DIGEST_LEN], leaf[WIRE_LEAF_LEN];
 	const uint16_t len[3] = { CFT_CHUNK_SIZE, CFT_CHUNK_SIZE, 4096 - 2 * CFT_CHUNK_SIZE };
 	const struct wire_msg *rep;
 	char r[200];
@@ -96,14 +96,28 @@ Test(recv, block_bookkeeping_and_repair_from_the_list)
 
 		m.u.data = (struct wire_data){ .seq = 99, .block = 0, .chunk = 1,
 					       .len = CFT_CHUNK_SIZE, .payload = data };
-		feed(&srv, &m);		/* check all zeros */
+		/* A leaf that is not the payload's: the checksum, built from
+		 * it, fails first. */
+		uint64_t bad_checksum = srv.c.bad_checksum;
+		feed(&srv, &m);
+		cr_assert_eq(srv.c.bad_checksum, bad_checksum + 1);
+		/* The right leaf with a check that does not hold. */
+		m.u.data.leaf = wire_leaf(data, CFT_CHUNK_SIZE);
+		m.u.data.check = wire_data_check(&m.u.data) ^ 1;
+		feed(&srv, &m);
 		cr_assert_eq(srv.c.bad_chunk, 1u);
+		/* Both right, but the leaf not that of the payload received:
+		 * damage after the checksum was made again. */
+		m.u.data.leaf ^= 0x100;
+		m.u.data.check = wire_data_check(&m.u.data);
+		feed_resealed(&srv, &m);
+		cr_assert_eq(srv.c.bad_chunk, 2u);
 		probe(&srv);
 		cr_assert_eq(last_reply()->u.status.rx_seq, 10u, "a damaged DATA's seq is not taken");
 	}
 
 	/* The last chunk and a wrong root: the block fails, keeps its chunks,
-	 * and asks for the sender's list of chunk digests. */
+	 * and asks for the sender's list of chunk leaves. */
 	feed_data(&srv, 11, 0, 1, data + CFT_CHUNK_SIZE, len[1], leaves[1]);
 	memset(wrong, 0x99, sizeof(wrong));
 	feed_root(&srv, 0, wrong);
@@ -138,7 +152,7 @@ Test(recv, the_list_finds_the_chunk_that_differs)
 	struct recv_server srv;
 	int dirfd;
 	uint8_t data[3 * CFT_CHUNK_SIZE], bad[CFT_CHUNK_SIZE];
-	uint8_t leaves[3][CFT_SHORT_DIGEST_LEN], forged[CFT_SHORT_DIGEST_LEN];
+	uint8_t leaves[3][WIRE_LEAF_LEN], forged[WIRE_LEAF_LEN];
 	uint8_t root[CFT_DIGEST_LEN];
 	const uint16_t len[3] = { CFT_CHUNK_SIZE, CFT_CHUNK_SIZE, 4096 - 2 * CFT_CHUNK_SIZE };
 	char r[200];
@@ -150,7 +164,7 @@ Test(recv, the_list_finds_the_chunk_that_differs)
 	offer(&srv, "y", 4096);
 	L.rs.n = 0;
 	for (uint16_t c = 0; c < 3; c++)
-		wire_chunk_digest(0, 0, c, data + (size_t)c * CFT_CHUNK_SIZE, len[c], leaves[c]);
+		wire_leaf_store(leaves[c], wire_leaf(data + (size_t)c * CFT_CHUNK_SIZE, len[c]));
 	proto_block_root(&leaves[0][0], 3, root);
 	/* Chunk 1 damaged, with a check made over the damage. */
 	memcpy(bad, data + CFT_CHUNK_SIZE, sizeof(bad));
@@ -178,7 +192,7 @@ Test(recv, a_block_that_keeps_failing_fails_the_file)
 {
 	struct recv_server srv;
 	int dirfd;
-	uint8_t data[CFT_CHUNK_SIZE] = { 0 }, leaf[CFT_SHORT_DIGEST_LEN], wrong[CFT_DIGEST_LEN];
+	uint8_t data[CFT_CHUNK_SIZE] = { 0 }, leaf[WIRE_LEAF_LEN], wrong[CFT_DIGEST_LEN];
 
 	open_server(&srv, &dirfd);
 	hello(&srv, 4096, 1);
@@ -207,7 +221,7 @@ Test(recv, resume_checks_a_partial_file_and_distrusts_its_state)
 {
 	struct recv_server srv;
 	int dirfd;
-	uint8_t data[CFT_CHUNK_SIZE] = { 1 }, leaf[CFT_SHORT_DIGEST_LEN];
+	uint8_t data[CFT_CHUNK_SIZE] = { 1 }, leaf[WIRE_LEAF_LEN];
 	const struct wire_msg *rep;
 
 	open_server(&srv, &dirfd);
@@ -312,7 +326,7 @@ Test(recv, window_limit)
 {
 	struct recv_server srv;
 	int dirfd;
-	uint8_t data[CFT_CHUNK_SIZE] = { 0 }, leaf[CFT_SHORT_DIGEST_LEN];
+	uint8_t data[CFT_CHUNK_SIZE] = { 0 }, leaf[WIRE_LEAF_LEN];
 	uint32_t window;
 
 	open_server(&srv, &dirfd);

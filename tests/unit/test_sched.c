@@ -22,7 +22,7 @@ static unsigned drain(unsigned n)
 
 	while (sent < n) {
 		sched_next(&sc, &nx);
-		if (nx.kind == SCHED_IDLE)
+		if (nx.kind == SCHED_WAIT)
 			break;
 		if (nx.kind == SCHED_BLOCK) {
 			sched_block_started(&sc, nx.block);
@@ -70,7 +70,7 @@ Test(sched, blocks_in_order_within_the_window)
 	cr_assert_eq(drain(100), 3u);
 	/* Two blocks in flight fill a window of two. */
 	sched_next(&sc, &nx);
-	cr_assert_eq(nx.kind, SCHED_IDLE);
+	cr_assert_eq(nx.kind, SCHED_WAIT);
 	cr_assert_not(sched_ready(&sc));
 }
 
@@ -89,7 +89,7 @@ Test(sched, reports_become_repairs_once_seen_past)
 	 * and block 1 may still be on their way.  Nothing is repaired yet. */
 	cr_assert(sched_on_receiving(&sc, &st, 2, false, 2000));
 	sched_next(&sc, &nx);
-	cr_assert_eq(nx.kind, SCHED_IDLE);
+	cr_assert_eq(nx.kind, SCHED_WAIT);
 	/* Seen past both: block 1's root again (its chunks are there), then
 	 * chunk 1 of block 0. */
 	cr_assert(sched_on_receiving(&sc, &st, 6, false, 3000));
@@ -103,7 +103,7 @@ Test(sched, reports_become_repairs_once_seen_past)
 	cr_assert_eq(nx.chunk, 1u);
 	sched_repair_sent(&sc, ++seq, 3000);
 	sched_next(&sc, &nx);
-	cr_assert_eq(nx.kind, SCHED_IDLE);
+	cr_assert_eq(nx.kind, SCHED_WAIT);
 	/* A block that failed its root: its chunk digests are wanted. */
 	st.nranges = 1;
 	st.ranges[0] = (struct wire_range){ 1, WIRE_NEED_CHUNKSUMS, 0 };

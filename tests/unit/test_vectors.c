@@ -1,19 +1,23 @@
 /*
  * Known-answer datagrams: the files in testdata/datagrams pin the wire
- * format to cft-protocol(7).  They were written by hand from the man page,
- * so they check the codec against the specification rather than against
- * its own output.  Each line of a file is one field: its bytes in hex, two or
- * more spaces, then "name = value" (testdata/README has the details).
+ * format to cft-protocol(7).  They were written from the man page, by hand
+ * and with python3's hashlib and zlib, never with cft's code, so they check
+ * the codec against the specification rather than against its own output.
+ * Each line of a file is one field: its bytes in hex, two or more spaces,
+ * then "name = value" (testdata/README has the details).
  *
  * For every file this test checks, in order: the file is well formed and
  * every value agrees with its own bytes; the fields come in the order and
  * widths the man page gives; the tag (every type but DATA) is the short
- * SHA-256 of what precedes it and the last field, and DATA's check is the
- * short SHA-256 of its sequence and chunk digest, both computed here with
- * OpenSSL; the checksum is zlib's CRC-32, computed here; wire_decode accepts
- * the bytes and yields every annotated value; and wire_encode of what was
- * decoded gives the same bytes back.  A field name this test does not know
- * fails it, so no annotation goes unchecked.  Nothing here comes from
+ * SHA-256 of what precedes it and the last field, computed here with
+ * OpenSSL; DATA's leaf is the CRC-32 of its payload and its check the
+ * CRC-32 of the 20 bytes from its sequence to its leaf, and the checksum is
+ * the CRC-32 of the datagram, all computed here with zlib; a CHUNKSUMS
+ * starts at a multiple of 320 and lists at most 320 leaves; wire_decode
+ * accepts the bytes and yields every annotated value; wire_encode of what
+ * was decoded gives the same bytes back; and the codec's own sealing,
+ * wire_leaf and wire_data_check agree.  A field name this test does not
+ * know fails it, so no annotation goes unchecked.  Nothing here comes from
  * src/lib/digest.c, so a mistake there cannot hide behind itself.
  */
 #include <criterion/criterion.h>
@@ -46,9 +50,12 @@
 /* The man page's magic, version and digest sizes, written out here so the
  * test does not take them from the header files it is checking. */
 #define SPEC_MAGIC 0xC57Fu
-#define SPEC_VERSION 2u
+#define SPEC_VERSION 3u
 #define SPEC_DIGEST 32u		/* SHA-256 */
 #define SPEC_SHORT 16u		/* a "short" digest: its first 16 bytes */
+#define SPEC_LEAF 4u		/* a chunk's leaf: a CRC-32, big-endian */
+#define SPEC_DATA_CHECKED 20u	/* DATA's check covers sequence .. leaf */
+#define SPEC_CHUNKSUMS 320u	/* leaves in one CHUNKSUMS, at most */
 /* The decoded fields this test reads that many bytes of must hold them; if
  * they do not, the codec cannot speak the man page's format anyway. */
 _Static_assert(CFT_SHORT_DIGEST_LEN >= SPEC_SHORT && CFT_DIGEST_LEN >= SPEC_DIGEST,
@@ -59,6 +66,22 @@ struct span {
 	size_t n;
 };
 
+static uint64_t be_read(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* CRC-32 as zlib and gzip compute it: the man page's checksum, leaf and
+ * DATA check, computed here rather than by wire.c or digest.c. */
+static uint32_t zlib_crc32(const uint8_t *p, size_t n)
+{
+	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
+}
+
 enum vec_kind {
 	VK_MAGIC,	/* checked against the man page; not in struct wire_msg */
 	VK_VERSION,	/* checked against the man page */
@@ -67,7 +90,8 @@ enum vec_kind {
 	VK_INT,		/* signed, two's complement on the wire */
 	VK_BYTES,
 	VK_TAG,		/* checked against SHA-256 here; not in struct wire_msg */
-	VK_CHECK,	/* DATA's check, checked against SHA-256 here */
+	VK_LEAF,	/* DATA's leaf, checked against zlib's CRC-32 of the payload */
+	VK_CHECK,	/* DATA's check, checked against zlib's CRC-32 here */
 };
 
 /* One field of cft-protocol(7), and where wire_decode puts it. */
@@ -81,6 +105,10 @@ struct vec_entry {
 	struct span (*get_bytes)(const struct wire_msg *m, unsigned i);
 	/* Indexed fields: how many elements the decoded message has. */
 	uint64_t (*count)(const struct wire_msg *m, unsigned i);
+	/* A bound the man page puts on an integer's value, where a vector
+	 * could drift from it unnoticed: NULL when v keeps to it, else what
+	 * the man page wants. */
+	const char *(*bound)(uint64_t v);
 };
 
 #define GET(fn, expr)                                                   \
@@ -124,7 +152,8 @@ GET(g_data_file, m->u.data.file)
 GET(g_data_block, m->u.data.block)
 GET(g_data_chunk, m->u.data.chunk)
 GET(g_data_len, m->u.data.len)
-GET_BYTES(b_data_check, m->u.data.check, SPEC_SHORT)
+GET(g_data_leaf, m->u.data.leaf)
+GET(g_data_check, m->u.data.check)
 GET_BYTES(b_data_payload, m->u.data.payload, m->u.data.len)
 GET(g_probe_file, m->u.probe.file)
 GET(g_probe_echo, m->u.probe.echo)
@@ -168,7 +197,20 @@ GET(g_cs_file, m->u.chunksums.file)
 GET(g_cs_block, m->u.chunksums.block)
 GET(g_cs_first, m->u.chunksums.first)
 GET(g_cs_count, m->u.chunksums.count)
-GET_BYTES(b_cs_digest, m->u.chunksums.digests + (size_t)i * SPEC_SHORT, SPEC_SHORT)
+GET(g_cs_leaf, be_read(m->u.chunksums.leaves + (size_t)i * SPEC_LEAF, SPEC_LEAF))
+
+/* CHUNKSUMS: "first chunk (2, a multiple of 320), count (2: 320, or what is
+ * left of the block)"; the block's length is not in the datagram, so the
+ * count is bounded only. */
+static const char *cs_first_bound(uint64_t v)
+{
+	return v % SPEC_CHUNKSUMS ? "a multiple of 320" : NULL;
+}
+
+static const char *cs_count_bound(uint64_t v)
+{
+	return v == 0 || v > SPEC_CHUNKSUMS ? "1 to 320" : NULL;
+}
 
 #define HDR(k, w, kd, g) { .key = (k), .width = (w), .kind = (kd), .get = (g) }
 #define UINT(t, st, k, w, g) { .type = (t), .state = (st), .key = (k), .width = (w), \
@@ -220,14 +262,15 @@ static const struct vec_entry entries[] = {
 	BYTES(WIRE_BLOCK, 0, "root", SPEC_DIGEST, b_block_root),
 	TAG(WIRE_BLOCK),
 
-	/* No tag: the check covers DATA instead. */
+	/* No tag: the leaf and the check cover DATA instead. */
 	UINT(WIRE_DATA, 0, "sequence", 4, g_data_seq),
 	UINT(WIRE_DATA, 0, "file", 4, g_data_file),
 	UINT(WIRE_DATA, 0, "block", 4, g_data_block),
 	UINT(WIRE_DATA, 0, "chunk", 2, g_data_chunk),
 	UINT(WIRE_DATA, 0, "length", 2, g_data_len),
-	{ .type = WIRE_DATA, .key = "check", .width = SPEC_SHORT, .kind = VK_CHECK,
-	  .get_bytes = b_data_check },
+	{ .type = WIRE_DATA, .key = "leaf", .width = SPEC_LEAF, .kind = VK_LEAF,
+	  .get = g_data_leaf },
+	{ .type = WIRE_DATA, .key = "check", .width = 4, .kind = VK_CHECK, .get = g_data_check },
 	BYTES(WIRE_DATA, 0, "payload", 0, b_data_payload),
 
 	UINT(WIRE_PROBE, 0, "file", 4, g_probe_file),
@@ -292,10 +335,12 @@ static const struct vec_entry entries[] = {
 
 	UINT(WIRE_CHUNKSUMS, 0, "file", 4, g_cs_file),
 	UINT(WIRE_CHUNKSUMS, 0, "block", 4, g_cs_block),
-	UINT(WIRE_CHUNKSUMS, 0, "first", 2, g_cs_first),
-	UINT(WIRE_CHUNKSUMS, 0, "count", 2, g_cs_count),
-	{ .type = WIRE_CHUNKSUMS, .key = "digest[]", .width = SPEC_SHORT, .kind = VK_BYTES,
-	  .get_bytes = b_cs_digest, .count = g_cs_count },
+	{ .type = WIRE_CHUNKSUMS, .key = "first", .width = 2, .kind = VK_UINT, .get = g_cs_first,
+	  .bound = cs_first_bound },
+	{ .type = WIRE_CHUNKSUMS, .key = "count", .width = 2, .kind = VK_UINT, .get = g_cs_count,
+	  .bound = cs_count_bound },
+	{ .type = WIRE_CHUNKSUMS, .key = "leaf[]", .width = SPEC_LEAF, .kind = VK_UINT,
+	  .get = g_cs_leaf, .count = g_cs_count },
 	TAG(WIRE_CHUNKSUMS),
 };
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
@@ -589,15 +634,6 @@ static bool parse_bytes(const char *s, uint8_t *out, size_t cap, size_t *n)
 	return *n > 0;
 }
 
-static uint64_t be_read(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static const struct vec_entry *lookup(uint8_t type, uint8_t state, const char *key)
 {
 	for (size_t i = 0; i < N_ENTRIES; i++) {
@@ -692,50 +728,47 @@ static int check_tag(struct vec *v, const struct vec_field *f, const uint8_t *ze
 }
 
 /*
- * DATA's check: the short SHA-256 of its sequence (4) and its chunk digest
- * (16), the chunk digest being the short SHA-256 of file (4), block (4),
- * chunk (2), length (2) and the chunk's bytes, all as the vector has them.
+ * DATA's leaf and check: "a chunk's leaf is the CRC-32 of its bytes", and
+ * the check "the CRC-32 of the 20 bytes from its sequence number to its
+ * leaf", both over the bytes as the vector has them.
  */
-static int check_data_check(struct vec *v)
+static int check_data_sums(struct vec *v)
 {
-	static const char *const covered[] = { "file", "block", "chunk", "length", "payload" };
-	const struct vec_field *seq = body_field(v, "sequence"), *check = body_field(v, "check");
-	uint8_t in[CFT_DATAGRAM_MAX], leaf[SPEC_SHORT], want[SPEC_SHORT];
-	char hex[2 * SPEC_SHORT + 1];
-	size_t n = 0;
+	const struct vec_field *seq = body_field(v, "sequence"), *leaf = body_field(v, "leaf");
+	const struct vec_field *check = body_field(v, "check"), *payload = body_field(v, "payload");
+	uint32_t want;
 
+	if (!leaf)
+		return vec_fail(v, 0, "DATA has no leaf (cft-protocol(7): before its check)");
 	if (!check)
 		return vec_fail(v, 0, "DATA has no check (cft-protocol(7): before the bytes)");
+	if (!payload)
+		return vec_fail(v, leaf->line, "leaf: no payload to compute it from");
+	want = zlib_crc32(v->buf + payload->off, payload->len);
+	if (leaf->u != want)
+		return vec_fail(v, leaf->line, "leaf = %s, but the CRC-32 of the payload is 0x%08x",
+				leaf->value, (unsigned)want);
 	if (!seq)
 		return vec_fail(v, check->line, "check: no sequence to compute it from");
-	for (size_t i = 0; i < sizeof(covered) / sizeof(covered[0]); i++) {
-		const struct vec_field *c = body_field(v, covered[i]);
-
-		if (!c)
-			return vec_fail(v, check->line, "check: no %s to compute it from",
-					covered[i]);
-		memcpy(in + n, v->buf + c->off, c->len);	/* fits: all within v->buf */
-		n += c->len;
-	}
-	if (!short_sha256(in, n, leaf))
-		return vec_fail(v, check->line, "check: OpenSSL's SHA-256 failed");
-	memcpy(in, v->buf + seq->off, seq->len);
-	memcpy(in + seq->len, leaf, SPEC_SHORT);
-	if (!short_sha256(in, seq->len + SPEC_SHORT, want))
-		return vec_fail(v, check->line, "check: OpenSSL's SHA-256 failed");
-	if (memcmp(want, v->buf + check->off, SPEC_SHORT) != 0) {
-		short_hex(want, hex);
-		return vec_fail(v, check->line, "check = %s, but the short SHA-256 of the sequence "
-				"and the chunk digest is %s", check->value, hex);
-	}
+	/* The table's order and widths put the leaf 16 bytes after the
+	 * sequence; a field missing in between shows here. */
+	if (leaf->off < seq->off || leaf->off + leaf->len - seq->off != SPEC_DATA_CHECKED)
+		return vec_fail(v, check->line, "check: the sequence to the leaf is not the %u bytes "
+				"cft-protocol(7) gives", SPEC_DATA_CHECKED);
+	want = zlib_crc32(v->buf + seq->off, SPEC_DATA_CHECKED);
+	if (check->u != want)
+		return vec_fail(v, check->line, "check = %s, but the CRC-32 of the %u bytes from the "
+				"sequence to the leaf is 0x%08x", check->value, SPEC_DATA_CHECKED,
+				(unsigned)want);
 	return 0;
 }
 
 /*
  * Everything that can be checked without cft's code: each field is one the
  * man page has, at its width and in its order, each value agrees with the
- * bytes beside it, the tag or DATA's check is the SHA-256 the man page
- * defines, and the checksum is zlib's CRC-32 of the datagram.
+ * bytes beside it and keeps to any bound the table has for it, the tag is
+ * the SHA-256 the man page defines, DATA's leaf and check are the CRC-32s
+ * it defines, and the checksum is zlib's CRC-32 of the datagram.
  */
 static int vec_check_file(struct vec *v)
 {
@@ -743,7 +776,7 @@ static int vec_check_file(struct vec *v)
 	size_t last_g = 0, last_i = 0, last_p = 0;
 	uint8_t zeroed[CFT_DATAGRAM_MAX];
 	const struct vec_field *last;
-	uLong crc;
+	uint32_t crc;
 
 	if (v->len < WIRE_HDR_LEN)
 		return vec_fail(v, 0, "%zu bytes, shorter than the %d-byte header", v->len,
@@ -785,7 +818,7 @@ static int vec_check_file(struct vec *v)
 			return vec_fail(v, f->line, "%s has %zu bytes; cft-protocol(7) gives it %u",
 					f->key, f->len, e->width);
 
-		if (e->kind == VK_BYTES || e->kind == VK_TAG || e->kind == VK_CHECK) {
+		if (e->kind == VK_BYTES || e->kind == VK_TAG) {
 			uint8_t want[CFT_DATAGRAM_MAX];
 			size_t n;
 
@@ -814,14 +847,18 @@ static int vec_check_file(struct vec *v)
 		if (e->kind == VK_VERSION && f->u != SPEC_VERSION)
 			return vec_fail(v, f->line, "version = %s; cft-protocol(7) is version %u",
 					f->value, SPEC_VERSION);
+		if (e->bound && e->bound(f->u))
+			return vec_fail(v, f->line, "%s = %s; cft-protocol(7) wants %s", f->key,
+					f->value, e->bound(f->u));
 	}
 
-	/* "Every datagram but DATA ends with a 16-byte tag"; DATA has a check.
-	 * Checked here, not left to the count of decoded fields, so that a
-	 * vector without one fails before cft's code is asked anything. */
+	/* "Every datagram but DATA ends with a 16-byte tag"; DATA has a leaf
+	 * and a check.  Checked here, not left to the count of decoded fields,
+	 * so that a vector without one fails before cft's code is asked
+	 * anything. */
 	last = &v->f[v->nf - 1];
 	if (type == WIRE_DATA) {
-		if (check_data_check(v) < 0)
+		if (check_data_sums(v) < 0)
 			return -1;
 	} else if (last->off < WIRE_HDR_LEN || !last->e || last->e->kind != VK_TAG) {
 		return vec_fail(v, last->line, "%s ends with its tag (cft-protocol(7)), not %s",
@@ -831,11 +868,11 @@ static int vec_check_file(struct vec *v)
 	/* CRC-32 as zlib and gzip compute it, over the datagram with the
 	 * checksum field taken as zero, tag included: computed here, not by
 	 * wire.c. */
-	crc = crc32(crc32(0L, Z_NULL, 0), zeroed, (uInt)v->len);
+	crc = zlib_crc32(zeroed, v->len);
 	uint64_t stored = be_read(v->buf + WIRE_CSUM_OFF, 4);
-	if (stored != (uint32_t)crc)
-		return vec_fail(v, 0, "checksum 0x%08llx, but the CRC-32 of the bytes is 0x%08lx",
-				(unsigned long long)stored, (unsigned long)crc);
+	if (stored != crc)
+		return vec_fail(v, 0, "checksum 0x%08llx, but the CRC-32 of the bytes is 0x%08x",
+				(unsigned long long)stored, (unsigned)crc);
 	return 0;
 }
 
@@ -921,9 +958,10 @@ static int vec_check_encode(struct vec *v)
 
 /*
  * The codec's own sealing agrees with the man page: wire_reseal_all, which
- * recomputes the tag (or DATA's check) and the checksum over the bytes as
- * they are, changes nothing in a vector; and for DATA, wire_chunk_digest
- * and wire_data_check give the check the vector has.
+ * recomputes the tag (or DATA's leaf and check) and the checksum over the
+ * bytes as they are, changes nothing in a vector; and for DATA, wire_leaf of
+ * the payload and wire_decode's payload_crc give the leaf the vector has,
+ * and wire_data_check its check.
  */
 static int vec_check_seal(struct vec *v)
 {
@@ -947,17 +985,19 @@ static int vec_check_seal(struct vec *v)
 	}
 	if (v->m.type == WIRE_DATA) {
 		const struct wire_data *d = &v->m.u.data;
-		uint8_t leaf[CFT_SHORT_DIGEST_LEN], check[CFT_SHORT_DIGEST_LEN];
-		const struct vec_field *f = body_field(v, "check");
-		char hex[2 * SPEC_SHORT + 1];
+		const struct vec_field *leaf = body_field(v, "leaf"), *check = body_field(v, "check");
+		uint32_t got = wire_leaf(d->payload, d->len);
 
-		wire_chunk_digest(d->file, d->block, d->chunk, d->payload, d->len, leaf);
-		wire_data_check(d->seq, leaf, check);
-		if (memcmp(check, d->check, SPEC_SHORT) != 0) {
-			short_hex(check, hex);
-			return vec_fail(v, f ? f->line : 0, "check: wire_data_check of "
-					"wire_chunk_digest gives %s", hex);
-		}
+		if (got != d->leaf)
+			return vec_fail(v, leaf ? leaf->line : 0, "leaf: wire_leaf of the payload "
+					"gives 0x%08x", (unsigned)got);
+		if (d->payload_crc != d->leaf)
+			return vec_fail(v, leaf ? leaf->line : 0, "leaf: wire_decode's payload_crc "
+					"is 0x%08x", (unsigned)d->payload_crc);
+		got = wire_data_check(d);
+		if (got != d->check)
+			return vec_fail(v, check ? check->line : 0, "check: wire_data_check gives "
+					"0x%08x", (unsigned)got);
 	}
 	return 0;
 }
@@ -1207,12 +1247,13 @@ Test(vectors, the_checker_catches_faults)
 	const char *hello = VEC_DIR "/01-hello.hex";
 	const char *data = VEC_DIR "/05-data.hex";
 	const char *status = VEC_DIR "/07-status-receiving.hex";
+	const char *chunksums = VEC_DIR "/13-chunksums.hex";
 	/* 01-hello.hex's tag, as its two lines read. */
-	const char *tag = "2f a1 34 f6 e5 33 1e df   tag = 2fa134f6e5331edf4c1504f6801d2d41\n"
-			  "4c 15 04 f6 80 1d 2d 41";
-	/* 05-data.hex's check, as its two lines read. */
-	const char *check = "fe 7c d1 08 13 43 e3 0d   check = fe7cd1081343e30de7aac5f26b50d835\n"
-			    "e7 aa c5 f2 6b 50 d8 35";
+	const char *tag = "99 e4 15 9e 5e d3 4f cc   tag = 99e4159e5ed34fccf6637e26b51ca494\n"
+			  "f6 63 7e 26 b5 1c a4 94";
+	/* 05-data.hex's leaf and check, as their lines read. */
+	const char *leaf = "36 10 a6 86               leaf = 0x3610a686";
+	const char *check = "de 6c 51 34               check = 0xde6c5134";
 
 	expect_caught(hello, "nfiles = 259", "nfile = 259", "no field \"nfile\"");
 	expect_caught(hello, "nfiles = 259", "nfiles = 260", "but the bytes beside it say");
@@ -1221,12 +1262,12 @@ Test(vectors, the_checker_catches_faults)
 	expect_caught(hello, "00 00 01 03               ", "00 00 01 03 ", "expected a byte");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
 		      "00 00 01 03 00 00 00 00  nfiles = 259", "has 8 bytes");
-	expect_caught(hello, "7f 3e 29 be               checksum = 0x7f3e29be",
-		      "7f 3e 29 bf               checksum = 0x7f3e29bf", "CRC-32 of the bytes");
+	expect_caught(hello, "86 5a 51 b6               checksum = 0x865a51b6",
+		      "86 5a 51 b7               checksum = 0x865a51b7", "CRC-32 of the bytes");
 	expect_caught(hello, "c5 7f                     magic = 0xc57f",
 		      "c5 7e                     magic = 0xc57e", "cft-protocol(7) says");
-	expect_caught(hello, "02                        version = 2",
-		      "01                        version = 1", "cft-protocol(7) is version 2");
+	expect_caught(hello, "03                        version = 3",
+		      "02                        version = 2", "cft-protocol(7) is version 3");
 	expect_caught(hello, "00 04 00 00               block_size = 262144\n"
 			     "00 00 01 03               nfiles = 259",
 		      "00 00 01 03               nfiles = 259\n"
@@ -1238,34 +1279,52 @@ Test(vectors, the_checker_catches_faults)
 	 * left as it was; a field dropped; the tag computed over the checksum
 	 * as written rather than as zero; a whole SHA-256 where the man page
 	 * keeps 16 bytes; no tag; a field after it. */
-	expect_caught(hello, tag, "2f a1 34 f6 e5 33 1e df   tag = 2fa134f6e5331edf4c1504f6801d2d40\n"
-				  "4c 15 04 f6 80 1d 2d 40", "short SHA-256 of the 30 bytes");
+	expect_caught(hello, tag, "99 e4 15 9e 5e d3 4f cc   tag = 99e4159e5ed34fccf6637e26b51ca495\n"
+				  "f6 63 7e 26 b5 1c a4 95", "short SHA-256 of the 30 bytes");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
 		      "00 00 01 04               nfiles = 260", "short SHA-256 of the 30 bytes");
 	expect_caught(hello, "00 00 00 00               features = 0\n", "",
 		      "short SHA-256 of the 26 bytes");
-	expect_caught(hello, tag, "fe 7a ea f5 36 d5 91 fc   tag = fe7aeaf536d591fc838e9a70423519e0\n"
-				  "83 8e 9a 70 42 35 19 e0", "(checksum as zero)");
-	expect_caught(hello, tag, "2f a1 34 f6 e5 33 1e df   tag = 2fa134f6e5331edf4c1504f6801d2d41"
-				  "d0308f7431516ff6a72d2a8ae601c184\n"
-				  "4c 15 04 f6 80 1d 2d 41\n"
-				  "d0 30 8f 74 31 51 6f f6\n"
-				  "a7 2d 2a 8a e6 01 c1 84", "tag has 32 bytes; cft-protocol(7) gives it 16");
+	expect_caught(hello, tag, "31 e5 92 be 9d 59 6a fd   tag = 31e592be9d596afd92d9b677877c0875\n"
+				  "92 d9 b6 77 87 7c 08 75", "(checksum as zero)");
+	expect_caught(hello, tag, "99 e4 15 9e 5e d3 4f cc   tag = 99e4159e5ed34fccf6637e26b51ca494"
+				  "5377f5f69e6bfe2c56cbb9408325dce8\n"
+				  "f6 63 7e 26 b5 1c a4 94\n"
+				  "53 77 f5 f6 9e 6b fe 2c\n"
+				  "56 cb b9 40 83 25 dc e8", "tag has 32 bytes; cft-protocol(7) gives it 16");
 	expect_caught(hello, tag, "", "HELLO ends with its tag");
-	expect_caught(hello, "4c 15 04 f6 80 1d 2d 41",
-		      "4c 15 04 f6 80 1d 2d 41\n00 00 00 00               features = 0",
+	expect_caught(hello, "f6 63 7e 26 b5 1c a4 94",
+		      "f6 63 7e 26 b5 1c a4 94\n00 00 00 00               features = 0",
 		      "4 bytes follow it");
 
-	/* DATA's check: a wrong byte; the payload changed under it; the chunk
-	 * digest alone, without the sequence; none; a tag instead. */
-	expect_caught(data, check, "fe 7c d1 08 13 43 e3 0d   check = fe7cd1081343e30de7aac5f26b50d836\n"
-				   "e7 aa c5 f2 6b 50 d8 36", "short SHA-256 of the sequence");
+	/* DATA's leaf: a wrong byte; the payload changed under it; none.  Its
+	 * check: a wrong byte; the CRC-32 of file to leaf, without the
+	 * sequence; a version 2 check (a 16-byte short SHA-256); none; a tag
+	 * instead. */
+	expect_caught(data, leaf, "36 10 a6 87               leaf = 0x3610a687",
+		      "CRC-32 of the payload");
 	expect_caught(data, "68 65 6c 6c 6f            payload = \"hello\"",
-		      "68 65 6c 6c 70            payload = \"hellp\"", "short SHA-256 of the sequence");
-	expect_caught(data, check, "be e5 77 fb ed 2a 8c b5   check = bee577fbed2a8cb58cc9580dc6260059\n"
-				   "8c c9 58 0d c6 26 00 59", "short SHA-256 of the sequence");
+		      "68 65 6c 6c 70            payload = \"hellp\"", "CRC-32 of the payload");
+	expect_caught(data, leaf, "", "DATA has no leaf");
+	expect_caught(data, check, "de 6c 51 35               check = 0xde6c5135",
+		      "CRC-32 of the 20 bytes from the sequence");
+	expect_caught(data, check, "81 14 d3 86               check = 0x8114d386",
+		      "CRC-32 of the 20 bytes from the sequence");
+	expect_caught(data, check, "fe 7c d1 08 13 43 e3 0d   check = fe7cd1081343e30de7aac5f26b50d835\n"
+				   "e7 aa c5 f2 6b 50 d8 35", "check has 16 bytes; cft-protocol(7) "
+				   "gives it 4");
 	expect_caught(data, check, "", "DATA has no check");
 	expect_caught(data, "check = ", "tag = ", "no field \"tag\" in DATA");
+
+	/* CHUNKSUMS: version 2's cut (first 160 of 80 a datagram), a count past
+	 * 320, and a leaf of version 2's width. */
+	expect_caught(chunksums, "00 00                     first = 0",
+		      "00 a0                     first = 160", "a multiple of 320");
+	expect_caught(chunksums, "00 bc                     count = 188",
+		      "01 41                     count = 321", "1 to 320");
+	expect_caught(chunksums, "4f d5 fc 44               leaf[187] = 0x4fd5fc44",
+		      "4f d5 fc 44 00 00 00 00   leaf[187] = 0x4fd5fc44",
+		      "leaf[] has 8 bytes; cft-protocol(7) gives it 4");
 
 	expect_caught(VEC_DIR "/03-file.hex", "name = \"q3-report.pdf\"", "name = \"q3-report.pdx\"",
 		      "not the bytes beside it");

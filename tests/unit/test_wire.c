@@ -9,6 +9,7 @@
 static const uint8_t name[] = "report.pdf";
 static const uint8_t payload[CFT_CHUNK_SIZE] = { 1, 2, 3 };
 static uint8_t sums[CFT_SUMS_PER_DATAGRAM * CFT_DIGEST_LEN];
+_Static_assert(sizeof(sums) >= CFT_CHUNKSUMS_PER_DATAGRAM * WIRE_LEAF_LEN, "room for leaves");
 
 /* One valid message of each type, with every field set to something other
  * than zero so a field the codec forgets shows up as a difference. */
@@ -39,8 +40,9 @@ static void sample(unsigned type, struct wire_msg *m)
 	case WIRE_DATA:
 		m->u.data = (struct wire_data){ .seq = 0xfffffff0u, .file = 1, .block = 9,
 						.chunk = 748, .len = CFT_CHUNK_SIZE,
+						.leaf = wire_leaf(payload, CFT_CHUNK_SIZE),
 						.payload = payload };
-		memset(m->u.data.check, 0xdc, CFT_SHORT_DIGEST_LEN);
+		m->u.data.check = wire_data_check(&m->u.data);
 		break;
 	case WIRE_PROBE:
 		m->u.probe = (struct wire_probe){ 4, 0x1122334455667788ull };
@@ -140,6 +142,34 @@ Test(wire, fields_survive)
 	cr_assert_eq(m.u.data.seq, 0xfffffff0u);
 	cr_assert_eq(m.u.data.len, CFT_CHUNK_SIZE);
 	cr_assert_eq(memcmp(m.u.data.payload, payload, CFT_CHUNK_SIZE), 0);
+	cr_assert_eq(m.u.data.leaf, m.u.data.payload_crc);
+	cr_assert_eq(m.u.data.check, wire_data_check(&m.u.data));
+}
+
+/* DATA's checksum is built from its leaf, not from the payload in memory:
+ * a payload that changed between the read and the send (a bad page, a
+ * stray write) is caught by the first hop, not handed on resealed. */
+Test(wire, a_payload_that_changed_since_its_leaf_fails_the_checksum)
+{
+	uint8_t buf[CFT_DATAGRAM_MAX], changed[CFT_CHUNK_SIZE];
+	struct wire_msg m, d;
+	int n;
+
+	sample(WIRE_DATA, &m);
+	memcpy(changed, payload, sizeof(changed));
+	changed[700] ^= 0x10;
+	m.u.data.payload = changed;	/* leaf still that of `payload` */
+	n = wire_encode(&m, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	cr_assert_eq(wire_decode(buf, (size_t)n, &d), CFT_E_CHECKSUM);
+	/* The check binds the fields: any one of them changed breaks it. */
+	sample(WIRE_DATA, &m);
+	uint32_t check = wire_data_check(&m.u.data);
+	m.u.data.chunk ^= 1;
+	cr_assert_neq(wire_data_check(&m.u.data), check);
+	m.u.data.chunk ^= 1;
+	m.u.data.leaf ^= 0x80000000u;
+	cr_assert_neq(wire_data_check(&m.u.data), check);
 }
 
 Test(wire, status_states_round_trip)
@@ -371,7 +401,7 @@ Test(wire, largest_datagrams_fit_the_mtu)
 }
 
 /* Damage past the CRC (recomputed after it): every control datagram's tag
- * catches every single bit, and DATA's check does not hold. */
+ * catches every single bit, and DATA's leaf or check does not hold. */
 Test(wire, the_tag_catches_damage_past_the_checksum)
 {
 	for (unsigned t = WIRE_HELLO; t <= WIRE_TYPE_MAX; t++) {
@@ -383,16 +413,10 @@ Test(wire, the_tag_catches_damage_past_the_checksum)
 			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 			wire_reseal(buf, (size_t)n);
 			if (t == WIRE_DATA) {
-				uint8_t leaf[CFT_SHORT_DIGEST_LEN], check[CFT_SHORT_DIGEST_LEN];
-
-				if (wire_decode(buf, (size_t)n, &m) == 0) {
-					wire_chunk_digest(m.u.data.file, m.u.data.block,
-							  m.u.data.chunk, m.u.data.payload,
-							  m.u.data.len, leaf);
-					wire_data_check(m.u.data.seq, leaf, check);
-					cr_assert_neq(memcmp(check, m.u.data.check, sizeof(check)), 0,
-						      "DATA bit %d passes its check", bit);
-				}
+				if (wire_decode(buf, (size_t)n, &m) == 0)
+					cr_assert(m.u.data.leaf != m.u.data.payload_crc ||
+						  wire_data_check(&m.u.data) != m.u.data.check,
+						  "DATA bit %d passes its leaf and check", bit);
 			} else {
 				cr_assert_lt(wire_decode(buf, (size_t)n, &m), 0,
 					     "type %u bit %d past the CRC accepted", t, bit);

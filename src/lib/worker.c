@@ -1,0 +1,119 @@
+/* One thread running jobs in order beside the event loop; see worker.h. */
+#include <string.h>
+
+#include "cft/loop.h"
+#include "cft/worker.h"
+
+static struct worker_job *take(struct worker *w)
+{
+	struct worker_job *j;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->todo && !w->quit)
+		pthread_cond_wait(&w->wake, &w->lock);
+	j = w->todo;
+	if (j) {
+		w->todo = j->next;
+		if (!w->todo)
+			w->todo_tail = &w->todo;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return j;
+}
+
+static void ended(struct worker *w, struct worker_job *j)
+{
+	pthread_mutex_lock(&w->lock);
+	j->next = NULL;
+	*w->ended_tail = j;
+	w->ended_tail = &j->next;
+	atomic_fetch_add(&w->nended, 1);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *thread_main(void *arg)
+{
+	struct worker *w = arg;
+	struct worker_job *j;
+
+	/* Only the loop's thread takes SIGINT and SIGTERM: it inherited them
+	 * blocked (loop_signals), and they stay so here. */
+	while ((j = take(w)) != NULL) {
+		j->run(j);
+		ended(w, j);
+		loop_wake();
+	}
+	return NULL;
+}
+
+int worker_start(struct worker *w, bool threaded)
+{
+	memset(w, 0, sizeof(*w));
+	w->todo_tail = &w->todo;
+	w->ended_tail = &w->ended;
+	if (pthread_mutex_init(&w->lock, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&w->wake, NULL) != 0) {
+		pthread_mutex_destroy(&w->lock);
+		return -1;
+	}
+	w->started = true;
+	w->threaded = threaded && pthread_create(&w->thread, NULL, thread_main, w) == 0;
+	return 0;
+}
+
+void worker_submit(struct worker *w, struct worker_job *j)
+{
+	j->w = w;
+	j->next = NULL;
+	w->pending++;
+	if (!w->threaded) {
+		j->run(j);
+		ended(w, j);
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	*w->todo_tail = j;
+	w->todo_tail = &j->next;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void worker_reap(struct worker *w)
+{
+	struct worker_job *j;
+
+	if (!w->started || atomic_load(&w->nended) == 0)
+		return;
+	pthread_mutex_lock(&w->lock);
+	j = w->ended;
+	w->ended = NULL;
+	w->ended_tail = &w->ended;
+	atomic_store(&w->nended, 0);
+	pthread_mutex_unlock(&w->lock);
+	while (j) {
+		/* done() may submit again, and so reuse j->next: step first. */
+		struct worker_job *next = j->next;
+
+		w->pending--;
+		j->done(j);
+		j = next;
+	}
+}
+
+void worker_stop(struct worker *w)
+{
+	if (!w->started)
+		return;
+	if (w->threaded) {
+		atomic_store(&w->cancel, true);
+		pthread_mutex_lock(&w->lock);
+		w->quit = true;
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+	}
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	w->started = false;
+}
