@@ -7,6 +7,7 @@
 #   make demo            a real, verified transfer on loopback
 #   make bench           cft against rsync, rsync --fsync + rehash, nc + openssl
 #                        (BENCH_SIZE=bytes BENCH_RUNS=rounds)
+#   make bench-link      cft over a 100 Mbit/s tbf link between two namespaces
 #   make fuzz            libFuzzer on the wire decoder and both engines (clang)
 #   make install         PREFIX=/usr/local DESTDIR= BINDIR= MANDIR=
 #   V=1 verbose, WERROR=1 warnings are errors.
@@ -51,7 +52,7 @@ SEND_SRCS := src/send/send-session.c src/send/send-verify.c src/send/send-say.c 
 	     src/send/sched.c
 SEND_MAIN := src/send/send-main.c src/send/send-report.c
 RECV_SRCS := src/recv/recv-server.c src/recv/recv-session.c src/recv/recv-verify.c \
-	     src/recv/recv-reply.c src/recv/recv-blocks.c \
+	     src/recv/recv-reply.c src/recv/recv-blocks.c src/recv/recv-disk.c \
 	     src/recv/store.c
 RECV_MAIN := src/recv/recv-main.c src/recv/recv-report.c
 SHIM_SRCS := src/shim/shim-faults.c src/shim/shim-relay.c
@@ -140,6 +141,10 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/bench.sh
 
+bench-link: deps
+	@$(MAKE) --no-print-directory all
+	@bench/link.sh
+
 # libFuzzer harnesses for every parser of untrusted bytes (clang needed):
 # make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 30
@@ -181,7 +186,7 @@ clean:
 	rm -rf $(B) bin
 
 FORCE:
-.PHONY: all check check-run lint-man deps demo bench fuzz install uninstall clean FORCE
+.PHONY: all check check-run lint-man deps demo bench bench-link fuzz install uninstall clean FORCE
 .SECONDARY:
 
 -include $(wildcard $(B)/*.d $(B)/*/*.d)

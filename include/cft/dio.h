@@ -1,7 +1,8 @@
 /*
  * Reads that go to the disk, not the page cache (O_DIRECT), for the two
  * reads the end-to-end check relies on: the receiver's read-back of what it
- * wrote, and the sender's independent read of the source.  A read through
+ * wrote, and the sender's independent read of the source; and the
+ * receiver's writes, which then cost no copy into the page cache.  A read through
  * the page cache could return the very pages that were written or sent;
  * O_DIRECT asks the device, and costs no copy.  Where a file system refuses
  * O_DIRECT, callers fall back to a plain read after dropping the cached
@@ -23,11 +24,11 @@ void *dio_alloc(size_t n);
 
 /*
  * Open path (relative to dirfd; never through a symbolic link) for direct
- * reads, and check it is the very file `same` is open on (device and
- * inode).  Returns the descriptor, or -1 when the file system cannot, or
- * the name now refers to another file.
+ * I/O with `flags` (O_RDONLY or O_RDWR), and check it is the very file
+ * `same` is open on (device and inode).  Returns the descriptor, or -1 when
+ * the file system cannot, or the name now refers to another file.
  */
-int dio_open(int dirfd, const char *path, int same);
+int dio_open(int dirfd, const char *path, int same, int flags);
 
 /* Make reads through fd direct.  Returns 0, or -1 when the file system
  * cannot (fd is then as it was). */

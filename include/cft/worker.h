@@ -33,12 +33,15 @@ struct worker_job {
 struct worker {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	pthread_cond_t wake;			/* work to do, or quit */
+	pthread_cond_t idle;			/* nothing queued or running */
 	struct worker_job *todo, **todo_tail;	/* under lock */
 	struct worker_job *ended, **ended_tail;	/* run, done() not yet called */
 	unsigned pending;			/* submitted, not yet reaped */
+	unsigned gen;				/* bumped by worker_drain */
 	bool threaded, started;
 	bool quit;				/* under lock */
+	bool busy;				/* running a job; under lock */
 	atomic_bool cancel;			/* long jobs stop early */
 	atomic_uint nended;			/* jobs in `ended`: a cheap peek */
 };
@@ -67,6 +70,13 @@ static inline bool worker_cancelled(const struct worker *w)
 {
 	return atomic_load_explicit(&w->cancel, memory_order_relaxed);
 }
+
+/*
+ * Wait until every job submitted has run (long ones are asked to stop
+ * early), and forget them: no done() is called.  For the owner's teardown
+ * of what the jobs were working on.
+ */
+void worker_drain(struct worker *w);
 
 /*
  * Stop: long jobs are asked to stop early, queued jobs still run (so each

@@ -14,10 +14,10 @@ void *dio_alloc(size_t n)
 	return posix_memalign(&p, DIO_ALIGN, n + DIO_ALIGN) == 0 ? p : NULL;
 }
 
-int dio_open(int dirfd, const char *path, int same)
+int dio_open(int dirfd, const char *path, int same, int flags)
 {
 	struct stat a, b;
-	int fd = openat(dirfd, path, O_RDONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, path, flags | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
 		return -1;

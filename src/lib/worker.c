@@ -16,6 +16,7 @@ static struct worker_job *take(struct worker *w)
 		w->todo = j->next;
 		if (!w->todo)
 			w->todo_tail = &w->todo;
+		w->busy = true;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return j;
@@ -28,6 +29,9 @@ static void ended(struct worker *w, struct worker_job *j)
 	*w->ended_tail = j;
 	w->ended_tail = &j->next;
 	atomic_fetch_add(&w->nended, 1);
+	w->busy = false;
+	if (!w->todo)
+		pthread_cond_broadcast(&w->idle);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -54,6 +58,11 @@ int worker_start(struct worker *w, bool threaded)
 	if (pthread_mutex_init(&w->lock, NULL) != 0)
 		return -1;
 	if (pthread_cond_init(&w->wake, NULL) != 0) {
+		pthread_mutex_destroy(&w->lock);
+		return -1;
+	}
+	if (pthread_cond_init(&w->idle, NULL) != 0) {
+		pthread_cond_destroy(&w->wake);
 		pthread_mutex_destroy(&w->lock);
 		return -1;
 	}
@@ -91,7 +100,9 @@ void worker_reap(struct worker *w)
 	w->ended_tail = &w->ended;
 	atomic_store(&w->nended, 0);
 	pthread_mutex_unlock(&w->lock);
-	while (j) {
+	/* A done() may drain the worker (its owner tears down): the rest of
+	 * this list is then forgotten too. */
+	for (unsigned gen = w->gen; j && w->gen == gen;) {
 		/* done() may submit again, and so reuse j->next: step first. */
 		struct worker_job *next = j->next;
 
@@ -99,6 +110,25 @@ void worker_reap(struct worker *w)
 		j->done(j);
 		j = next;
 	}
+}
+
+void worker_drain(struct worker *w)
+{
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->lock);
+	if (w->threaded) {
+		atomic_store(&w->cancel, true);
+		while (w->todo || w->busy)
+			pthread_cond_wait(&w->idle, &w->lock);
+		atomic_store(&w->cancel, false);
+	}
+	w->ended = NULL;
+	w->ended_tail = &w->ended;
+	atomic_store(&w->nended, 0);
+	pthread_mutex_unlock(&w->lock);
+	w->pending = 0;
+	w->gen++;
 }
 
 void worker_stop(struct worker *w)
@@ -114,6 +144,7 @@ void worker_stop(struct worker *w)
 		pthread_join(w->thread, NULL);
 	}
 	pthread_cond_destroy(&w->wake);
+	pthread_cond_destroy(&w->idle);
 	pthread_mutex_destroy(&w->lock);
 	w->started = false;
 }

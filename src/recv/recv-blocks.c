@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cft/digest.h"
+#include "cft/dio.h"
 #include "cft/error.h"
 #include "cft/proto.h"
 #include "recv-blocks.h"
@@ -98,7 +99,7 @@ static bool slot_alloc(struct recv_blocks *rb, struct recv_slot *sl)
 	size_t lists = (size_t)wire_chunks(rb->block_size) * WIRE_LEAF_LEN;
 
 	if (!sl->buf)
-		sl->buf = malloc(rb->block_size);
+		sl->buf = dio_alloc(rb->block_size);
 	if (!sl->cd)
 		sl->cd = malloc(lists);
 	if (!sl->list)
@@ -129,7 +130,7 @@ static enum recv_take slot_for(struct recv_blocks *rb, uint32_t b, struct recv_s
 	free_slot->nhave = 0;
 	free_slot->have_root = false;
 	free_slot->retries = 0;
-	free_slot->need_list = free_slot->have_list = false;
+	free_slot->need_list = free_slot->have_list = free_slot->writing = false;
 	free_slot->list_pieces = 0;
 	memset(free_slot->map, 0, sizeof(free_slot->map));
 	*out = free_slot;
@@ -139,11 +140,14 @@ static enum recv_take slot_for(struct recv_blocks *rb, uint32_t b, struct recv_s
 /* The slot for a block of this file that is still wanted. */
 static enum recv_take wanted(struct recv_blocks *rb, uint32_t b, struct recv_slot **out)
 {
+	enum recv_take t;
+
 	if (b >= rb->nblocks)
 		return RECV_MALFORMED;
 	if (bit_get(rb->done, b))
 		return RECV_DUPLICATE;
-	return slot_for(rb, b, out);
+	t = slot_for(rb, b, out);
+	return t == RECV_TAKEN && (*out)->writing ? RECV_DUPLICATE : t;
 }
 
 /* Chunk c's leaf in a list (the chunks held, or the sender's). */
@@ -278,6 +282,12 @@ bool recv_blocks_check(struct recv_blocks *rb, struct recv_slot *sl)
 	return false;
 }
 
+void recv_blocks_writing(struct recv_blocks *rb, struct recv_slot *sl)
+{
+	(void)rb;
+	sl->writing = true;
+}
+
 void recv_blocks_written(struct recv_blocks *rb, struct recv_slot *sl)
 {
 	bit_set(rb->done, sl->block);
@@ -339,6 +349,12 @@ void recv_blocks_status(const struct recv_blocks *rb, struct wire_status *st)
 		if (bit_get(rb->done, rb->base + i))
 			st->done_mask |= 1ull << i;
 	st->nranges = 0;
-	for (unsigned k = 0; k < nopen && st->nranges < CFT_STATUS_RANGES_MAX; k++)
-		missing_ranges(open[k], st);
+	for (unsigned k = 0; k < nopen; k++) {
+		/* On its way to the disk: complete, as far as the sender is
+		 * concerned (it is within 64 of base: the window is). */
+		if (open[k]->writing && open[k]->block - rb->base < 64)
+			st->done_mask |= 1ull << (open[k]->block - rb->base);
+		else if (st->nranges < CFT_STATUS_RANGES_MAX)
+			missing_ranges(open[k], st);
+	}
 }

@@ -1,8 +1,8 @@
 /*
  * The receiver's block assembly, pure: chunks of the blocks inside the
  * window are gathered in memory until the block is whole and its root (from
- * the sender's BLOCK datagram) is in; then the caller checks it, writes it,
- * and says so.  Which blocks are done, what is missing (for STATUS) and the
+ * the sender's BLOCK datagram) is in; then the caller checks it, has it
+ * written (the slot is kept meanwhile), and says when it is.  Which blocks are done, what is missing (for STATUS) and the
  * window are kept here.  No I/O: the session writes.
  *
  * Each chunk is taken only if its DATA's check holds (the session verifies
@@ -39,9 +39,11 @@ struct recv_slot {
 	uint8_t root[CFT_DIGEST_LEN];
 	bool need_list;			/* failed its root: the sender's list wanted */
 	bool have_list;			/* list checked against the root */
+	bool writing;			/* checked, on its way to the disk */
 	uint64_t list_pieces;		/* CHUNKSUMS datagrams of the list received */
 	uint8_t map[(RECV_CHUNKS_MAX + 7) / 8];	/* chunks present */
-	uint8_t *buf;			/* block_size bytes, kept for the session */
+	uint8_t *buf;			/* block_size bytes (dio_alloc), kept for the
+					 * session */
 	uint8_t *cd;			/* digest of each chunk present */
 	uint8_t *list;			/* the sender's chunk leaves */
 };
@@ -119,6 +121,10 @@ enum recv_take recv_blocks_chunksums(struct recv_blocks *rb, const struct wire_c
  * failed) and the sender's list of chunk leaves is asked for, to find the
  * chunks that differ. */
 bool recv_blocks_check(struct recv_blocks *rb, struct recv_slot *sl);
+/* The checked block in sl is being written: nothing more is taken for it,
+ * and STATUS reports it complete (base stays until it is written, so the
+ * window covers it). */
+void recv_blocks_writing(struct recv_blocks *rb, struct recv_slot *sl);
 /* The checked block in sl is written: mark it done and free the slot. */
 void recv_blocks_written(struct recv_blocks *rb, struct recv_slot *sl);
 

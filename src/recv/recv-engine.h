@@ -82,7 +82,8 @@ struct recv_server {
 	struct recv_io io;
 	struct recv_session *sessions[CFT_SESSIONS_MAX];
 	struct recv_counters c;
-	uint8_t *rbbuf;			/* read-back buffer, CFT_READBACK_STEP */
+	bool threads;			/* disk work on threads (worker.h); false:
+					 * inline, for tests */
 	unsigned sessions_done;		/* finished sessions, any outcome */
 	int last_status;		/* exit status of the last finished one */
 };

@@ -263,6 +263,7 @@ int recv_main(int argc, char **argv)
 			     (struct recv_io){ { net_out_datagram, &r.out }, recv_report_event, &r.rep }) == 0) {
 		r.rep.json = r.o.json;
 		r.rep.c = &r.srv.c;
+		r.srv.threads = true;
 		loop_signals();
 		rc = serve(&r);
 		if (r.o.verbose)

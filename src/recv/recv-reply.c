@@ -52,7 +52,7 @@ static void current(const struct recv_session *s, const struct recv_file *f,
 	if (f->state == WIRE_FS_RECEIVING)
 		recv_blocks_status(&s->blocks, st);
 	else if (f->state == WIRE_FS_VERIFYING)
-		st->bytes = f->rb.off;
+		st->bytes = atomic_load(&s->disk.read_back);
 	else if (f->state == WIRE_FS_VERIFIED)
 		verified(f, st);
 	else if (f->state == WIRE_FS_SUMS)
@@ -104,6 +104,8 @@ void recv_session_end(struct recv_session *s, int status, const char *why)
 	/* A sender that went silent or gave up may come back: keep what it
 	 * sent for a resume.  Anything else (refusal, I/O error, digests that
 	 * never agreed) leaves nothing behind. */
+	/* Nothing may be writing or reading the file as it is closed. */
+	recv_disk_drain(&s->disk);
 	if (s->f) {
 		if (status == CFT_EXIT_NETWORK)
 			store_keep(&s->f->sf);

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cft/digest.h"
-#include "cft/dio.h"
 #include "cft/error.h"
 #include "cft/exit.h"
 #include "cft/proto.h"
@@ -24,8 +23,7 @@ int recv_server_init(struct recv_server *srv, int dirfd, uint64_t timeout_us,
 	srv->dirfd = dirfd;
 	srv->timeout_us = timeout_us;
 	srv->io = io;
-	srv->rbbuf = dio_alloc(CFT_READBACK_STEP);
-	return srv->rbbuf ? 0 : CFT_E_NOMEM;
+	return 0;
 }
 
 /* Remove sessions that ended, recording the outcome. */
@@ -59,8 +57,6 @@ void recv_server_free(struct recv_server *srv)
 			srv->sessions[i] = NULL;
 		}
 	}
-	free(srv->rbbuf);
-	srv->rbbuf = NULL;
 }
 
 /* Refuse a HELLO: the ERROR refers to the HELLO as understood. */
@@ -174,14 +170,17 @@ void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
 		return;
 	}
 	recv_session_on_msg(s, now, &m);
+	recv_session_reap(s);
 	reap(srv);
 }
 
 void recv_server_on_timer(struct recv_server *srv, uint64_t now)
 {
 	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++)
-		if (srv->sessions[i])
+		if (srv->sessions[i]) {
+			recv_session_reap(srv->sessions[i]);
 			recv_session_timer(srv->sessions[i], now);
+		}
 	reap(srv);
 }
 

@@ -23,11 +23,10 @@
 #include "recv-session.h"
 #include "recv-verify.h"
 
-/* A block is whole: check it against the sender's root, then write it. */
+/* A block is whole: check it against the sender's root, then have it
+ * written (on_written follows). */
 static void complete_block(struct recv_session *s, struct recv_slot *sl)
 {
-	struct recv_file *f = s->f;
-
 	if (!recv_blocks_check(&s->blocks, sl)) {
 		struct recv_event ev = { .kind = RECV_EV_BLOCK_FAILED, .block = sl->block };
 
@@ -37,8 +36,20 @@ static void complete_block(struct recv_session *s, struct recv_slot *sl)
 			recv_fail_file(s, WIRE_R_DIGEST, "a block kept failing its digest");
 		return;
 	}
-	if (store_write(&f->sf, (uint64_t)sl->block * s->blocks.block_size, sl->buf,
-			sl->len) < 0) {
+	recv_blocks_writing(&s->blocks, sl);
+	recv_disk_write(&s->disk, (unsigned)(sl - s->blocks.slots), sl,
+			(uint64_t)sl->block * s->blocks.block_size);
+}
+
+/* A block is on the disk, or could not be written. */
+static void on_written(void *ctx, struct recv_slot *sl, int rc)
+{
+	struct recv_session *s = ctx;
+	struct recv_file *f = s->f;
+
+	if (s->over || !f)
+		return;
+	if (rc < 0) {
 		recv_fail_io(s, "write");
 		return;
 	}
@@ -47,7 +58,14 @@ static void complete_block(struct recv_session *s, struct recv_slot *sl)
 		recv_verify_start(s);
 		if (!s->over)
 			recv_say_status(s, f->index);
+	} else {
+		recv_verify_ahead(s);
 	}
+}
+
+void recv_session_reap(struct recv_session *s)
+{
+	recv_disk_reap(&s->disk);
 }
 
 /* Count what recv-blocks made of a datagram; complete a whole block. */
@@ -183,6 +201,7 @@ static int offer_news(struct recv_session *s, const struct wire_file *wf)
 		return -1;
 	}
 	if (s->f && s->f->index == wf->file) {
+		recv_disk_drain(&s->disk);
 		recv_file_free(s->f);		/* a correction: start over */
 		s->f = NULL;
 	}
@@ -241,8 +260,10 @@ static void open_file(struct recv_session *s, struct recv_file *f, const char *n
 		return;
 	}
 	ev.blocks = s->blocks.nblocks;
+	recv_disk_file(&s->disk, &f->sf, &f->rb);
 	if (f->origin == STORE_FRESH) {
 		recv_say_event(s, &ev);
+		recv_verify_stream(s);
 		if (f->size == 0)
 			recv_verify_start(s);
 	} else {
@@ -276,7 +297,7 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 		return;
 	}
 	s->f = f;
-	f->sf.fd = f->sf.rfd = -1;
+	f->sf.fd = f->sf.dfd = -1;
 	f->index = wf->file;
 	f->size = wf->size;
 	f->state = WIRE_FS_RECEIVING;
@@ -373,18 +394,15 @@ void recv_session_timer(struct recv_session *s, uint64_t now)
 	}
 	if (s->unreported > 0 && f && now - s->unreported_since >= CFT_STATUS_DELAY_US)
 		recv_say_status(s, f->index);
-	if (f && (f->state == WIRE_FS_VERIFYING || f->rehash))
-		recv_verify_step(s);
 }
 
 uint64_t recv_session_deadline(const struct recv_session *s, uint64_t now)
 {
 	uint64_t t = s->last_heard + s->srv->timeout_us;
 
+	(void)now;	/* disk work wakes the loop itself (loop_wake) */
 	if (s->unreported > 0 && s->unreported_since + CFT_STATUS_DELAY_US < t)
 		t = s->unreported_since + CFT_STATUS_DELAY_US;
-	if (s->f && (s->f->state == WIRE_FS_VERIFYING || s->f->rehash))
-		t = now;
 	return t;
 }
 
@@ -412,6 +430,11 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 	s->last_heard = now;
 	s->started = now;
 	recv_blocks_init(&s->blocks, h->block_size, window);
+	if (recv_disk_init(&s->disk, srv->threads, on_written, recv_verify_checked, s) < 0) {
+		recv_disk_free(&s->disk);
+		free(s);
+		return NULL;
+	}
 	recv_say_event(s, &ev);
 	send_hello_ack(s);
 	return s;
@@ -419,7 +442,9 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 
 void recv_session_free(struct recv_session *s)
 {
+	recv_disk_drain(&s->disk);
 	recv_file_free(s->f);
+	recv_disk_free(&s->disk);
 	recv_blocks_free(&s->blocks);
 	free(s);
 }

@@ -22,6 +22,8 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 void recv_session_on_msg(struct recv_session *s, uint64_t now, const struct wire_msg *m);
 /* Work that is due: time-outs, a delayed STATUS, a step of a read-back. */
 void recv_session_timer(struct recv_session *s, uint64_t now);
+/* Hand finished disk work back to the session (recv-disk.h). */
+void recv_session_reap(struct recv_session *s);
 /* Absolute time (us) by which recv_session_timer must run. */
 uint64_t recv_session_deadline(const struct recv_session *s, uint64_t now);
 void recv_session_free(struct recv_session *s);

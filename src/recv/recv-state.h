@@ -15,6 +15,7 @@
 #include "cft/net.h"
 #include "cft/wire.h"
 #include "recv-blocks.h"
+#include "recv-disk.h"
 #include "recv-engine.h"
 #include "store.h"
 
@@ -31,6 +32,9 @@ struct recv_file {
 	bool no_clobber;
 	bool flushed;			/* durable, and dropped from the page cache */
 	bool rehash;			/* reading back again for block digests */
+	bool streaming;			/* read back while blocks still arrive */
+	uint64_t asked;			/* read back asked for up to here */
+	bool final_wanted;		/* the last check waits for one running */
 	struct store_meta held;		/* what the file holds, once flushed */
 	struct filesum rb;		/* the read-back's digests */
 	uint32_t sums_have;		/* sender's block digests received */
@@ -61,6 +65,7 @@ struct recv_session {
 		uint8_t commit[CFT_DIGEST_LEN];
 	} last;
 	struct recv_blocks blocks;
+	struct recv_disk disk;		/* the file's writes and read-back */
 	uint32_t rx_seq;		/* sequence number of the latest intact DATA */
 	uint32_t rx_count;		/* DATA datagrams received */
 	uint64_t echo;			/* PROBE echo for the next STATUS */

@@ -14,6 +14,45 @@
 #include "recv-reply.h"
 #include "recv-verify.h"
 
+/* Block digests only where a next round is likely (a partial or existing
+ * file to check) or under way; the rare first round that differs reads
+ * again for them (open_round). */
+static bool want_blocks(const struct recv_file *f)
+{
+	return f->round > 0 || f->origin != STORE_FRESH;
+}
+
+void recv_verify_stream(struct recv_session *s)
+{
+	struct recv_file *f = s->f;
+
+	/* Each block of a new file is written once in the first round, in
+	 * the order of the window: the prefix written so far can be read back
+	 * while the rest arrives.  Later rounds rewrite blocks anywhere. */
+	if (filesum_start(&f->rb, f->size, s->blocks.block_size, want_blocks(f)) < 0) {
+		errno = ENOMEM;
+		recv_fail_io(s, "read back");
+		return;
+	}
+	f->streaming = f->round == 0 && f->origin == STORE_FRESH;
+	f->asked = 0;
+}
+
+void recv_verify_ahead(struct recv_session *s)
+{
+	struct recv_file *f = s->f;
+	uint64_t written = (uint64_t)s->blocks.base * s->blocks.block_size;
+
+	if (!f->streaming || s->disk.checking)
+		return;
+	if (written > f->size)
+		written = f->size;
+	if (written >= f->asked + CFT_READBACK_AHEAD) {
+		f->asked = written;
+		recv_disk_check(&s->disk, RECV_CHECK_AHEAD, written);
+	}
+}
+
 void recv_verify_start(struct recv_session *s)
 {
 	struct recv_file *f = s->f;
@@ -22,29 +61,26 @@ void recv_verify_start(struct recv_session *s)
 	f->state = WIRE_FS_VERIFYING;
 	f->flushed = false;
 	recv_blocks_drop_slots(&s->blocks);
-	/* Block digests only where a next round is likely (a partial or
-	 * existing file to check) or under way; the rare first round that
-	 * differs reads again for them (open_round). */
-	if (filesum_start(&f->rb, f->size, s->blocks.block_size,
-			  f->round > 0 || f->origin != STORE_FRESH) < 0) {
-		errno = ENOMEM;
-		recv_fail_io(s, "read back");
-		return;
+	if (!f->streaming) {
+		recv_verify_stream(s);
+		if (s->over)
+			return;
 	}
 	recv_say_event(s, &ev);
+	/* Mode, time, fsync, and the rest read back: after a check still
+	 * running, if there is one. */
+	if (s->disk.checking)
+		f->final_wanted = true;
+	else
+		recv_disk_check(&s->disk, RECV_CHECK_FINAL, f->size);
 }
 
-/* Durable, with the mode and time it is to keep, and out of the page cache.
- * A file system that cannot keep them fails the file now. */
-static int flush(struct recv_session *s, struct recv_file *f)
+/* The file as fsynced must have the mode and time it is to keep; a file
+ * system that cannot keep them fails the file. */
+static int meta_kept(struct recv_session *s, struct recv_file *f)
 {
 	char detail[128];
 
-	if (store_flush(&f->sf) < 0 || store_meta(&f->sf, &f->held) < 0) {
-		recv_fail_io(s, "fsync");
-		return -1;
-	}
-	f->flushed = true;
 	if (!f->sf.existing && (f->held.mode != (uint32_t)f->sf.mode ||
 				f->held.mtime_sec != f->sf.mtime_sec ||
 				f->held.mtime_nsec != f->sf.mtime_nsec)) {
@@ -58,37 +94,38 @@ static int flush(struct recv_session *s, struct recv_file *f)
 	return 0;
 }
 
-void recv_verify_step(struct recv_session *s)
+void recv_verify_checked(void *ctx, const struct recv_disk_check *c)
 {
+	struct recv_session *s = ctx;
 	struct recv_file *f = s->f;
-	uint8_t *buf = s->srv->rbbuf;
-	uint64_t want = filesum_left(&f->rb);
-	long n = 0;
 
-	if (!f->rehash && !f->flushed && flush(s, f) < 0)
+	if (s->over || !f)
 		return;
-	if (want > CFT_READBACK_STEP)
-		want = CFT_READBACK_STEP;
-	if (want > 0) {
-		n = store_read(&f->sf, f->rb.off, buf, want);
-		if (n < 0) {
-			recv_fail_io(s, "read back");
-			return;
-		}
-		if ((uint64_t)n < want) {
-			/* Shorter on disk than written: pad with zeros so the
-			 * digests differ and the blocks are sent again. */
-			memset(buf + n, 0, want - (size_t)n);
-			n = (long)want;
-		}
+	if (c->rc < 0) {
+		recv_fail_io(s, c->what);
+		return;
 	}
-	filesum_update(&f->rb, buf, (size_t)n);
-	if (filesum_done(&f->rb)) {
-		if (f->rehash)
-			f->rehash = false;	/* SUMS can be compared now */
-		else
-			f->state = WIRE_FS_VERIFIED;
+	switch (c->kind) {
+	case RECV_CHECK_AHEAD:
+		if (f->final_wanted) {
+			f->final_wanted = false;
+			recv_disk_check(&s->disk, RECV_CHECK_FINAL, f->size);
+		} else {
+			recv_verify_ahead(s);
+		}
+		break;
+	case RECV_CHECK_FINAL:
+		f->flushed = true;
+		f->held = c->held;
+		if (meta_kept(s, f) < 0)
+			return;
+		f->state = WIRE_FS_VERIFIED;
 		recv_say_status(s, f->index);
+		break;
+	case RECV_CHECK_REHASH:
+		f->rehash = false;	/* SUMS can be compared now */
+		recv_say_status(s, f->index);
+		break;
 	}
 }
 
@@ -117,6 +154,7 @@ static int open_round(struct recv_session *s, struct recv_file *f)
 	f->round++;
 	f->state = WIRE_FS_SUMS;
 	f->sums_have = 0;
+	f->streaming = false;
 	if (again && !f->rb.blocks) {
 		/* The read-back took the whole digest only: read again for
 		 * the block digests, then take the SUMS. */
@@ -126,6 +164,7 @@ static int open_round(struct recv_session *s, struct recv_file *f)
 			return -1;
 		}
 		f->rehash = true;
+		recv_disk_check(&s->disk, RECV_CHECK_REHASH, f->size);
 	}
 	return 0;
 }

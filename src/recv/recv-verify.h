@@ -11,11 +11,18 @@
 #include "cft/wire.h"
 #include "recv-state.h"
 
-/* Every block is written (or the file is to be checked as it is): read it
- * back. */
+/* A file is opened, or a round starts receiving: ready its read-back
+ * digests (streaming: read back while it arrives, if a new file's first
+ * round). */
+void recv_verify_stream(struct recv_session *s);
+/* A block was written: read back what is durable so far, if streaming and
+ * CFT_READBACK_AHEAD more is written. */
+void recv_verify_ahead(struct recv_session *s);
+/* Every block is written (or the file is to be checked as it is): mode and
+ * time, fsync, and the rest read back (recv-disk.h). */
 void recv_verify_start(struct recv_session *s);
-/* One step of the read-back (fsync first). */
-void recv_verify_step(struct recv_session *s);
+/* A check has finished (recv_disk's checked). */
+void recv_verify_checked(void *ctx, const struct recv_disk_check *c);
 /* The sender's block digests for the next round. */
 void recv_verify_sums(struct recv_session *s, const struct wire_sums *su);
 /* The sender's COMMIT. */

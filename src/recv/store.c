@@ -134,6 +134,8 @@ static int create_fresh(struct store_file *sf, const struct store_source *src)
 			O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (sf->fd < 0)
 		return CFT_E_IO;
+	sf->dfd = dio_open(sf->dirfd, sf->tmpname, sf->fd, O_RDWR);
+	sf->dwrite = 1;
 	if (src->size > 0) {
 		rc = posix_fallocate(sf->fd, 0, (off_t)src->size);
 		/* Some file systems cannot preallocate; then we learn of a full
@@ -158,9 +160,9 @@ static void close_fds(struct store_file *sf)
 {
 	if (sf->fd >= 0)
 		close(sf->fd);
-	if (sf->rfd >= 0)
-		close(sf->rfd);
-	sf->fd = sf->rfd = -1;
+	if (sf->dfd >= 0)
+		close(sf->dfd);
+	sf->fd = sf->dfd = -1;
 }
 
 int store_open(int dirfd, const char *name, const struct store_source *src, mode_t mode,
@@ -169,7 +171,7 @@ int store_open(int dirfd, const char *name, const struct store_source *src, mode
 	struct stat st;
 
 	memset(sf, 0, sizeof(*sf));
-	sf->fd = sf->rfd = -1;
+	sf->fd = sf->dfd = -1;
 	sf->dirfd = dirfd;
 	sf->size = src->size;
 	sf->mode = mode & 0777;
@@ -183,6 +185,7 @@ int store_open(int dirfd, const char *name, const struct store_source *src, mode
 	    S_ISREG(st.st_mode) && (uint64_t)st.st_size == src->size) {
 		sf->fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (sf->fd >= 0) {
+			sf->dfd = dio_open(dirfd, name, sf->fd, O_RDONLY);
 			sf->existing = 1;
 			*origin = STORE_EXISTING;
 			return 0;
@@ -196,6 +199,8 @@ int store_open(int dirfd, const char *name, const struct store_source *src, mode
 		if (sf->fd >= 0 && fstat(sf->fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_nlink == 1 && (uint64_t)st.st_size == src->size &&
 		    futimens(sf->fd, NULL) == 0) {
+			sf->dfd = dio_open(dirfd, sf->tmpname, sf->fd, O_RDWR);
+			sf->dwrite = 1;
 			*origin = STORE_PARTIAL;
 			return 0;
 		}
@@ -253,12 +258,10 @@ int store_sweep(int dirfd, uint64_t ttl_s)
 	return n;
 }
 
-int store_write(struct store_file *sf, uint64_t off, const void *buf, size_t len)
+static int write_all(int fd, uint64_t off, const uint8_t *p, size_t len)
 {
-	const uint8_t *p = buf;
-
 	while (len > 0) {
-		ssize_t n = pwrite(sf->fd, p, len, (off_t)off);
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -272,6 +275,37 @@ int store_write(struct store_file *sf, uint64_t off, const void *buf, size_t len
 		off += (uint64_t)n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int store_write(struct store_file *sf, uint64_t off, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t head = 0;
+
+	/* Blocks start at multiples of the block size, a multiple of
+	 * DIO_ALIGN: all of a block but the file's short tail goes direct. */
+	if (sf->dfd >= 0 && sf->dwrite && off % DIO_ALIGN == 0 &&
+	    (uintptr_t)p % DIO_ALIGN == 0) {
+		head = len / DIO_ALIGN * DIO_ALIGN;
+		if (write_all(sf->dfd, off, p, head) < 0) {
+			if (errno != EINVAL)
+				return CFT_E_IO;
+			/* A device that wants a larger alignment: through the
+			 * page cache from now on. */
+			sf->dwrite = 0;
+			head = 0;
+		}
+	}
+	return write_all(sf->fd, off + head, p + head, len - head);
+}
+
+int store_sync(struct store_file *sf)
+{
+	if (fdatasync(sf->fd) < 0)
+		return CFT_E_IO;
+	if (sf->dfd < 0)
+		(void)posix_fadvise(sf->fd, 0, 0, POSIX_FADV_DONTNEED);
 	return 0;
 }
 
@@ -298,9 +332,7 @@ int store_flush(struct store_file *sf)
 	 * else it drops the cached pages first, which is advisory: where the
 	 * kernel keeps them anyway, the read-back still checks what the file
 	 * system returns for this file. */
-	if (sf->rfd < 0)
-		sf->rfd = dio_open(sf->dirfd, sf->existing ? sf->name : sf->tmpname, sf->fd);
-	if (sf->rfd < 0)
+	if (sf->dfd < 0)
 		(void)posix_fadvise(sf->fd, 0, 0, POSIX_FADV_DONTNEED);
 	return 0;
 }
@@ -320,8 +352,8 @@ int store_meta(struct store_file *sf, struct store_meta *m)
 
 long store_read(struct store_file *sf, uint64_t off, void *buf, size_t len)
 {
-	if (sf->rfd >= 0) {
-		long n = dio_read(sf->rfd, buf, len, off);
+	if (sf->dfd >= 0) {
+		long n = dio_read(sf->dfd, buf, len, off);
 
 		return n < 0 ? CFT_E_IO : n;
 	}

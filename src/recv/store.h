@@ -28,7 +28,8 @@
 struct store_file {
 	int dirfd;		/* borrowed */
 	int fd;			/* temporary file, read-write */
-	int rfd;		/* the read-back's: the same file, O_DIRECT, or -1 */
+	int dfd;		/* the same file, O_DIRECT, or -1 (file system) */
+	int dwrite;		/* writes may go through dfd (the writer's) */
 	uint64_t size;
 	mode_t mode;		/* what the file is to have when committed */
 	int64_t mtime_sec;
@@ -88,8 +89,15 @@ int store_exists(int dirfd, const char *name);
  */
 int store_sweep(int dirfd, uint64_t ttl_s);
 
-/* Write len bytes at off.  Returns 0 or CFT_E_IO (errno). */
+/* Write len bytes at off, from buf (from dio_alloc): directly to the device
+ * where the file system allows, all but a last piece shorter than
+ * DIO_ALIGN.  Returns 0 or CFT_E_IO (errno). */
 int store_write(struct store_file *sf, uint64_t off, const void *buf, size_t len);
+
+/* Make what was written so far durable (its data, and the size and
+ * allocation that reach it), so that it can be read back; without direct
+ * reads, also drop the file's cached pages.  Returns 0 or CFT_E_IO. */
+int store_sync(struct store_file *sf);
 
 /* A file's size, permission bits and modification time, as the file
  * system holds them. */
@@ -113,8 +121,8 @@ int store_flush(struct store_file *sf);
 int store_meta(struct store_file *sf, struct store_meta *m);
 
 /* Read len bytes at off (fewer at the end of the file) into buf, from
- * dio_alloc: after store_flush, from the device where the file system
- * allows.  Returns bytes read or CFT_E_IO. */
+ * dio_alloc: from the device where the file system allows.  Returns bytes
+ * read or CFT_E_IO. */
 long store_read(struct store_file *sf, uint64_t off, void *buf, size_t len);
 
 /*

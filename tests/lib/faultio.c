@@ -24,7 +24,7 @@
  * Damage is one bit flipped at a position drawn from the seed: in the
  * caller's buffer after a read (what a bad disk or a bad copy returns), in
  * a private copy before a write (what a buffering bug or a memory error
- * writes).  Counting is per process.
+ * writes).  Counting is per process, across its threads.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -153,7 +153,7 @@ static ssize_t do_read(int fd, void *buf, size_t len, off_t off, int positional,
 
 	if (busy || !matches(fd))
 		return positional ? real_p(fd, buf, len, off) : real_r(fd, buf, len);
-	n = ++reads;
+	n = __atomic_add_fetch(&reads, 1, __ATOMIC_RELAXED);
 	maybe_die("CFT_FAULT_KILL_READ_NTH", n, "read", off);
 	if (!chosen("READ", n))
 		return positional ? real_p(fd, buf, len, off) : real_r(fd, buf, len);
@@ -184,7 +184,7 @@ static ssize_t do_write(int fd, const void *buf, size_t len, off_t off, int posi
 
 	if (busy || len == 0 || !matches(fd))
 		return positional ? real_p(fd, buf, len, off) : real_w(fd, buf, len);
-	n = ++writes;
+	n = __atomic_add_fetch(&writes, 1, __ATOMIC_RELAXED);
 	maybe_die("CFT_FAULT_KILL_WRITE_NTH", n, "write", off);
 	if (!chosen("WRITE", n))
 		return positional ? real_p(fd, buf, len, off) : real_w(fd, buf, len);
@@ -193,8 +193,9 @@ static ssize_t do_write(int fd, const void *buf, size_t len, off_t off, int posi
 		errno = e;
 		return -1;
 	}
-	copy = malloc(len);
-	if (!copy)
+	/* Aligned as the caller's may need to be: a write through O_DIRECT
+	 * refuses a buffer that is not. */
+	if (posix_memalign((void **)&copy, 4096, len) != 0)
 		return positional ? real_p(fd, buf, len, off) : real_w(fd, buf, len);
 	memcpy(copy, buf, len);
 	uint64_t bit = draw(n, 'w') % ((uint64_t)len * 8);

@@ -5,15 +5,19 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cft/digest.h"
 #include "cft/error.h"
 #include "cft/exit.h"
 #include "cft/proto.h"
 #include "cft/wire.h"
 #include "harness.h"
+#include "recv/recv-state.h"
 #include "recv/store.h"
 
 TestSuite(recv, .init = harness_setup, .fini = harness_teardown);
@@ -183,7 +187,8 @@ Test(recv, the_list_finds_the_chunk_that_differs)
 	cr_assert_eq(srv.c.bad_chunk, 1u);
 	feed_data(&srv, 5, 0, 1, data + CFT_CHUNK_SIZE, len[1], forged);
 	probe(&srv);
-	cr_assert_eq(last_reply()->u.status.state, WIRE_FS_VERIFYING, "whole and written");
+	/* The disk work runs inline here: written, read back, reported. */
+	cr_assert_eq(last_reply()->u.status.state, WIRE_FS_VERIFIED, "whole, written, read back");
 	recv_server_free(&srv);
 	close(dirfd);
 }
@@ -238,7 +243,9 @@ Test(recv, resume_checks_a_partial_file_and_distrusts_its_state)
 	L.rs.n = 0;
 	offer(&srv, "x", 4096 + 100);
 	rep = last_reply();
-	cr_assert_eq(rep->u.status.state, WIRE_FS_VERIFYING, "resumes by reading back");
+	cr_assert_eq(rep->u.status.state, WIRE_FS_VERIFIED,
+		     "resumes by reading back (inline here), asking for no data");
+	cr_assert_eq(rep->u.status.bytes, 4096u + 100, "the partial file, as it is");
 	recv_server_free(&srv);
 	close(dirfd);
 
@@ -404,4 +411,62 @@ Test(recv, sessions_limit)
 	}
 	recv_server_free(&srv);
 	close(dirfd);
+}
+
+/* Block b of data (its length len) in DATA datagrams, then its root. */
+static void feed_block(struct recv_server *srv, uint32_t *seq, uint32_t b, const uint8_t *data,
+		       uint32_t len)
+{
+	static uint8_t leaves[RECV_CHUNKS_MAX][WIRE_LEAF_LEN];
+	uint8_t root[CFT_DIGEST_LEN];
+	uint32_t n = wire_chunks(len);
+
+	for (uint32_t c = 0; c < n; c++)
+		feed_data(srv, ++*seq, b, (uint16_t)c, data + (size_t)c * CFT_CHUNK_SIZE,
+			  proto_chunk_len(len, c), leaves[c]);
+	proto_block_root(&leaves[0][0], n, root);
+	feed_root(srv, b, root);
+}
+
+/*
+ * While a new file arrives, what is written is read back each time
+ * CFT_READBACK_AHEAD more of it is: not before (a block short of it), and
+ * at it; the rest once the last block is in, and the digest is the file's.
+ */
+Test(recv, reads_back_ahead_at_the_limit)
+{
+	const uint32_t bs = CFT_BLOCK_SIZE_MAX, ahead = (uint32_t)(CFT_READBACK_AHEAD / bs);
+	const uint64_t size = (uint64_t)(ahead + 1) * bs;
+	uint8_t *data = malloc(size), whole[CFT_DIGEST_LEN];
+	struct recv_server srv;
+	struct recv_session *s;
+	uint32_t seq = 0;
+	int dirfd;
+
+	cr_assert_eq(CFT_READBACK_AHEAD % bs, 0u);
+	cr_assert_not_null(data);
+	for (uint64_t i = 0; i < size; i++)
+		data[i] = (uint8_t)(i * 2654435761u >> 15);
+	open_server(&srv, &dirfd);
+	hello(&srv, bs, 1);
+	offer(&srv, "ahead", size);
+	s = srv.sessions[0];
+	cr_assert_not_null(s);
+	for (uint32_t b = 0; b < ahead; b++) {
+		cr_assert_eq(atomic_load(&s->disk.read_back), 0u,
+			     "nothing read back with %u MiB written", b * (bs >> 20));
+		feed_block(&srv, &seq, b, data + (uint64_t)b * bs, bs);
+	}
+	cr_assert_eq(atomic_load(&s->disk.read_back), CFT_READBACK_AHEAD,
+		     "read back as soon as CFT_READBACK_AHEAD is written");
+	cr_assert_eq(s->f->state, WIRE_FS_RECEIVING);
+	feed_block(&srv, &seq, ahead, data + (uint64_t)ahead * bs, bs);
+	probe(&srv);
+	const struct wire_msg *rep = last_reply();
+	cr_assert_eq(rep->u.status.state, WIRE_FS_VERIFIED);
+	digest_sha256(data, size, whole);
+	cr_assert(digest_equal(rep->u.status.digest, whole), "the digest of the file as written");
+	recv_server_free(&srv);
+	close(dirfd);
+	free(data);
 }
