@@ -16,19 +16,23 @@
 /* Datagrams sent per call of the pump, so incoming STATUS is read often. */
 #define PUMP_BATCH 64
 
-int send_data_init(struct send_data *d, uint32_t block_size)
+int send_data_init(struct send_data *d, uint32_t block_size, bool threads)
 {
 	d->max_chunks = wire_chunks(block_size);
-	d->buf = malloc(block_size);
+	d->own = malloc(block_size);
 	d->cds = malloc((size_t)CFT_WINDOW_BLOCKS_MAX * d->max_chunks * WIRE_LEAF_LEN);
-	return d->buf && d->cds ? 0 : CFT_E_NOMEM;
+	if (feed_init(&d->feed, block_size, threads) < 0)
+		return CFT_E_NOMEM;
+	return d->own && d->cds ? 0 : CFT_E_NOMEM;
 }
 
 void send_data_free(struct send_data *d)
 {
-	free(d->buf);
+	feed_free(&d->feed);
+	free(d->own);
 	free(d->cds);
-	d->buf = d->cds = NULL;
+	d->own = d->cds = NULL;
+	d->buf = NULL;
 }
 
 /* The leaf of chunk c of the block in slot, as listed. */
@@ -97,17 +101,36 @@ static void send_chunksums(struct send_data *d, uint32_t b, unsigned slot)
 	}
 }
 
+/* Block b as read: from the read ahead, or here.  Returns 0, DISK_WAIT
+ * (being read: the pump stops until it is), or a source error. */
+#define DISK_WAIT 1
+
+static int read_block(struct send_data *d, uint32_t b, uint32_t len)
+{
+	int rc;
+
+	if (!d->src)
+		return CFT_E_IO;
+	if (d->feed.fd >= 0) {
+		rc = feed_take(&d->feed, b, &d->buf);
+		if (rc == 0)
+			d->disk_wait = true;
+		return rc == 0 ? DISK_WAIT : rc < 0 ? rc : 0;
+	}
+	d->buf = d->own;
+	return source_read(d->src, (uint64_t)b * d->sched.block_size, d->own, len);
+}
+
 /* Read block b afresh, take its chunks' leaves and send its root; its
  * chunks follow from buf. */
 static int send_block(struct send_data *d, uint32_t b)
 {
 	uint32_t len = proto_block_len(d->sched.size, d->sched.block_size, b);
 	uint32_t n = wire_chunks(len);
-	int rc = d->src ? source_read(d->src, (uint64_t)b * d->sched.block_size, d->buf, len) :
-			  CFT_E_IO;
+	int rc = read_block(d, b, len);
 	unsigned slot;
 
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	slot = sched_block_started(&d->sched, b);
 	for (uint32_t c = 0; c < n; c++)
@@ -165,11 +188,14 @@ static int send_next(struct send_data *d, const struct sched_next *nx, uint64_t 
 			send_root(d, nx->block, nx->slot);
 		sched_whole_sent(&d->sched, d->flow.tx_seq, now);
 		return 0;
-	default:
+	default: {
+		int rc = send_block(d, nx->block);
+
 		/* Sent before, or found to differ at read-back. */
-		if (nx->again || d->round > 0)
+		if (rc == 0 && (nx->again || d->round > 0))
 			d->blocks_resent++;
-		return send_block(d, nx->block);
+		return rc;
+	}
 	}
 }
 
@@ -179,11 +205,14 @@ int send_data_pump(struct send_data *d, uint64_t now)
 	struct sched_next nx;
 	int rc = 0;
 
+	d->disk_wait = false;
 	while (rc == 0 && sent < PUMP_BATCH && flow_may_send(&d->flow)) {
 		sched_next(&d->sched, &nx);
 		if (nx.kind == SCHED_WAIT)
 			break;
 		rc = send_next(d, &nx, now);
+		if (rc == DISK_WAIT)
+			break;
 		sent++;
 	}
 	if (rc < 0)

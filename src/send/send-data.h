@@ -12,6 +12,7 @@
 
 #include "cft/limits.h"
 #include "cft/proto.h"
+#include "feed.h"
 #include "flow.h"
 #include "sched.h"
 #include "source.h"
@@ -26,7 +27,10 @@ struct send_data {
 	uint32_t round;			/* end-to-end round: blocks sent in a round
 					 * after the first are repairs */
 	struct source *src;
-	uint8_t *buf;			/* one block, as read to be sent */
+	struct feed feed;		/* blocks read ahead, where it can */
+	uint8_t *own;			/* one block, read here where it cannot */
+	const uint8_t *buf;		/* the block in the pipe, as read */
+	bool disk_wait;			/* the next block is still being read */
 	uint8_t chunk[CFT_CHUNK_SIZE];	/* one chunk, as read to be re-sent */
 	/* per slot of sched.h, the checks of a block in flight: its chunks'
 	 * leaves (computed from the bytes read, carried by its DATA, and sent
@@ -42,9 +46,10 @@ struct send_data {
 	uint64_t chunksums;		/* CHUNKSUMS sent, when a block failed its root */
 };
 
-/* Memory for blocks of block_size bytes.  Returns 0 or CFT_E_NOMEM;
- * send_data_free frees it. */
-int send_data_init(struct send_data *d, uint32_t block_size);
+/* Memory for blocks of block_size bytes, and the read ahead (on a thread
+ * of its own if `threads`).  Returns 0 or CFT_E_NOMEM; send_data_free
+ * frees it. */
+int send_data_init(struct send_data *d, uint32_t block_size, bool threads);
 void send_data_free(struct send_data *d);
 
 /*

@@ -133,6 +133,7 @@ static void start_file(struct send_session *s, uint64_t now)
 	make_offer(s);
 	s->round = 0;
 	s->v_asked = false;
+	feed_start(&s->data.feed, s->src.ffd, s->src.size);
 	send_verify_read(s, true);
 	if (s->phase == SEND_FAILED)
 		return;
@@ -184,6 +185,7 @@ static void file_committed(struct send_session *s, uint64_t now)
 	sf->usec = now - s->file_started;
 	sf->datagrams = s->data.datagrams - s->file_datagrams;
 	send_event(s, SEND_EV_COMMITTED);
+	feed_stop(&s->data.feed);
 	source_close(&s->src);
 	send_progress(s, now);
 	s->stats.file = ++s->cur;
@@ -312,6 +314,7 @@ static void reconnect(struct send_session *s, uint64_t now)
 	send_event(s, SEND_EV_RECONNECTED);
 	vread_cancel(&s->vread);
 	s->v_asked = false;
+	feed_stop(&s->data.feed);
 	source_close(&s->src);
 	s->phase = SEND_HELLO;
 	sched_start(&s->data.sched, 0, s->cfg.block_size);
@@ -513,8 +516,12 @@ static void on_timer(struct send_session *s, uint64_t now)
 static void reap(struct send_session *s, uint64_t now)
 {
 	s->now = now;
-	if (s->phase != SEND_DONE && s->phase != SEND_FAILED)
-		worker_reap(&s->worker);
+	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)
+		return;
+	worker_reap(&s->worker);
+	/* A block the data phase waited for is read: go on. */
+	if (feed_reap(&s->data.feed) && s->phase == SEND_DATA && s->data.disk_wait)
+		pump(s, now);
 }
 
 void send_on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf, size_t len)
@@ -538,7 +545,8 @@ uint64_t send_next_deadline(const struct send_session *s, uint64_t now)
 
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)
 		return UINT64_MAX;
-	if (s->phase == SEND_DATA && flow_may_send(fl) && sched_ready(&s->data.sched))
+	if (s->phase == SEND_DATA && flow_may_send(fl) && sched_ready(&s->data.sched) &&
+	    !s->data.disk_wait)
 		return now;
 	if (s->phase == SEND_DATA && !s->early_probed &&
 	    s->last_heard + flow_probe_wait(fl) < t)
@@ -563,7 +571,7 @@ struct send_session *send_new(const struct send_config *cfg)
 		return NULL;
 	}
 	if (vread_init(&s->vread, &s->worker, send_verify_read_done, s) < 0 ||
-	    send_data_init(&s->data, cfg->block_size) < 0) {
+	    send_data_init(&s->data, cfg->block_size, cfg->threads) < 0) {
 		send_free(s);
 		return NULL;
 	}
@@ -581,6 +589,7 @@ void send_free(struct send_session *s)
 		return;
 	worker_stop(&s->worker);
 	vread_free(&s->vread);
+	feed_stop(&s->data.feed);
 	source_close(&s->src);
 	send_data_free(&s->data);
 	free(s);

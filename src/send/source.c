@@ -11,7 +11,7 @@
 
 void source_clear(struct source *src)
 {
-	src->fd = src->vfd = -1;
+	src->fd = src->vfd = src->ffd = -1;
 }
 
 int source_open(struct source *src, const char *path, uint64_t size)
@@ -42,6 +42,15 @@ int source_open(struct source *src, const char *path, uint64_t size)
 	src->ino = a.st_ino;
 	/* The independent read asks the disk, where the file system can. */
 	src->direct = dio_enable(src->vfd) == 0;
+	/* So does the read ahead that feeds the datagrams, through a third
+	 * descriptor (with no page cache between, the two reads share
+	 * nothing); it must be the same file too. */
+	src->ffd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (src->ffd >= 0 && (fstat(src->ffd, &b) < 0 || b.st_ino != a.st_ino ||
+			      b.st_dev != a.st_dev)) {
+		close(src->ffd);
+		src->ffd = -1;
+	}
 	return 0;
 }
 
@@ -107,5 +116,7 @@ void source_close(struct source *src)
 		close(src->fd);
 	if (src->vfd >= 0)
 		close(src->vfd);
+	if (src->ffd >= 0)
+		close(src->ffd);
 	source_clear(src);
 }

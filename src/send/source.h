@@ -22,6 +22,8 @@
 struct source {
 	int fd;				/* feeds datagrams */
 	int vfd;			/* the independent read */
+	int ffd;			/* the feeding read ahead (feed.h): O_DIRECT,
+					 * or -1 where the file system refuses */
 	int direct;			/* vfd reads the device (O_DIRECT) */
 	uint64_t size;
 	uint32_t mode;			/* permission bits, 0777 */
@@ -31,7 +33,7 @@ struct source {
 	ino_t ino;
 };
 
-/* A closed source (both descriptors -1), safe to source_close. */
+/* A closed source (every descriptor -1), safe to source_close. */
 void source_clear(struct source *src);
 
 /*
