@@ -48,10 +48,10 @@ struct worker {
 
 /*
  * Ready a worker, with its own thread if `threaded` (falling back to none
- * if the thread cannot be made).  Returns 0, or -1 if the worker cannot be
- * used at all.
+ * if the thread cannot be made), named `name` (at most 15 bytes: what top
+ * -H and perf show).  Returns 0, or -1 if the worker cannot be used at all.
  */
-int worker_start(struct worker *w, bool threaded);
+int worker_start(struct worker *w, bool threaded, const char *name);
 
 /* Queue j (not already queued) to run after the jobs before it. */
 void worker_submit(struct worker *w, struct worker_job *j);

@@ -50,7 +50,7 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-int worker_start(struct worker *w, bool threaded)
+int worker_start(struct worker *w, bool threaded, const char *name)
 {
 	memset(w, 0, sizeof(*w));
 	w->todo_tail = &w->todo;
@@ -68,6 +68,8 @@ int worker_start(struct worker *w, bool threaded)
 	}
 	w->started = true;
 	w->threaded = threaded && pthread_create(&w->thread, NULL, thread_main, w) == 0;
+	if (w->threaded)
+		(void)pthread_setname_np(w->thread, name);
 	return 0;
 }
 

@@ -89,9 +89,9 @@ int recv_disk_init(struct recv_disk *d, bool threads,
 	d->checked = checked;
 	d->ctx = ctx;
 	for (unsigned i = 0; i < RECV_WRITERS; i++)
-		if (worker_start(&d->writer[i], threads) < 0)
+		if (worker_start(&d->writer[i], threads, "cft-recv-write") < 0)
 			return CFT_E_NOMEM;
-	if (worker_start(&d->checker, threads) < 0)
+	if (worker_start(&d->checker, threads, "cft-recv-check") < 0)
 		return CFT_E_NOMEM;
 	d->buf = dio_alloc(CFT_READBACK_STEP);
 	return d->buf ? 0 : CFT_E_NOMEM;

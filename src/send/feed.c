@@ -30,7 +30,7 @@ int feed_init(struct feed *f, uint32_t block_size, bool threads)
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
 	f->block_size = block_size;
-	if (worker_start(&f->w, threads) < 0)
+	if (worker_start(&f->w, threads, "cft-send-feed") < 0)
 		return CFT_E_NOMEM;
 	for (unsigned i = 0; i < FEED_DEPTH; i++) {
 		f->s[i] = (struct feed_slot){ .job = { run, done, NULL, NULL }, .f = f };

@@ -566,7 +566,7 @@ struct send_session *send_new(const struct send_config *cfg)
 		return NULL;
 	s->cfg = *cfg;
 	source_clear(&s->src);
-	if (worker_start(&s->worker, cfg->threads) < 0) {
+	if (worker_start(&s->worker, cfg->threads, "cft-send-vread") < 0) {
 		free(s);
 		return NULL;
 	}
