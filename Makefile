@@ -48,7 +48,7 @@ B := build
 # entry points at the top of src/.
 LIB_SRCS := $(wildcard src/lib/*.c)
 SEND_SRCS := src/send/send-session.c src/send/send-verify.c src/send/send-say.c \
-	     src/send/send-data.c src/send/feed.c src/send/source.c src/send/vread.c src/send/flow.c \
+	     src/send/send-data.c src/send/feed.c src/send/source.c src/send/vread.c src/send/cc.c src/send/flow.c \
 	     src/send/sched.c
 SEND_MAIN := src/send/send-main.c src/send/send-report.c
 RECV_SRCS := src/recv/recv-server.c src/recv/recv-session.c src/recv/recv-verify.c \

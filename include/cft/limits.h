@@ -7,7 +7,7 @@
 #define CFT_LIMITS_H
 
 /* Protocol version spoken by this build.  Bumped on any incompatible change. */
-#define CFT_PROTO_VERSION 3
+#define CFT_PROTO_VERSION 4
 #define CFT_STR_(x) #x
 #define CFT_STR(x) CFT_STR_(x)
 #define CFT_PROTO_VERSION_STR CFT_STR(CFT_PROTO_VERSION)
@@ -72,15 +72,58 @@
 #define CFT_WINDOW_BLOCKS_MAX 64
 
 /*
- * Congestion window, in DATA datagrams in flight.  Even loopback drops when
- * the receiver's socket buffer fills, so the sender probes upwards from the
- * initial value and halves on loss (AIMD).  Past the slow-start threshold it
- * grows by CFT_CWND_GROWTH datagrams per window of datagrams that arrive.
+ * DATA datagrams in flight, whatever the path model says: at least
+ * CFT_CWND_MIN (so a path with a tiny estimate still gets samples), at most
+ * CFT_CWND_MAX (the sender's records of what it sent), and CFT_CWND_INIT
+ * before the first round trip is measured.
  */
 #define CFT_CWND_MIN 32
 #define CFT_CWND_INIT 128
 #define CFT_CWND_MAX 8192
-#define CFT_CWND_GROWTH 4
+
+/*
+ * The path model that paces DATA (src/send/cc.h, cft-protocol(7)).
+ * Bandwidth: the largest delivery rate of the last CFT_CC_BW_ROUNDS round
+ * trips.  Round trip without queue: the smallest of the last
+ * CFT_CC_MIN_RTT_WINDOW_US.  Pacing gains: CFT_CC_STARTUP_GAIN (2/ln 2: the
+ * pace doubles every round trip) until the bandwidth grew by less than
+ * CFT_CC_FULL_BW_GROWTH for CFT_CC_FULL_BW_ROUNDS rounds, its inverse to
+ * drain, then CFT_CC_PROBE_GAIN for one phase of eight and its complement
+ * (2 - gain) for the next, each phase a round trip (at least
+ * CFT_CC_PHASE_MIN_US).  In flight: at most CFT_CC_CWND_GAIN times the
+ * bandwidth-delay product, and never fewer than CFT_CWND_MIN.  A loss means
+ * congestion only with a queue of CFT_CC_QUEUE_US (or a quarter of the
+ * round trip) behind it; then the bandwidth is cut to CFT_CC_BETA of
+ * itself, once a round.  A queue that stays CFT_CC_QUEUE_ROUNDS rounds is
+ * another flow's: the sender then shares like TCP, a window cut to
+ * CFT_CC_BETA on a loss and grown by CFT_CC_AI datagrams a round trip.
+ * Random loss is seen through: rate samples are scaled up by the share
+ * lost while no queue builds, up to CFT_CC_LOSS_SEEN_MAX.  Pacing lets a burst of CFT_CC_BURST_US (at least
+ * CFT_CC_BURST_MIN datagrams) through when the sender fell behind; before
+ * any round trip is measured, the first window goes out paced as if it
+ * were CFT_CC_RTT_GUESS_US.
+ */
+#define CFT_CC_BW_ROUNDS 10
+#define CFT_CC_MIN_RTT_WINDOW_US 10000000
+#define CFT_CC_STARTUP_GAIN 2.77
+#define CFT_CC_FULL_BW_GROWTH 1.25
+#define CFT_CC_FULL_BW_ROUNDS 3
+#define CFT_CC_PROBE_GAIN 1.25
+#define CFT_CC_PHASE_MIN_US 1000
+#define CFT_CC_CWND_GAIN 2.0
+#define CFT_CC_QUEUE_US 2000
+#define CFT_CC_BETA 0.7
+#define CFT_CC_AI 2
+#define CFT_CC_QUEUE_ROUNDS 3
+#define CFT_CC_BURST_US 1000
+#define CFT_CC_BURST_MIN 8
+#define CFT_CC_RTT_GUESS_US 1000
+#define CFT_CC_LOSS_SEEN_MAX 0.5
+
+/* cft-send --bwlimit, bytes per second of DATA (each datagram counted at
+ * CFT_DATAGRAM_MAX): from about ten datagrams a second to any link. */
+#define CFT_BWLIMIT_MIN (16LL * 1024)
+#define CFT_BWLIMIT_MAX (1024LL * 1024 * 1024 * 1024)
 
 /* The receiver sends STATUS after this many DATA datagrams (ack clocking). */
 #define CFT_STATUS_EVERY 16
@@ -169,8 +212,8 @@
  * CFT_DATAGRAM_MAX); a 4 MiB block's list is 10 datagrams. */
 #define CFT_CHUNKSUMS_PER_DATAGRAM 320
 
-/* Missing-chunk ranges in one STATUS datagram (fits CFT_DATAGRAM_MAX). */
-#define CFT_STATUS_RANGES_MAX 160
+/* Chunks in the largest block. */
+#define CFT_CHUNKS_MAX ((CFT_BLOCK_SIZE_MAX + CFT_CHUNK_SIZE - 1) / CFT_CHUNK_SIZE)
 
 /* Bytes of human-readable detail in an ERROR datagram. */
 #define CFT_ERROR_MSG_MAX 200

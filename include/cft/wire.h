@@ -130,16 +130,18 @@ struct wire_probe {
 	uint64_t echo;		/* returned in STATUS: round-trip sample */
 };
 
-/* Chunks [first, first+count) of a block are missing.  A count of 0 asks for
- * the block as a whole: first WIRE_NEED_ROOT, its BLOCK datagram; first
- * WIRE_NEED_CHUNKSUMS, its chunk leaves (the block failed its root). */
-struct wire_range {
+/* A block the receiver holds open, in a RECEIVING STATUS: which of its
+ * chunks it has (bit c of map, least significant first in each byte, for
+ * chunk c; the bits past nchunks zero), and what it wants of it as a whole. */
+struct wire_held {
 	uint32_t block;
-	uint16_t first;
-	uint16_t count;
+	uint8_t flags;		/* WIRE_HELD_* */
+	uint16_t nchunks;	/* 1 to CFT_CHUNKS_MAX */
+	const uint8_t *map;	/* (nchunks + 7) / 8 bytes */
 };
-#define WIRE_NEED_ROOT 0
-#define WIRE_NEED_CHUNKSUMS 1
+#define WIRE_HELD_ROOT 1	/* its BLOCK (root) is wanted */
+#define WIRE_HELD_LIST 2	/* its chunk leaves are wanted (it failed its root) */
+#define WIRE_HELD_FLAGS (WIRE_HELD_ROOT | WIRE_HELD_LIST)
 
 struct wire_status {
 	uint32_t file;
@@ -152,8 +154,8 @@ struct wire_status {
 	/* RECEIVING */
 	uint32_t base;		/* lowest block not yet complete */
 	uint64_t done_mask;	/* bit i: block base+i complete */
-	uint16_t nranges;
-	struct wire_range ranges[CFT_STATUS_RANGES_MAX];
+	uint8_t nheld;		/* blocks open, every one of them */
+	struct wire_held held[CFT_WINDOW_BLOCKS_MAX];
 	/* VERIFYING: progress, VERIFIED: file size */
 	uint64_t bytes;
 	/* VERIFIED: what would be committed, as the receiver holds it */

@@ -120,11 +120,12 @@ static void encode_status(struct wr *w, const struct wire_status *s)
 	case WIRE_FS_RECEIVING:
 		wr_u32(w, s->base);
 		wr_u64(w, s->done_mask);
-		wr_u16(w, s->nranges);
-		for (unsigned i = 0; i < s->nranges && i < CFT_STATUS_RANGES_MAX; i++) {
-			wr_u32(w, s->ranges[i].block);
-			wr_u16(w, s->ranges[i].first);
-			wr_u16(w, s->ranges[i].count);
+		wr_u8(w, s->nheld);
+		for (unsigned i = 0; i < s->nheld && i < CFT_WINDOW_BLOCKS_MAX; i++) {
+			wr_u32(w, s->held[i].block);
+			wr_u8(w, s->held[i].flags);
+			wr_u16(w, s->held[i].nchunks);
+			wr_bytes(w, s->held[i].map, (s->held[i].nchunks + 7u) / 8);
 		}
 		break;
 	case WIRE_FS_VERIFYING:
@@ -152,6 +153,21 @@ static void encode_status(struct wr *w, const struct wire_status *s)
 	}
 }
 
+static bool held_valid(const struct wire_status *s)
+{
+	if (s->nheld > CFT_WINDOW_BLOCKS_MAX)
+		return false;
+	for (unsigned i = 0; i < s->nheld; i++) {
+		const struct wire_held *h = &s->held[i];
+
+		if ((h->flags & ~WIRE_HELD_FLAGS) || h->nchunks == 0 ||
+		    h->nchunks > CFT_CHUNKS_MAX || !h->map ||
+		    (h->nchunks % 8 && (h->map[h->nchunks / 8] >> (h->nchunks % 8))))
+			return false;
+	}
+	return true;
+}
+
 /* Field ranges the encoder refuses to put on the wire, so that everything it
  * produces also decodes. */
 static int body_valid(const struct wire_msg *m)
@@ -164,8 +180,7 @@ static int body_valid(const struct wire_msg *m)
 	case WIRE_STATUS:
 		return m->u.status.state >= WIRE_FS_RECEIVING &&
 		       m->u.status.state <= WIRE_FS_MAX &&
-		       (m->u.status.state != WIRE_FS_RECEIVING ||
-			m->u.status.nranges <= CFT_STATUS_RANGES_MAX) &&
+		       (m->u.status.state != WIRE_FS_RECEIVING || held_valid(&m->u.status)) &&
 		       (m->u.status.state != WIRE_FS_VERIFIED ||
 			(m->u.status.name_len <= CFT_NAME_MAX && m->u.status.existing <= 1));
 	case WIRE_SUMS:
@@ -289,20 +304,32 @@ int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap)
 	return (int)w.off;
 }
 
+/* One open block of a RECEIVING STATUS: its map ends at its chunks. */
+static int decode_held(struct rd *r, struct wire_held *h)
+{
+	h->block = rd_u32(r);
+	h->flags = rd_u8(r);
+	h->nchunks = rd_u16(r);
+	if ((h->flags & ~WIRE_HELD_FLAGS) || h->nchunks == 0 || h->nchunks > CFT_CHUNKS_MAX)
+		return CFT_E_MALFORMED;
+	h->map = rd_bytes(r, (h->nchunks + 7u) / 8);
+	if (h->map && h->nchunks % 8 && (h->map[h->nchunks / 8] >> (h->nchunks % 8)))
+		return CFT_E_MALFORMED;
+	return 0;
+}
+
 static int decode_status_state(struct rd *r, struct wire_status *s)
 {
 	switch (s->state) {
 	case WIRE_FS_RECEIVING:
 		s->base = rd_u32(r);
 		s->done_mask = rd_u64(r);
-		s->nranges = rd_u16(r);
-		if (s->nranges > CFT_STATUS_RANGES_MAX)
+		s->nheld = rd_u8(r);
+		if (s->nheld > CFT_WINDOW_BLOCKS_MAX)
 			return CFT_E_MALFORMED;
-		for (unsigned i = 0; i < s->nranges; i++) {
-			s->ranges[i].block = rd_u32(r);
-			s->ranges[i].first = rd_u16(r);
-			s->ranges[i].count = rd_u16(r);
-		}
+		for (unsigned i = 0; i < s->nheld; i++)
+			if (decode_held(r, &s->held[i]) < 0)
+				return CFT_E_MALFORMED;
 		return 0;
 	case WIRE_FS_VERIFYING:
 		s->bytes = rd_u64(r);

@@ -315,29 +315,6 @@ static unsigned sorted_slots(const struct recv_blocks *rb, const struct recv_slo
 	return n;
 }
 
-/* Ranges of chunks missing from sl, appended to st. */
-static void missing_ranges(const struct recv_slot *sl, struct wire_status *st)
-{
-	if (!sl->have_root && st->nranges < CFT_STATUS_RANGES_MAX)
-		st->ranges[st->nranges++] = (struct wire_range){ sl->block, WIRE_NEED_ROOT, 0 };
-	if (sl->need_list && st->nranges < CFT_STATUS_RANGES_MAX)
-		st->ranges[st->nranges++] =
-			(struct wire_range){ sl->block, WIRE_NEED_CHUNKSUMS, 0 };
-	for (uint32_t c = 0; c < sl->nchunks && st->nranges < CFT_STATUS_RANGES_MAX;) {
-		uint32_t e;
-
-		if (bit_get(sl->map, c)) {
-			c++;
-			continue;
-		}
-		for (e = c; e < sl->nchunks && !bit_get(sl->map, e); e++)
-			;
-		st->ranges[st->nranges++] =
-			(struct wire_range){ sl->block, (uint16_t)c, (uint16_t)(e - c) };
-		c = e;
-	}
-}
-
 void recv_blocks_status(const struct recv_blocks *rb, struct wire_status *st)
 {
 	const struct recv_slot *open[CFT_WINDOW_BLOCKS_MAX];
@@ -348,13 +325,25 @@ void recv_blocks_status(const struct recv_blocks *rb, struct wire_status *st)
 	for (uint32_t i = 0; i < 64 && rb->base + (uint64_t)i < rb->nblocks; i++)
 		if (bit_get(rb->done, rb->base + i))
 			st->done_mask |= 1ull << i;
-	st->nranges = 0;
+	/* Every open block, with the map of its chunks: one STATUS says all
+	 * that is missing, however scattered (it fits: the window is at most
+	 * CFT_WINDOW_BYTES of chunks, one bit each). */
+	st->nheld = 0;
 	for (unsigned k = 0; k < nopen; k++) {
+		const struct recv_slot *sl = open[k];
+
 		/* On its way to the disk: complete, as far as the sender is
 		 * concerned (it is within 64 of base: the window is). */
-		if (open[k]->writing && open[k]->block - rb->base < 64)
-			st->done_mask |= 1ull << (open[k]->block - rb->base);
-		else if (st->nranges < CFT_STATUS_RANGES_MAX)
-			missing_ranges(open[k], st);
+		if (sl->writing && sl->block - rb->base < 64) {
+			st->done_mask |= 1ull << (sl->block - rb->base);
+			continue;
+		}
+		st->held[st->nheld++] = (struct wire_held){
+			.block = sl->block,
+			.flags = (uint8_t)((sl->have_root ? 0 : WIRE_HELD_ROOT) |
+					   (sl->need_list ? WIRE_HELD_LIST : 0)),
+			.nchunks = sl->nchunks,
+			.map = sl->map,
+		};
 	}
 }

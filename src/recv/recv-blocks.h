@@ -22,11 +22,10 @@
 #include "cft/wire.h"
 
 #define RECV_NO_BLOCK UINT32_MAX
-#define RECV_CHUNKS_MAX ((CFT_BLOCK_SIZE_MAX + CFT_CHUNK_SIZE - 1) / CFT_CHUNK_SIZE)
 
 /* CHUNKSUMS datagrams that make up the longest list (a bit each). */
 #define RECV_LIST_PIECES_MAX \
-	((RECV_CHUNKS_MAX + CFT_CHUNKSUMS_PER_DATAGRAM - 1) / CFT_CHUNKSUMS_PER_DATAGRAM)
+	((CFT_CHUNKS_MAX + CFT_CHUNKSUMS_PER_DATAGRAM - 1) / CFT_CHUNKSUMS_PER_DATAGRAM)
 
 /* One block being assembled. */
 struct recv_slot {
@@ -41,7 +40,7 @@ struct recv_slot {
 	bool have_list;			/* list checked against the root */
 	bool writing;			/* checked, on its way to the disk */
 	uint64_t list_pieces;		/* CHUNKSUMS datagrams of the list received */
-	uint8_t map[(RECV_CHUNKS_MAX + 7) / 8];	/* chunks present */
+	uint8_t map[(CFT_CHUNKS_MAX + 7) / 8];	/* chunks present */
 	uint8_t *buf;			/* block_size bytes (dio_alloc), kept for the
 					 * session */
 	uint8_t *cd;			/* digest of each chunk present */
@@ -128,7 +127,7 @@ void recv_blocks_writing(struct recv_blocks *rb, struct recv_slot *sl);
 /* The checked block in sl is written: mark it done and free the slot. */
 void recv_blocks_written(struct recv_blocks *rb, struct recv_slot *sl);
 
-/* The RECEIVING part of a STATUS: base, done mask, missing ranges. */
+/* The RECEIVING part of a STATUS: base, done mask, the open blocks' maps. */
 void recv_blocks_status(const struct recv_blocks *rb, struct wire_status *st);
 
 #endif

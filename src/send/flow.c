@@ -1,15 +1,15 @@
-/* Round trips, the retransmission timer and the congestion window. */
+/* Round trips, the retransmission timer, and the counts the path model
+ * learns from. */
 #include <string.h>
 
 #include "cft/limits.h"
 #include "flow.h"
 
-void flow_init(struct flow *f)
+void flow_init(struct flow *f, double limit)
 {
 	memset(f, 0, sizeof(*f));
 	f->rto = CFT_RTO_INIT_US;
-	f->cwnd = CFT_CWND_INIT;
-	f->ssthresh = CFT_CWND_MAX;
+	cc_init(&f->cc, limit);
 }
 
 static uint64_t bound(uint64_t v, uint64_t lo, uint64_t hi)
@@ -96,45 +96,38 @@ bool flow_echo(struct flow *f, uint64_t echo, uint64_t now, uint32_t *seq)
 	return true;
 }
 
-void flow_on_counts(struct flow *f, uint32_t rx_seq, uint32_t rx_count)
+void flow_on_counts(struct flow *f, uint64_t now, uint32_t rx_seq, uint32_t rx_count)
 {
 	uint32_t dseq = rx_seq - f->st_seq;
 	uint32_t dcnt = rx_count - f->st_count;
+	bool loss;
 
 	if ((int32_t)dseq <= 0)
 		return;		/* nothing new, or an older STATUS */
 	if ((int32_t)(rx_seq - f->tx_seq) > 0)
 		return;		/* seen what we never sent: a damaged report */
+	/* Fewer arrived than were sent in between: some were lost. */
+	loss = dcnt < dseq;
+	f->losses += loss;
 	f->st_seq = rx_seq;
 	f->st_count = rx_count;
 	if ((int32_t)(rx_seq - f->ack_seq) > 0)
 		f->ack_seq = rx_seq;
-	if (dcnt < dseq) {
-		/* Fewer arrived than were sent in between: loss.  Once per
-		 * window of data, so one burst costs one halving. */
-		if ((int32_t)(rx_seq - f->recover_seq) > 0) {
-			f->cwnd = f->cwnd / 2 < CFT_CWND_MIN ? CFT_CWND_MIN : f->cwnd / 2;
-			f->ssthresh = f->cwnd;
-			f->recover_seq = f->tx_seq;
-		}
-	} else if (f->cwnd < f->ssthresh) {
-		f->cwnd += dseq;
-	} else {
-		f->cwnd += (CFT_CWND_GROWTH * dseq + f->cwnd - 1) / f->cwnd;
-	}
-	if (f->cwnd > CFT_CWND_MAX)
-		f->cwnd = CFT_CWND_MAX;
+	cc_on_ack(&f->cc, now, rx_seq, rx_count, f->tx_seq, loss);
 }
 
 void flow_on_timeout(struct flow *f)
 {
 	f->ack_seq = f->tx_seq;
-	f->ssthresh = f->cwnd / 2 < CFT_CWND_MIN ? CFT_CWND_MIN : f->cwnd / 2;
-	f->cwnd = CFT_CWND_MIN;
+	cc_on_timeout(&f->cc, f->tx_seq);
 }
 
 void flow_new_peer(struct flow *f)
 {
-	f->ack_seq = f->st_seq = f->recover_seq = f->tx_seq;
+	f->ack_seq = f->st_seq = f->tx_seq;
 	f->st_count = 0;
+	/* Its counts start from nothing: rates only from what follows. */
+	f->cc.acked = f->tx_seq;
+	f->cc.delivered = 0;
+	f->cc.delivered_at = 0;
 }

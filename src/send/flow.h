@@ -7,16 +7,17 @@
  * Round trips are measured with PROBE echoes: each PROBE carries an id that
  * the receiver returns in its next STATUS.  The timer follows RFC 6298
  * (SRTT and RTTVAR, RTO = SRTT + max(G, K * RTTVAR), exponential backoff)
- * with cft's own bounds, named in limits.h.  The congestion window counts
- * DATA datagrams in flight: the receiver's counts of DATA seen say what was
- * lost (AIMD: grow while nothing is, halve once per window when something
- * is, collapse when the timer fires).
+ * with cft's own bounds, named in limits.h.  What may be in flight, and at
+ * what pace, is the path model's (cc.h); this counts DATA datagrams sent
+ * and seen, and tells the model what the receiver's counts say.
  */
 #ifndef CFT_FLOW_H
 #define CFT_FLOW_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "cc.h"
 
 /* PROBEs remembered for matching their echoes. */
 #define FLOW_PROBES_KEPT 16
@@ -35,15 +36,16 @@ struct flow {
 	} probes[FLOW_PROBES_KEPT];
 	uint64_t probe_id;
 
-	/* congestion window, in DATA datagrams */
+	/* DATA datagrams */
 	uint32_t tx_seq;		/* last sequence number sent */
-	uint32_t ack_seq;		/* receiver's highest seen (or given up on) */
+	uint32_t ack_seq;		/* receiver's latest seen (or given up on) */
 	uint32_t st_seq, st_count;	/* receiver's counts in the previous STATUS */
-	uint32_t recover_seq;		/* no second halving before this is seen */
-	uint32_t cwnd, ssthresh;
+	uint64_t losses;		/* STATUS that showed some lost */
+	struct cc cc;			/* the path model: pace and cap */
 };
 
-void flow_init(struct flow *f);
+/* `limit` caps the pace, in DATA datagrams per second (0: none). */
+void flow_init(struct flow *f, double limit);
 
 /* One round-trip sample (RFC 6298, 2.2 and 2.3); the timeout follows. */
 void flow_sample(struct flow *f, uint64_t rtt_us);
@@ -75,19 +77,26 @@ uint64_t flow_probe(struct flow *f, uint64_t now);
  */
 bool flow_echo(struct flow *f, uint64_t echo, uint64_t now, uint32_t *seq);
 
-/* May another DATA datagram go out? */
-static inline bool flow_may_send(const struct flow *f)
+/* May another DATA datagram go out now (the cap and the pace)? */
+static inline bool flow_may_send(const struct flow *f, uint64_t now)
 {
-	return f->tx_seq - f->ack_seq < f->cwnd;
+	return cc_may_send(&f->cc, now, f->tx_seq - f->ack_seq);
 }
-/* A DATA datagram goes out: returns its sequence number. */
-static inline uint32_t flow_next_seq(struct flow *f)
+/* Is only the pace holding the next datagram back?  Then it may go at
+ * f->cc.next_at. */
+static inline bool flow_paced(const struct flow *f)
 {
-	return ++f->tx_seq;
+	return f->tx_seq - f->ack_seq < f->cc.cwnd;
 }
-/* The receiver's counts from a STATUS: highest sequence seen and DATA
- * received, both over the session. */
-void flow_on_counts(struct flow *f, uint32_t rx_seq, uint32_t rx_count);
+/* A DATA datagram goes out now: returns its sequence number. */
+static inline uint32_t flow_next_seq(struct flow *f, uint64_t now)
+{
+	cc_on_send(&f->cc, ++f->tx_seq, now);
+	return f->tx_seq;
+}
+/* The receiver's counts from a STATUS: the latest sequence number it
+ * received intact and the DATA it received, both over the session. */
+void flow_on_counts(struct flow *f, uint64_t now, uint32_t rx_seq, uint32_t rx_count);
 /* The timer fired in the data phase: everything outstanding is lost. */
 void flow_on_timeout(struct flow *f);
 /* A new session at the receiver counts from nothing: so do we, from here. */

@@ -60,10 +60,10 @@ void sched_next(const struct sched *sc, struct sched_next *nx)
 		}
 	}
 	for (unsigned i = 0; i < sc->nfl; i++) {
-		if (sc->fl[i].nr > 0 && !sc->fl[i].sending) {
+		if (sc->fl[i].nmiss > 0 && !sc->fl[i].sending) {
 			nx->kind = SCHED_REPAIR;
 			nx->block = sc->fl[i].block;
-			nx->chunk = sc->fl[i].r[0].first;
+			nx->chunk = sc->fl[i].next;
 			nx->slot = sc->fl[i].slot;
 			return;
 		}
@@ -118,20 +118,31 @@ void sched_whole_sent(struct sched *sc, uint32_t seq, uint64_t now)
 	}
 }
 
+static bool miss_get(const struct sched_block *e, unsigned c)
+{
+	return (e->miss[c / 8] >> (c % 8)) & 1u;
+}
+
+/* The first missing chunk at or after c (there is one while nmiss > 0). */
+static uint16_t next_missing(const struct sched_block *e, unsigned c)
+{
+	while (!miss_get(e, c))
+		c++;
+	return (uint16_t)c;
+}
+
 void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now)
 {
 	for (unsigned i = 0; i < sc->nfl; i++) {
 		struct sched_block *e = &sc->fl[i];
 
-		if (e->nr == 0 || e->sending)
+		if (e->nmiss == 0 || e->sending)
 			continue;
 		e->last_seq = seq;
 		e->last_tx = now;
-		e->r[0].first++;
-		if (--e->r[0].count == 0) {
-			e->nr--;
-			memmove(&e->r[0], &e->r[1], e->nr * sizeof(e->r[0]));
-		}
+		e->miss[e->next / 8] &= (uint8_t)~(1u << (e->next % 8));
+		if (--e->nmiss > 0)
+			e->next = next_missing(e, e->next);
 		return;
 	}
 }
@@ -160,7 +171,7 @@ unsigned sched_block_started(struct sched *sc, uint32_t block)
 	}
 	e->sending = true;
 	e->need_full = e->need_root = e->need_sums = false;
-	e->nr = 0;
+	e->nmiss = 0;
 	sc->pipe.active = true;
 	sc->pipe.e = (unsigned)(e - sc->fl);
 	sc->pipe.len = proto_block_len(sc->size, sc->block_size, block);
@@ -199,38 +210,36 @@ static void retire(struct sched *sc)
 	sc->nfl = k;
 }
 
-/* What the receiver lacks of block e, from the STATUS ranges. */
-static void take_ranges(struct sched *sc, struct sched_block *e, const struct wire_status *st)
+/* What the receiver lacks of block e, from its map in the STATUS. */
+static void take_held(struct sched *sc, struct sched_block *e, const struct wire_status *st)
 {
-	bool listed = false;
 	uint16_t nch = (uint16_t)wire_chunks(proto_block_len(sc->size, sc->block_size, e->block));
-	unsigned w = 0;
+	const struct wire_held *h = NULL;
 
-	for (unsigned j = 0; j < st->nranges; j++) {
-		const struct wire_range *r = &st->ranges[j];
-
-		if (r->block != e->block)
-			continue;
-		listed = true;
-		if (r->count == 0 && r->first == WIRE_NEED_ROOT)
-			e->need_root = true;
-		else if (r->count == 0 && r->first == WIRE_NEED_CHUNKSUMS)
-			e->need_sums = true;
-		else if (r->count > 0 && e->nr < SCHED_RANGES_PER_BLOCK)
-			e->r[e->nr++] = (struct sched_range){ r->first, r->count };
-	}
-	if (!listed) {
+	for (unsigned j = 0; j < st->nheld && !h; j++)
+		if (st->held[j].block == e->block)
+			h = &st->held[j];
+	if (!h) {
 		/* Never reached the receiver: read it again, send all of it. */
 		e->need_full = true;
 		e->need_root = e->need_sums = false;
-		e->nr = 0;
+		e->nmiss = 0;
 		return;
 	}
-	/* Drop ranges beyond the block, a confused or hostile peer's. */
-	for (unsigned j = 0; j < e->nr; j++)
-		if (e->r[j].first < nch && e->r[j].count <= nch - e->r[j].first)
-			e->r[w++] = e->r[j];
-	e->nr = (uint16_t)w;
+	e->need_root = h->flags & WIRE_HELD_ROOT;
+	e->need_sums = h->flags & WIRE_HELD_LIST;
+	e->nmiss = 0;
+	if (h->nchunks != nch)
+		return;		/* a confused or hostile peer's map */
+	memset(e->miss, 0, sizeof(e->miss));
+	for (unsigned c = 0; c < nch; c++) {
+		if (!((h->map[c / 8] >> (c % 8)) & 1u)) {
+			e->miss[c / 8] |= (uint8_t)(1u << (c % 8));
+			e->nmiss++;
+		}
+	}
+	if (e->nmiss > 0)
+		e->next = next_missing(e, 0);
 }
 
 /*
@@ -251,11 +260,11 @@ bool sched_on_receiving(struct sched *sc, const struct wire_status *st, uint32_t
 	for (unsigned i = 0; i < sc->nfl; i++) {
 		struct sched_block *e = &sc->fl[i];
 
-		if (e->sending || e->need_full || e->need_root || e->need_sums || e->nr > 0)
+		if (e->sending || e->need_full || e->need_root || e->need_sums || e->nmiss > 0)
 			continue;
 		if ((int32_t)(seen - e->last_seq) < 0 && !timed_out)
 			continue;
-		take_ranges(sc, e, st);
+		take_held(sc, e, st);
 		e->last_tx = now;
 	}
 	return true;

@@ -22,14 +22,6 @@
 #include "cft/limits.h"
 #include "cft/wire.h"
 
-/* Missing-chunk ranges remembered per block in flight; more wait for the
- * next STATUS. */
-#define SCHED_RANGES_PER_BLOCK 16
-
-struct sched_range {
-	uint16_t first, count;		/* chunks [first, first + count) */
-};
-
 struct sched_block {
 	uint32_t block;
 	uint64_t last_tx;		/* when it was last sent, in part or whole */
@@ -39,8 +31,9 @@ struct sched_block {
 	bool need_root;			/* send its root (BLOCK) again */
 	bool need_sums;			/* send its root and chunk leaves */
 	unsigned slot;			/* where the engine keeps its digests */
-	uint16_t nr;
-	struct sched_range r[SCHED_RANGES_PER_BLOCK];
+	uint16_t nmiss;			/* chunks to send again */
+	uint16_t next;			/* the first of them, when nmiss > 0 */
+	uint8_t miss[(CFT_CHUNKS_MAX + 7) / 8];	/* bit c: chunk c is missing */
 };
 
 struct sched {

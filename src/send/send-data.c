@@ -58,7 +58,7 @@ static void send_chunk(struct send_data *d, uint32_t b, uint16_t c, const uint8_
 	struct wire_msg m;
 
 	proto_msg(&m, d->session, WIRE_DATA);
-	m.u.data.seq = flow_next_seq(&d->flow);
+	m.u.data.seq = flow_next_seq(&d->flow, d->now);
 	m.u.data.file = d->file;
 	m.u.data.block = b;
 	m.u.data.chunk = c;
@@ -203,13 +203,17 @@ int send_data_pump(struct send_data *d, uint64_t now)
 {
 	unsigned sent = 0;
 	struct sched_next nx;
+	bool idle = false;
 	int rc = 0;
 
 	d->disk_wait = false;
-	while (rc == 0 && sent < PUMP_BATCH && flow_may_send(&d->flow)) {
+	d->now = now;
+	while (rc == 0 && sent < PUMP_BATCH && flow_may_send(&d->flow, now)) {
 		sched_next(&d->sched, &nx);
-		if (nx.kind == SCHED_WAIT)
+		if (nx.kind == SCHED_WAIT) {
+			idle = true;
 			break;
+		}
 		rc = send_next(d, &nx, now);
 		if (rc == DISK_WAIT)
 			break;
@@ -217,13 +221,17 @@ int send_data_pump(struct send_data *d, uint64_t now)
 	}
 	if (rc < 0)
 		return rc;
+	/* The path could take more than the sender had: its rate samples
+	 * measure the sender. */
+	if (idle || rc == DISK_WAIT)
+		cc_app_limited(&d->flow.cc, d->flow.tx_seq);
 	/*
 	 * Nothing more to send for now, but some of what went may be lost, and
 	 * with nothing after it the receiver cannot tell.  A PROBE behind the
 	 * last datagram makes its STATUS speak for all of them (a tail-loss
 	 * probe), instead of waiting out the retransmission timer.
 	 */
-	if (sent > 0 && flow_may_send(&d->flow) && !d->sched.pipe.active)
+	if (sent > 0 && idle && !d->sched.pipe.active)
 		send_data_probe(d, now);
 	return 0;
 }

@@ -68,6 +68,7 @@ struct send_config {
 	uint32_t block_size;
 	uint64_t timeout_us;
 	bool no_clobber;		/* never replace an existing destination */
+	double bwlimit;			/* bytes per second on the wire; 0: none */
 	bool threads;			/* disk work on a thread of its own (worker.h);
 					 * false: inline, for tests */
 	uint64_t session;		/* the session id: random, the caller's */

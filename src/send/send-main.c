@@ -29,6 +29,7 @@
 struct send_opts {
 	long long timeout_s;
 	long long block_size;	/* 0: choose */
+	long long bwlimit;	/* bytes per second; 0: none */
 	bool quiet, verbose, json, no_clobber;
 	int nfiles;
 	char **paths;
@@ -45,6 +46,8 @@ static void usage(FILE *out)
 		"  -t, --timeout SECONDS   give up when the receiver is silent this long (%d)\n"
 		"  -b, --block-size BYTES  digest and repair unit, %uK to %uM (K, M suffixes);\n"
 		"                          default %uM, raised for files over %u blocks\n"
+		"      --bwlimit RATE      send at most RATE bytes per second (K, M, G\n"
+		"                          suffixes, 1024s), %uK to %uG\n"
 		"  -q, --quiet             print nothing but errors\n"
 		"  -v, --verbose           report each step and repair\n"
 		"      --json              print one JSON summary on standard output\n"
@@ -55,7 +58,8 @@ static void usage(FILE *out)
 		"Exit: 0 verified, 1 usage, 2 refused, 3 file error, 4 network, 5 digests\n"
 		"never agreed, 7 source changed, 130 interrupted.  See cft-send(1).\n",
 		CFT_TIMEOUT_DEFAULT_S, CFT_BLOCK_SIZE_MIN / 1024, CFT_BLOCK_SIZE_MAX / (1024 * 1024),
-		CFT_BLOCK_SIZE_DEFAULT / (1024 * 1024), CFT_BLOCKS_MAX);
+		CFT_BLOCK_SIZE_DEFAULT / (1024 * 1024), CFT_BLOCKS_MAX, (unsigned)(CFT_BWLIMIT_MIN / 1024),
+		(unsigned)(CFT_BWLIMIT_MAX >> 30));
 }
 
 /* Check every FILE before any byte moves: a bad one fails the run now, not
@@ -199,12 +203,16 @@ static bool run_finished(void *ctx)
 	return send_finished(((struct send_run *)ctx)->s);
 }
 
+/* Long options without a short letter. */
+enum { OPT_BWLIMIT = 256 };
+
 /* Parse the command line into o.  Returns -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct send_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "timeout", required_argument, NULL, 't' },
 		{ "block-size", required_argument, NULL, 'b' },
+		{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
@@ -226,6 +234,11 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 		case 'b':
 			if (cli_num("--block-size", optarg, CFT_BLOCK_SIZE_MIN, CFT_BLOCK_SIZE_MAX, 1,
 				    "bytes", &o->block_size) < 0)
+				return CFT_EXIT_USAGE;
+			break;
+		case OPT_BWLIMIT:
+			if (cli_num("--bwlimit", optarg, CFT_BWLIMIT_MIN, CFT_BWLIMIT_MAX, 1,
+				    "bytes per second", &o->bwlimit) < 0)
 				return CFT_EXIT_USAGE;
 			break;
 		case 'q': o->quiet = true; break;
@@ -295,6 +308,7 @@ static int run(struct send_run *r, const struct send_opts *o, struct send_file *
 		.block_size = block_size,
 		.timeout_us = (uint64_t)o->timeout_s * 1000000u,
 		.no_clobber = o->no_clobber,
+		.bwlimit = (double)o->bwlimit,
 		.threads = true,
 		.out = { net_out_datagram, &r->out },
 		.event = send_report_event,

@@ -292,7 +292,7 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
 	}
 	if (rep->round != s->round)
 		return;		/* an answer from an earlier round */
-	flow_on_counts(&s->data.flow, rep->rx_seq, rep->rx_count);
+	flow_on_counts(&s->data.flow, now, rep->rx_seq, rep->rx_count);
 	heard(s, now);
 	on_status_now(s, now, rep, seen);
 }
@@ -545,9 +545,10 @@ uint64_t send_next_deadline(const struct send_session *s, uint64_t now)
 
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)
 		return UINT64_MAX;
-	if (s->phase == SEND_DATA && flow_may_send(fl) && sched_ready(&s->data.sched) &&
-	    !s->data.disk_wait)
-		return now;
+	/* Data to send and room for it: when the pace lets the next go. */
+	if (s->phase == SEND_DATA && flow_paced(fl) && sched_ready(&s->data.sched) &&
+	    !s->data.disk_wait && fl->cc.next_at < t)
+		t = fl->cc.next_at > now ? fl->cc.next_at : now;
 	if (s->phase == SEND_DATA && !s->early_probed &&
 	    s->last_heard + flow_probe_wait(fl) < t)
 		t = s->last_heard + flow_probe_wait(fl);
@@ -578,7 +579,7 @@ struct send_session *send_new(const struct send_config *cfg)
 	s->data.out = cfg->out;
 	set_session(s, cfg->session);
 	s->phase = SEND_HELLO;
-	flow_init(&s->data.flow);
+	flow_init(&s->data.flow, cfg->bwlimit / CFT_DATAGRAM_MAX);
 	s->data.sched.window = CFT_WINDOW_BLOCKS_MIN;
 	return s;
 }

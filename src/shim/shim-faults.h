@@ -41,6 +41,7 @@ struct shim_dir_cfg {
 	double replay;
 	uint32_t delay_ms, jitter_ms;
 	uint64_t rate;			/* bytes per second; 0: unlimited */
+	uint32_t queue_ms;		/* its queue, in time at the rate; 0: default */
 	unsigned recompute;		/* after damage, reseal: SHIM_RESEAL_* */
 };
 

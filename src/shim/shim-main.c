@@ -128,13 +128,14 @@ static void usage(FILE *out)
 		"  --drop P   --burst ENTER,LEAVE,LOSS   --corrupt P   --corrupt-bits N\n"
 		"  --truncate P   --duplicate P   --duplicate-later MS   --reorder P\n"
 		"  --reorder-depth N   --replay P   --delay MS   --jitter MS\n"
-		"  --rate BYTES/S (K, M, G suffixes)   --recompute-checksum[=crc|all]\n");
+		"  --rate BYTES/S (K, M, G suffixes)   --queue MS (at the rate; default %d)\n"
+		"  --recompute-checksum[=crc|all]\n", SHIM_RATE_QUEUE_MS);
 }
 
 enum {
 	OPT_LOG = 256, OPT_JSON, OPT_DURATION, OPT_DIRECTION, OPT_DROP, OPT_BURST,
 	OPT_CORRUPT, OPT_CORRUPT_BITS, OPT_TRUNCATE, OPT_DUPLICATE, OPT_DUP_LATER,
-	OPT_REORDER, OPT_REORDER_DEPTH, OPT_REPLAY, OPT_DELAY, OPT_JITTER, OPT_RATE,
+	OPT_REORDER, OPT_REORDER_DEPTH, OPT_REPLAY, OPT_DELAY, OPT_JITTER, OPT_RATE, OPT_QUEUE,
 	OPT_RECOMPUTE,
 };
 
@@ -170,6 +171,9 @@ static int set_fault(struct shim_dir_cfg cfg[2], unsigned dirs, int opt, const c
 		break;
 	case OPT_DELAY: case OPT_JITTER: case OPT_DUP_LATER:
 		rc = util_parse_num(arg, 0, SHIM_DELAY_MAX_MS, 0, &n);
+		break;
+	case OPT_QUEUE:
+		rc = util_parse_num(arg, 1, SHIM_DELAY_MAX_MS, 0, &n);
 		break;
 	case OPT_RATE:
 		rc = util_parse_num(arg, 1, 1LL << 40, 1, &n);
@@ -207,6 +211,7 @@ static int set_fault(struct shim_dir_cfg cfg[2], unsigned dirs, int opt, const c
 		case OPT_DELAY: c->delay_ms = (uint32_t)n; break;
 		case OPT_JITTER: c->jitter_ms = (uint32_t)n; break;
 		case OPT_RATE: c->rate = (uint64_t)n; break;
+		case OPT_QUEUE: c->queue_ms = (uint32_t)n; break;
 		case OPT_RECOMPUTE: c->recompute = (unsigned)n; break;
 		default: break;
 		}
@@ -329,6 +334,7 @@ static const struct option longopts[] = {
 	{ "delay", required_argument, NULL, OPT_DELAY },
 	{ "jitter", required_argument, NULL, OPT_JITTER },
 	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "recompute-checksum", optional_argument, NULL, OPT_RECOMPUTE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },

@@ -113,7 +113,8 @@ static void hold(struct shim_relay *r, unsigned client, unsigned dir, const uint
 }
 
 /* Send now, or later when delayed or when the rate limit says the link is
- * busy; a rate queue longer than SHIM_RATE_QUEUE_MS drops, like a router. */
+ * busy; a datagram that would wait longer than the queue (--queue, by
+ * default SHIM_RATE_QUEUE_MS) is dropped, as by a router's drop-tail. */
 static void schedule(struct shim_relay *r, unsigned client, unsigned dir, const uint8_t *buf,
 		     size_t len, uint64_t now, uint64_t delay_us)
 {
@@ -124,7 +125,9 @@ static void schedule(struct shim_relay *r, unsigned client, unsigned dir, const 
 		uint64_t *free_at = &r->clients[client].next_free[dir];
 		uint64_t start = *free_at > due ? *free_at : due;
 
-		if (start - due > (uint64_t)SHIM_RATE_QUEUE_MS * 1000) {
+		uint64_t queue_ms = c->queue_ms ? c->queue_ms : SHIM_RATE_QUEUE_MS;
+
+		if (start - due > queue_ms * 1000) {
 			r->c[dir].rate_dropped++;
 			return;
 		}

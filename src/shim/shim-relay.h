@@ -22,7 +22,7 @@
 #define SHIM_HELD_BYTES_MAX (64u * 1024 * 1024)	/* bytes held at once */
 #define SHIM_DATAGRAM_MAX 65535		/* largest UDP payload relayed, bytes */
 #define SHIM_REPLAY_RING 1024		/* old datagrams kept for --replay */
-#define SHIM_RATE_QUEUE_MS 100		/* --rate queue: this much at the rate */
+#define SHIM_RATE_QUEUE_MS 100		/* --queue default: this much at the rate */
 #define SHIM_REORDER_HOLD_MS 200	/* a held datagram goes anyway after this */
 #define SHIM_CLIENT_IDLE_S 120		/* a silent client is forgotten after this */
 

@@ -13,7 +13,7 @@
 #   send/*.bin        inputs for fuzz_send.c, in the same form: the
 #                     receiver's answers to the sender that harness runs.
 #
-# Everything below is computed from cft-protocol(7), version 3, with
+# Everything below is computed from cft-protocol(7), version 4, with
 # python3's zlib and hashlib, not with cft's code.  The harnesses reseal the
 # CRC-32 only, so each seed carries its own tag (or, for DATA, its leaf and
 # check), and the digests that make the engines believe it: hello and offer
@@ -41,7 +41,7 @@ import hashlib, struct, zlib
 
 HDR = 18            # the header: magic .. checksum
 TAG = 16            # every datagram but DATA ends with one
-VERSION = 3
+VERSION = 4
 DATA = 5
 DATA_LEAF = HDR + 16        # DATA: sequence file block chunk length, leaf,
 DATA_CHECK = HDR + 20       # ... check (the CRC-32 of the 20 bytes before it),
@@ -240,13 +240,14 @@ struct.pack_into(">IH16s", a, HDR, 0, 4, HELLO[:16])  # a window of 4 blocks
 ack = seal(a)
 
 def receiving(rnd):
-    # Base 0; missing chunks 1..2 of block 0 and chunk 2 of block 1; block 2
-    # whole but failed its root (CHUNKSUMS); block 3's root (BLOCK).
-    d = status("07-status-receiving", 0, rnd, 1)
-    ranges = [(0, 1, 2), (1, 2, 1), (2, 1, 0), (3, 0, 0)]
-    struct.pack_into(">IQH", d, STATE, 0, 0, len(ranges))
-    for k, r in enumerate(ranges):
-        struct.pack_into(">IHH", d, STATE + 14 + 8 * k, *r)
+    # Base 0; block 0 holds chunk 0 of 3, block 1 chunks 0 and 1; block 2
+    # is whole but failed its root (flags 2: CHUNKSUMS); block 3, the last
+    # (7 bytes, one chunk), wants its root (flags 1: BLOCK).
+    d = status("07-status-receiving", 0, rnd, 1)[:STATE]
+    held = [(0, 0, 3, 0x01), (1, 0, 3, 0x03), (2, 2, 3, 0x07), (3, 1, 1, 0x01)]
+    d += struct.pack(">IQB", 0, 0, len(held))
+    for h in held:
+        d += struct.pack(">IBHB", *h)
     return seal(d)
 
 def verified(file, rnd, content_digest):

@@ -47,16 +47,23 @@ static void feed_list(struct recv_server *srv, uint32_t block, const uint8_t *le
 	feed(srv, &m);
 }
 
-/* The ranges of a STATUS about block b, as "first+count" words. */
-static void ranges_of(const struct wire_status *st, uint32_t b, char *out, size_t cap)
+/* What a STATUS says of block b: the wants ("R" its root, "L" its list of
+ * leaves, "-" neither), then a character per chunk, 1 held, 0 not. */
+static void held_of(const struct wire_status *st, uint32_t b, char *out, size_t cap)
 {
-	size_t o = 0;
-
 	out[0] = '\0';
-	for (unsigned i = 0; i < st->nranges && o < cap; i++)
-		if (st->ranges[i].block == b)
-			o += (size_t)snprintf(out + o, cap - o, "%s%u+%u", o ? " " : "",
-					      st->ranges[i].first, st->ranges[i].count);
+	for (unsigned i = 0; i < st->nheld; i++) {
+		const struct wire_held *h = &st->held[i];
+		size_t o;
+
+		if (h->block != b)
+			continue;
+		o = (size_t)snprintf(out, cap, "%s%s%s ", h->flags & WIRE_HELD_ROOT ? "R" : "",
+				     h->flags & WIRE_HELD_LIST ? "L" : "", h->flags ? "" : "-");
+		for (unsigned c = 0; c < h->nchunks && o + 1 < cap; c++)
+			out[o++] = h->map[c / 8] & (1u << (c % 8)) ? '1' : '0';
+		out[o] = '\0';
+	}
 }
 
 Test(recv, block_bookkeeping_and_repair_from_the_list)
@@ -84,8 +91,8 @@ Test(recv, block_bookkeeping_and_repair_from_the_list)
 	feed_data(&srv, 3, 0, 2, data + 2 * CFT_CHUNK_SIZE, len[2], leaves[2]);
 	probe(&srv);
 	rep = last_reply();
-	ranges_of(&rep->u.status, 0, r, sizeof(r));
-	cr_assert_str_eq(r, "0+0 1+1", "root missing first, then chunk 1");
+	held_of(&rep->u.status, 0, r, sizeof(r));
+	cr_assert_str_eq(r, "R 101", "the root is wanted, and chunk 1");
 	cr_assert_eq(rep->u.status.rx_seq, 3u);
 	cr_assert_eq(rep->u.status.rx_count, 2u);
 
@@ -127,15 +134,15 @@ Test(recv, block_bookkeeping_and_repair_from_the_list)
 	feed_root(&srv, 0, wrong);
 	cr_assert_eq(srv.c.block_mismatch, 1u);
 	probe(&srv);
-	ranges_of(&last_reply()->u.status, 0, r, sizeof(r));
-	cr_assert_str_eq(r, "1+0", "only the list is wanted");
+	held_of(&last_reply()->u.status, 0, r, sizeof(r));
+	cr_assert_str_eq(r, "L 111", "only the list is wanted");
 
 	/* The true list does not make the wrong root: root and list again. */
 	feed_list(&srv, 0, &leaves[0][0], 3);
 	cr_assert_eq(srv.c.block_mismatch, 2u);
 	probe(&srv);
-	ranges_of(&last_reply()->u.status, 0, r, sizeof(r));
-	cr_assert_str_eq(r, "0+0 1+0");
+	held_of(&last_reply()->u.status, 0, r, sizeof(r));
+	cr_assert_str_eq(r, "RL 111");
 
 	/* The true root and list: the chunks match, the block is written. */
 	proto_block_root(&leaves[0][0], 3, root);
@@ -180,8 +187,8 @@ Test(recv, the_list_finds_the_chunk_that_differs)
 	cr_assert_eq(srv.c.block_mismatch, 1u);
 	feed_list(&srv, 0, &leaves[0][0], 3);
 	probe(&srv);
-	ranges_of(&last_reply()->u.status, 0, r, sizeof(r));
-	cr_assert_str_eq(r, "1+1", "chunk 1 alone is wanted");
+	held_of(&last_reply()->u.status, 0, r, sizeof(r));
+	cr_assert_str_eq(r, "- 101", "chunk 1 alone is wanted");
 	/* The damaged one again is refused now that the list is known. */
 	feed_data(&srv, 4, 0, 1, bad, len[1], forged);
 	cr_assert_eq(srv.c.bad_chunk, 1u);
@@ -417,7 +424,7 @@ Test(recv, sessions_limit)
 static void feed_block(struct recv_server *srv, uint32_t *seq, uint32_t b, const uint8_t *data,
 		       uint32_t len)
 {
-	static uint8_t leaves[RECV_CHUNKS_MAX][WIRE_LEAF_LEN];
+	static uint8_t leaves[CFT_CHUNKS_MAX][WIRE_LEAF_LEN];
 	uint8_t root[CFT_DIGEST_LEN];
 	uint32_t n = wire_chunks(len);
 

@@ -158,6 +158,21 @@ Test(relay, rate_limit_spaces_and_drops_past_the_queue)
 	shim_relay_free(&relay);
 }
 
+/* --queue sets the queue: 30 ms at the rate holds 30 datagrams, and a
+ * datagram is dropped only past that, at the limit and one beyond. */
+Test(relay, queue_length_is_the_configured_time)
+{
+	struct shim_dir_cfg c = { .rate = 100000, .queue_ms = 30 };
+
+	start(&c);
+	for (uint8_t i = 0; i < 31; i++)
+		forward(5000, i, 1000);
+	cr_assert_eq(relay.c[SHIM_FORWARD].rate_dropped, 0u, "1 sent and 30 queued");
+	forward(5000, 31, 1000);
+	cr_assert_eq(relay.c[SHIM_FORWARD].rate_dropped, 1u, "the 31st in the queue");
+	shim_relay_free(&relay);
+}
+
 Test(relay, clients_apart_and_idle_ones_forgotten)
 {
 	start(NULL);

@@ -11,6 +11,9 @@
 
 #define BS 4096u			/* 3 chunks: 1400, 1400, 1296 */
 
+/* Chunk maps, bit c for chunk c held. */
+static const uint8_t held_all = 0x7, held_0_2 = 0x5, held_0_1 = 0x3;
+
 static struct sched sc;
 static uint32_t seq;
 
@@ -82,9 +85,9 @@ Test(sched, reports_become_repairs_once_seen_past)
 	cr_assert_eq(drain(100), 6u);		/* blocks 0 and 1, seq 1..6 */
 	/* Block 0 lacks chunk 1; block 1 lacks its digest. */
 	st.base = 0;
-	st.nranges = 2;
-	st.ranges[0] = (struct wire_range){ 0, 1, 1 };
-	st.ranges[1] = (struct wire_range){ 1, 0, 0 };
+	st.nheld = 2;
+	st.held[0] = (struct wire_held){ 0, 0, 3, &held_0_2 };
+	st.held[1] = (struct wire_held){ 1, WIRE_HELD_ROOT, 3, &held_all };
 	/* The receiver has seen only up to seq 2: block 0's last chunk (3)
 	 * and block 1 may still be on their way.  Nothing is repaired yet. */
 	cr_assert(sched_on_receiving(&sc, &st, 2, false, 2000));
@@ -105,8 +108,8 @@ Test(sched, reports_become_repairs_once_seen_past)
 	sched_next(&sc, &nx);
 	cr_assert_eq(nx.kind, SCHED_WAIT);
 	/* A block that failed its root: its chunk digests are wanted. */
-	st.nranges = 1;
-	st.ranges[0] = (struct wire_range){ 1, WIRE_NEED_CHUNKSUMS, 0 };
+	st.nheld = 1;
+	st.held[0] = (struct wire_held){ 1, WIRE_HELD_LIST, 3, &held_all };
 	cr_assert(sched_on_receiving(&sc, &st, seq, false, 4000));
 	sched_next(&sc, &nx);
 	cr_assert_eq(nx.kind, SCHED_SUMS);
@@ -131,7 +134,7 @@ Test(sched, a_fired_timer_overrides_and_done_blocks_retire)
 	/* Everything but the last block done; the last is next. */
 	(void)drain(100);
 	st.base = 3;
-	st.nranges = 0;
+	st.nheld = 0;
 	cr_assert(sched_on_receiving(&sc, &st, seq, false, 4000));
 	sched_next(&sc, &nx);
 	cr_assert_eq(nx.kind, SCHED_BLOCK);
@@ -152,17 +155,18 @@ Test(sched, nonsense_from_the_receiver_is_not_believed)
 	st.base = 5;		/* past the last block */
 	cr_assert_not(sched_on_receiving(&sc, &st, seq, false, 2000));
 	cr_assert_eq(sc.rbase, 0u);
-	/* Ranges beyond the block's 3 chunks are dropped, others kept. */
+	/* A map of the wrong length for block 0's 3 chunks asks for no
+	 * chunk; one of the right length asks for exactly what it lacks. */
 	st.base = 0;
-	st.nranges = 3;
-	st.ranges[0] = (struct wire_range){ 0, 3, 1 };
-	st.ranges[1] = (struct wire_range){ 0, 2, 2 };
-	st.ranges[2] = (struct wire_range){ 0, 2, 1 };
+	st.nheld = 2;
+	st.held[0] = (struct wire_held){ 0, 0, 4, &held_0_1 };
+	st.held[1] = (struct wire_held){ 1, 0, 3, &held_0_1 };
 	cr_assert(sched_on_receiving(&sc, &st, seq, false, 2000));
 	sched_next(&sc, &nx);
 	cr_assert_eq(nx.kind, SCHED_REPAIR);
+	cr_assert_eq(nx.block, 1u);
 	cr_assert_eq(nx.chunk, 2u);
 	sched_repair_sent(&sc, ++seq, 2000);
 	sched_next(&sc, &nx);
-	cr_assert_neq(nx.kind, SCHED_REPAIR, "only the one valid range");
+	cr_assert_neq(nx.kind, SCHED_REPAIR, "only the one valid map");
 }

@@ -37,7 +37,7 @@
 
 #define VEC_DIR "testdata/datagrams"
 
-/* The largest STATUS has 6 header, 10 fixed and 3 * 160 range fields, and
+/* The largest STATUS has 6 header, 10 fixed and 4 * 64 held fields, and
  * its tag. */
 #define VEC_FIELDS_MAX 512
 /* Longest field name with its index taken out, e.g. "range[].block". */
@@ -50,7 +50,7 @@
 /* The man page's magic, version and digest sizes, written out here so the
  * test does not take them from the header files it is checking. */
 #define SPEC_MAGIC 0xC57Fu
-#define SPEC_VERSION 3u
+#define SPEC_VERSION 4u
 #define SPEC_DIGEST 32u		/* SHA-256 */
 #define SPEC_SHORT 16u		/* a "short" digest: its first 16 bytes */
 #define SPEC_LEAF 4u		/* a chunk's leaf: a CRC-32, big-endian */
@@ -166,10 +166,11 @@ GET(g_st_rx_seq, m->u.status.rx_seq)
 GET(g_st_rx_count, m->u.status.rx_count)
 GET(g_st_base, m->u.status.base)
 GET(g_st_done_mask, m->u.status.done_mask)
-GET(g_st_nranges, m->u.status.nranges)
-GET(g_st_range_block, m->u.status.ranges[i].block)
-GET(g_st_range_first, m->u.status.ranges[i].first)
-GET(g_st_range_count, m->u.status.ranges[i].count)
+GET(g_st_nheld, m->u.status.nheld)
+GET(g_st_held_block, m->u.status.held[i].block)
+GET(g_st_held_flags, m->u.status.held[i].flags)
+GET(g_st_held_nchunks, m->u.status.held[i].nchunks)
+GET_BYTES(b_st_held_map, m->u.status.held[i].map, (m->u.status.held[i].nchunks + 7u) / 8)
 GET(g_st_bytes, m->u.status.bytes)
 GET(g_st_mode, m->u.status.mode)
 GET(g_st_mtime_sec, m->u.status.mtime_sec)
@@ -287,13 +288,16 @@ static const struct vec_entry entries[] = {
 	UINT(WIRE_STATUS, 0, "received", 4, g_st_rx_count),
 	UINT(WIRE_STATUS, WIRE_FS_RECEIVING, "base", 4, g_st_base),
 	UINT(WIRE_STATUS, WIRE_FS_RECEIVING, "done_mask", 8, g_st_done_mask),
-	UINT(WIRE_STATUS, WIRE_FS_RECEIVING, "nranges", 2, g_st_nranges),
-	{ .type = WIRE_STATUS, .state = WIRE_FS_RECEIVING, .key = "range[].block", .width = 4,
-	  .kind = VK_UINT, .get = g_st_range_block, .count = g_st_nranges },
-	{ .type = WIRE_STATUS, .state = WIRE_FS_RECEIVING, .key = "range[].first", .width = 2,
-	  .kind = VK_UINT, .get = g_st_range_first, .count = g_st_nranges },
-	{ .type = WIRE_STATUS, .state = WIRE_FS_RECEIVING, .key = "range[].count", .width = 2,
-	  .kind = VK_UINT, .get = g_st_range_count, .count = g_st_nranges },
+	UINT(WIRE_STATUS, WIRE_FS_RECEIVING, "nheld", 1, g_st_nheld),
+	{ .type = WIRE_STATUS, .state = WIRE_FS_RECEIVING, .key = "held[].block", .width = 4,
+	  .kind = VK_UINT, .get = g_st_held_block, .count = g_st_nheld },
+	{ .type = WIRE_STATUS, .state = WIRE_FS_RECEIVING, .key = "held[].flags", .width = 1,
+	  .kind = VK_UINT, .get = g_st_held_flags, .count = g_st_nheld },
+	{ .type = WIRE_STATUS, .state = WIRE_FS_RECEIVING, .key = "held[].nchunks", .width = 2,
+	  .kind = VK_UINT, .get = g_st_held_nchunks, .count = g_st_nheld },
+	/* (nchunks + 7) / 8 bytes, the length its nchunks says */
+	{ .type = WIRE_STATUS, .state = WIRE_FS_RECEIVING, .key = "held[].map", .width = 0,
+	  .kind = VK_BYTES, .get_bytes = b_st_held_map, .count = g_st_nheld },
 	UINT(WIRE_STATUS, WIRE_FS_VERIFYING, "bytes_read", 8, g_st_bytes),
 	UINT(WIRE_STATUS, WIRE_FS_VERIFIED, "size", 8, g_st_bytes),
 	UINT(WIRE_STATUS, WIRE_FS_VERIFIED, "mode", 4, g_st_mode),
@@ -1249,8 +1253,8 @@ Test(vectors, the_checker_catches_faults)
 	const char *status = VEC_DIR "/07-status-receiving.hex";
 	const char *chunksums = VEC_DIR "/13-chunksums.hex";
 	/* 01-hello.hex's tag, as its two lines read. */
-	const char *tag = "99 e4 15 9e 5e d3 4f cc   tag = 99e4159e5ed34fccf6637e26b51ca494\n"
-			  "f6 63 7e 26 b5 1c a4 94";
+	const char *tag = "79 37 5f e8 3f d9 a5 c1   tag = 79375fe83fd9a5c1ceb123ff4ddac553\n"
+			  "ce b1 23 ff 4d da c5 53";
 	/* 05-data.hex's leaf and check, as their lines read. */
 	const char *leaf = "36 10 a6 86               leaf = 0x3610a686";
 	const char *check = "de 6c 51 34               check = 0xde6c5134";
@@ -1262,12 +1266,12 @@ Test(vectors, the_checker_catches_faults)
 	expect_caught(hello, "00 00 01 03               ", "00 00 01 03 ", "expected a byte");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
 		      "00 00 01 03 00 00 00 00  nfiles = 259", "has 8 bytes");
-	expect_caught(hello, "86 5a 51 b6               checksum = 0x865a51b6",
-		      "86 5a 51 b7               checksum = 0x865a51b7", "CRC-32 of the bytes");
+	expect_caught(hello, "1c 82 ef ce               checksum = 0x1c82efce",
+		      "1c 82 ef cf               checksum = 0x1c82efcf", "CRC-32 of the bytes");
 	expect_caught(hello, "c5 7f                     magic = 0xc57f",
 		      "c5 7e                     magic = 0xc57e", "cft-protocol(7) says");
-	expect_caught(hello, "03                        version = 3",
-		      "02                        version = 2", "cft-protocol(7) is version 3");
+	expect_caught(hello, "04                        version = 4",
+		      "03                        version = 3", "cft-protocol(7) is version 4");
 	expect_caught(hello, "00 04 00 00               block_size = 262144\n"
 			     "00 00 01 03               nfiles = 259",
 		      "00 00 01 03               nfiles = 259\n"
@@ -1279,22 +1283,22 @@ Test(vectors, the_checker_catches_faults)
 	 * left as it was; a field dropped; the tag computed over the checksum
 	 * as written rather than as zero; a whole SHA-256 where the man page
 	 * keeps 16 bytes; no tag; a field after it. */
-	expect_caught(hello, tag, "99 e4 15 9e 5e d3 4f cc   tag = 99e4159e5ed34fccf6637e26b51ca495\n"
-				  "f6 63 7e 26 b5 1c a4 95", "short SHA-256 of the 30 bytes");
+	expect_caught(hello, tag, "79 37 5f e8 3f d9 a5 c1   tag = 79375fe83fd9a5c1ceb123ff4ddac554\n"
+				  "ce b1 23 ff 4d da c5 54", "short SHA-256 of the 30 bytes");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
 		      "00 00 01 04               nfiles = 260", "short SHA-256 of the 30 bytes");
 	expect_caught(hello, "00 00 00 00               features = 0\n", "",
 		      "short SHA-256 of the 26 bytes");
-	expect_caught(hello, tag, "31 e5 92 be 9d 59 6a fd   tag = 31e592be9d596afd92d9b677877c0875\n"
-				  "92 d9 b6 77 87 7c 08 75", "(checksum as zero)");
-	expect_caught(hello, tag, "99 e4 15 9e 5e d3 4f cc   tag = 99e4159e5ed34fccf6637e26b51ca494"
-				  "5377f5f69e6bfe2c56cbb9408325dce8\n"
-				  "f6 63 7e 26 b5 1c a4 94\n"
-				  "53 77 f5 f6 9e 6b fe 2c\n"
-				  "56 cb b9 40 83 25 dc e8", "tag has 32 bytes; cft-protocol(7) gives it 16");
+	expect_caught(hello, tag, "f8 cd 36 17 f4 8b 0c c4   tag = f8cd3617f48b0cc4ac4069a013d6e628\n"
+				  "ac 40 69 a0 13 d6 e6 28", "(checksum as zero)");
+	expect_caught(hello, tag, "79 37 5f e8 3f d9 a5 c1   tag = 79375fe83fd9a5c1ceb123ff4ddac553"
+				  "0cfcf29b68c66d590b3839635fc82c34\n"
+				  "ce b1 23 ff 4d da c5 53\n"
+				  "0c fc f2 9b 68 c6 6d 59\n"
+				  "0b 38 39 63 5f c8 2c 34", "tag has 32 bytes; cft-protocol(7) gives it 16");
 	expect_caught(hello, tag, "", "HELLO ends with its tag");
-	expect_caught(hello, "f6 63 7e 26 b5 1c a4 94",
-		      "f6 63 7e 26 b5 1c a4 94\n00 00 00 00               features = 0",
+	expect_caught(hello, "ce b1 23 ff 4d da c5 53",
+		      "ce b1 23 ff 4d da c5 53\n00 00 00 00               features = 0",
 		      "4 bytes follow it");
 
 	/* DATA's leaf: a wrong byte; the payload changed under it; none.  Its
@@ -1332,8 +1336,8 @@ Test(vectors, the_checker_catches_faults)
 		      "but the bytes beside it say");
 	expect_caught(VEC_DIR "/07-status-verified.hex", "mtime_sec = -1234567890",
 		      "mtime_sec = 18446744072474983726", "not a 8-byte signed integer");
-	expect_caught(status, "range[1].block", "range[2].block", "out of the man page's order");
-	expect_caught(status, "range[1].first", "range[1].firsts", "no field");
+	expect_caught(status, "held[1].block", "held[2].block", "out of the man page's order");
+	expect_caught(status, "held[1].flags", "held[1].flagz", "no field");
 	expect_caught(status, "base = 18600", "bytes_read = 18600", "in this state");
 	expect_caught(status, "latest_seq = ", "highest_seq = ", "no field \"highest_seq\"");
 }

@@ -8,6 +8,9 @@
 
 static const uint8_t name[] = "report.pdf";
 static const uint8_t payload[CFT_CHUNK_SIZE] = { 1, 2, 3 };
+/* 94 chunks, every other one held; the 2 bits past the end are zero. */
+static const uint8_t map94[12] = { 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+				   0x55, 0x55, 0x55, 0x55, 0x55, 0x15 };
 static uint8_t sums[CFT_SUMS_PER_DATAGRAM * CFT_DIGEST_LEN];
 _Static_assert(sizeof(sums) >= CFT_CHUNKSUMS_PER_DATAGRAM * WIRE_LEAF_LEN, "room for leaves");
 
@@ -56,9 +59,12 @@ static void sample(unsigned type, struct wire_msg *m)
 		m->u.status.rx_count = 990;
 		m->u.status.base = 12;
 		m->u.status.done_mask = 0x8000000000000005ull;
-		m->u.status.nranges = CFT_STATUS_RANGES_MAX;
-		for (unsigned i = 0; i < CFT_STATUS_RANGES_MAX; i++)
-			m->u.status.ranges[i] = (struct wire_range){ 12 + i, (uint16_t)i, 1 };
+		/* The largest the receiver makes: a window of 64 blocks of
+		 * 128 KiB, 94 chunks each, every one open. */
+		m->u.status.nheld = CFT_WINDOW_BLOCKS_MAX;
+		for (unsigned i = 0; i < CFT_WINDOW_BLOCKS_MAX; i++)
+			m->u.status.held[i] = (struct wire_held){ 12 + i, (uint8_t)(i % 4), 94,
+								 map94 };
 		break;
 	case WIRE_SUMS:
 		for (unsigned i = 0; i < sizeof(sums); i++)
@@ -133,9 +139,11 @@ Test(wire, fields_survive)
 	n = encode(WIRE_STATUS, buf);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), 0);
 	cr_assert_eq(m.u.status.done_mask, 0x8000000000000005ull);
-	cr_assert_eq(m.u.status.nranges, CFT_STATUS_RANGES_MAX);
-	cr_assert_eq(m.u.status.ranges[159].block, 12u + 159);
-	cr_assert_eq(m.u.status.ranges[159].first, 159);
+	cr_assert_eq(m.u.status.nheld, CFT_WINDOW_BLOCKS_MAX);
+	cr_assert_eq(m.u.status.held[63].block, 12u + 63);
+	cr_assert_eq(m.u.status.held[63].flags, 3);
+	cr_assert_eq(m.u.status.held[63].nchunks, 94);
+	cr_assert_eq(memcmp(m.u.status.held[63].map, map94, sizeof(map94)), 0);
 
 	n = encode(WIRE_DATA, buf);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), 0);
@@ -180,7 +188,7 @@ Test(wire, status_states_round_trip)
 
 		sample(WIRE_STATUS, &m);
 		m.u.status.state = st;
-		m.u.status.nranges = 1;
+		m.u.status.nheld = 1;
 		m.u.status.bytes = 12345;
 		m.u.status.sums_have = 40;
 		memset(m.u.status.digest, 0xee, CFT_DIGEST_LEN);
@@ -222,7 +230,7 @@ Test(wire, status_decode_leaves_no_stale_fields)
 	cr_assert_gt(n, 0);
 	memset(&d, 0xff, sizeof(d));	/* as if it held anything before */
 	cr_assert_eq(wire_decode(buf, (size_t)n, &d), 0);
-	cr_assert_eq(d.u.status.nranges, 0);
+	cr_assert_eq(d.u.status.nheld, 0);
 	cr_assert_eq(wire_encode(&d, again, sizeof(again)), n);
 	cr_assert_eq(memcmp(buf, again, (size_t)n), 0);
 }
@@ -342,9 +350,25 @@ Test(wire, oversize_length_fields_are_refused)
 	poke16(buf, (size_t)n, WIRE_HDR_LEN + 14, 0);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
 
-	/* STATUS range count past its maximum. */
+	/* STATUS: more open blocks than a window holds; a block of no chunks
+	 * or of more than a block can have; a want it does not know; a chunk
+	 * held past the block's last. */
 	n = encode(WIRE_STATUS, buf);
-	poke16(buf, (size_t)n, WIRE_HDR_LEN + 53, CFT_STATUS_RANGES_MAX + 1);
+	buf[WIRE_HDR_LEN + 53] = CFT_WINDOW_BLOCKS_MAX + 1;
+	wire_reseal_all(buf, (size_t)n);
+	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
+	n = encode(WIRE_STATUS, buf);
+	poke16(buf, (size_t)n, WIRE_HDR_LEN + 59, 0);
+	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
+	poke16(buf, (size_t)n, WIRE_HDR_LEN + 59, CFT_CHUNKS_MAX + 1);
+	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
+	n = encode(WIRE_STATUS, buf);
+	buf[WIRE_HDR_LEN + 58] = WIRE_HELD_FLAGS + 1;
+	wire_reseal_all(buf, (size_t)n);
+	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
+	n = encode(WIRE_STATUS, buf);
+	buf[WIRE_HDR_LEN + 61 + 11] |= 0x40;	/* chunk 94 of 94 */
+	wire_reseal_all(buf, (size_t)n);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
 
 	/* SUMS count: zero and past the per-datagram maximum. */

@@ -1,0 +1,286 @@
+/*
+ * The path model (src/send/cc.h) driven over simulated links: a bottleneck
+ * of a given rate with a drop-tail queue, a delay each way, random loss
+ * after the bottleneck (and on the way back), and a receiver that reports
+ * every CFT_STATUS_EVERY datagrams or CFT_STATUS_DELAY_US after one, as
+ * cft-recv does.  Time is simulated, in microseconds: the tests are exact
+ * and fast, and every random draw comes from a fixed seed (printed on
+ * failure).
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cft/limits.h"
+#include "send/cc.h"
+
+#define SEED 0x5eedu
+
+/* A path, and the other traffic on it. */
+struct path {
+	double rate;			/* bottleneck, datagrams/s */
+	uint64_t queue_us;		/* its queue holds this much at the rate */
+	uint64_t delay_us;		/* each way */
+	double loss, back_loss;		/* random, after the bottleneck / of STATUS */
+	double cross;			/* other traffic through the bottleneck, datagrams/s */
+	double limit;			/* the sender's --bwlimit, datagrams/s */
+};
+
+/* In flight, towards the receiver or back. */
+struct ev {
+	uint64_t at;
+	uint32_t seq, count;		/* DATA: seq; STATUS: latest seq and count */
+	bool status;
+};
+
+#define EVS_MAX 65536
+
+struct sim {
+	struct path p;
+	struct cc cc;
+	uint64_t now, rng;
+	uint64_t busy_until;		/* the bottleneck's next free moment */
+	struct ev ev[EVS_MAX];		/* a heap by time */
+	unsigned nev;
+	uint32_t tx_seq, st_seq, st_count;
+	uint32_t rx_seq, rx_count, unreported;
+	uint64_t unreported_at;
+	uint64_t arrived, dropped_queue, max_queue_us;
+	uint64_t cross_next;
+};
+
+static double draw(struct sim *s)
+{
+	s->rng = s->rng * 6364136223846793005ull + 1442695040888963407ull;
+	return (double)(s->rng >> 11) / 9007199254740992.0;
+}
+
+static void push(struct sim *s, struct ev e)
+{
+	unsigned i = s->nev++;
+
+	cr_assert_lt(s->nev, EVS_MAX, "seed %#x: simulation overflow", SEED);
+	while (i > 0 && s->ev[(i - 1) / 2].at > e.at) {
+		s->ev[i] = s->ev[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	s->ev[i] = e;
+}
+
+static struct ev pop(struct sim *s)
+{
+	struct ev top = s->ev[0], last = s->ev[--s->nev];
+	unsigned i = 0;
+
+	for (;;) {
+		unsigned c = 2 * i + 1;
+
+		if (c >= s->nev)
+			break;
+		if (c + 1 < s->nev && s->ev[c + 1].at < s->ev[c].at)
+			c++;
+		if (s->ev[c].at >= last.at)
+			break;
+		s->ev[i] = s->ev[c];
+		i = c;
+	}
+	if (s->nev > 0)
+		s->ev[i] = last;
+	return top;
+}
+
+/* One datagram into the bottleneck now: queued, or dropped at the tail. */
+static bool enqueue(struct sim *s, uint64_t *out)
+{
+	uint64_t start = s->busy_until > s->now ? s->busy_until : s->now;
+	uint64_t wait = start - s->now;
+
+	if (wait > s->p.queue_us) {
+		s->dropped_queue++;
+		return false;
+	}
+	if (wait > s->max_queue_us)
+		s->max_queue_us = wait;
+	s->busy_until = start + (uint64_t)(1e6 / s->p.rate);
+	*out = s->busy_until;
+	return true;
+}
+
+static void send_data(struct sim *s)
+{
+	uint64_t left;
+
+	cc_on_send(&s->cc, ++s->tx_seq, s->now);
+	if (enqueue(s, &left) && draw(s) >= s->p.loss)
+		push(s, (struct ev){ left + s->p.delay_us, s->tx_seq, 0, false });
+}
+
+static void report(struct sim *s)
+{
+	s->unreported = 0;
+	if (draw(s) >= s->p.back_loss)
+		push(s, (struct ev){ s->now + s->p.delay_us, s->rx_seq, s->rx_count, true });
+}
+
+static void on_event(struct sim *s, struct ev e)
+{
+	if (!e.status) {
+		s->arrived++;
+		s->rx_count++;
+		s->rx_seq = e.seq;	/* the latest intact one, as cft-recv reports */
+		if (s->unreported++ == 0)
+			s->unreported_at = s->now;
+		if (s->unreported >= CFT_STATUS_EVERY)
+			report(s);
+		return;
+	}
+	if ((int32_t)(e.seq - s->st_seq) <= 0)
+		return;
+	bool loss = e.count - s->st_count < e.seq - s->st_seq;
+	s->st_seq = e.seq;
+	s->st_count = e.count;
+	cc_on_ack(&s->cc, s->now, e.seq, e.count, s->tx_seq, loss);
+}
+
+/* Run for `us` of simulated time; returns the datagrams that arrived. */
+static uint64_t run(struct sim *s, uint64_t us)
+{
+	uint64_t end = s->now + us, arrived = s->arrived;
+
+	while (s->now < end) {
+		uint64_t next = end;
+
+		if (s->nev > 0 && s->ev[0].at < next)
+			next = s->ev[0].at;
+		if (s->tx_seq - s->cc.acked < s->cc.cwnd && s->cc.next_at < next)
+			next = s->cc.next_at > s->now ? s->cc.next_at : s->now;
+		if (s->unreported > 0 && s->unreported_at + CFT_STATUS_DELAY_US < next)
+			next = s->unreported_at + CFT_STATUS_DELAY_US;
+		if (s->p.cross > 0 && s->cross_next < next)
+			next = s->cross_next;
+		s->now = next;
+		if (s->p.cross > 0 && s->now >= s->cross_next) {
+			uint64_t ignore;
+
+			(void)enqueue(s, &ignore);
+			s->cross_next += (uint64_t)(1e6 / s->p.cross);
+		}
+		while (s->nev > 0 && s->ev[0].at <= s->now)
+			on_event(s, pop(s));
+		if (s->unreported > 0 && s->now >= s->unreported_at + CFT_STATUS_DELAY_US)
+			report(s);
+		while (cc_may_send(&s->cc, s->now, s->tx_seq - s->cc.acked))
+			send_data(s);
+	}
+	return s->arrived - arrived;
+}
+
+static struct sim *sim_new(struct path p)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+
+	cr_assert_not_null(s);
+	s->p = p;
+	s->rng = SEED;
+	s->now = 1000000;
+	cc_init(&s->cc, p.limit);
+	return s;
+}
+
+/* 12.5 MB/s in 1442-byte datagrams, a 50 ms queue, 20 ms each way. */
+static const struct path link = { .rate = 12.5e6 / 1442, .queue_us = 50000, .delay_us = 20000 };
+
+/* The share of the bottleneck that arrived over `us` after a `warm` start. */
+static double share(struct sim *s, uint64_t warm, uint64_t us)
+{
+	run(s, warm);
+	return (double)run(s, us) / (s->p.rate * (double)us / 1e6);
+}
+
+Test(cc, fills_a_clean_path_and_keeps_its_queue_short)
+{
+	struct sim *s = sim_new(link);
+	double got = share(s, 2000000, 10000000);
+
+	cr_assert_geq(got, 0.95, "seed %#x: %.2f of the link", SEED, got);
+	cr_assert_eq(s->cc.state, CC_PROBE_BW, "out of STARTUP");
+	/* The probing phase queues a quarter of a round trip at most. */
+	s->max_queue_us = 0;
+	run(s, 5000000);
+	cr_assert_leq(s->max_queue_us, 20000u, "seed %#x: queue up to %llu us", SEED,
+		      (unsigned long long)s->max_queue_us);
+	free(s);
+}
+
+/* Random loss is not congestion: the rate holds. */
+Test(cc, random_loss_does_not_slow_it)
+{
+	const double losses[] = { 0.01, 0.10 };
+
+	for (unsigned i = 0; i < 2; i++) {
+		struct path p = link;
+		struct sim *s;
+		double got;
+
+		p.loss = losses[i];
+		s = sim_new(p);
+		got = share(s, 2000000, 10000000);
+		/* What arrives is the link's rate, less what is lost after it. */
+		cr_assert_geq(got, 0.95 * (1 - p.loss), "seed %#x, loss %.2f: %.2f of the link",
+			      SEED, p.loss, got);
+		free(s);
+	}
+}
+
+Test(cc, loss_both_ways_and_a_long_round_trip)
+{
+	struct path p = link;
+	struct sim *s;
+	double got;
+
+	p.loss = p.back_loss = 0.10;
+	s = sim_new(p);
+	got = share(s, 2000000, 10000000);
+	cr_assert_geq(got, 0.85 * (1 - p.loss), "seed %#x: %.2f of the link", SEED, got);
+	free(s);
+
+	p = link;
+	p.delay_us = 100000;		/* 200 ms round trip */
+	s = sim_new(p);
+	got = share(s, 3000000, 10000000);
+	cr_assert_geq(got, 0.95, "seed %#x: %.2f of the link at 200 ms", SEED, got);
+	free(s);
+}
+
+/* A queue kept full by other traffic, with the losses it causes: that is
+ * congestion, and the model comes down (and keeps coming down while the
+ * queue stays), leaving the rest of the link to the other traffic. */
+Test(cc, yields_to_traffic_that_fills_the_queue)
+{
+	struct path p = link;
+	struct sim *s;
+	double got;
+
+	p.cross = 0.6 * link.rate;
+	s = sim_new(p);
+	got = share(s, 3000000, 10000000);
+	cr_assert_leq(got, 0.55, "seed %#x: took %.2f beside 0.60 of other traffic", SEED, got);
+	cr_assert_geq(got, 0.25, "seed %#x: starved at %.2f", SEED, got);
+	cr_assert_gt(s->cc.cuts, 0u, "seed %#x: never saw congestion", SEED);
+	free(s);
+}
+
+/* --bwlimit: never faster than asked, and no slower on a faster path. */
+Test(cc, a_limit_caps_the_pace)
+{
+	struct path p = link;
+	struct sim *s;
+	double got;
+
+	p.limit = link.rate / 4;
+	s = sim_new(p);
+	got = share(s, 2000000, 10000000);
+	cr_assert_leq(got, 0.25 * 1.01, "seed %#x: %.3f of the link, limit 0.25", SEED, got);
+	cr_assert_geq(got, 0.25 * 0.95, "seed %#x: %.3f of the link, limit 0.25", SEED, got);
+	free(s);
+}
