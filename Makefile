@@ -7,7 +7,8 @@
 #   make demo            a real, verified transfer on loopback
 #   make bench           cft against rsync, rsync --fsync + rehash, nc + openssl
 #                        (BENCH_SIZE=bytes BENCH_RUNS=rounds)
-#   make bench-link      cft over a 100 Mbit/s tbf link between two namespaces
+#   make bench-link      cft through cft-shim links (loss, long RTT) and on a
+#                        100 Mbit/s tbf veth link, alone and beside TCP (root)
 #   make fuzz            libFuzzer on the wire decoder and both engines (clang)
 #   make install         PREFIX=/usr/local DESTDIR= BINDIR= MANDIR=
 #   V=1 verbose, WERROR=1 warnings are errors.
@@ -128,7 +129,7 @@ lint-man:
 
 # Debian packages for building, testing, the demo and the benchmark.
 DEPS := build-essential pkg-config libssl-dev zlib1g-dev libcriterion-dev mandoc \
-	rsync netcat-openbsd time openssl iproute2
+	rsync netcat-openbsd time openssl iproute2 iperf3
 deps:
 	@if dpkg -s $(DEPS) >/dev/null 2>&1; then echo "deps: all installed"; else \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEPS); fi

@@ -174,16 +174,32 @@ static void new_round(struct cc *cc, uint32_t tx_seq)
 		startup_round(cc, queue);
 	} else if (cc->state == CC_SHARE) {
 		if (!queue) {
-			/* The other flow has gone: back to the model. */
+			/* The queue is gone: back to the model, from the rates
+			 * delivered while sharing (alone, the path's). */
 			cc->state = CC_PROBE_BW;
-			cc->cycle = 0;
-		} else if ((int32_t)(tx_seq - cc->cut_end) > 0) {
+			cc->cycle = 2;
+		} else if ((int32_t)(tx_seq - cc->cut_end) > 0 && cc->cuts > cc->share_cuts &&
+			   cc->window < cc->share_cap) {
+			/* Grow as TCP does, but only against a flow that
+			 * fills the queue to loss, and only up to twice what
+			 * the path held alone.  A flow that keeps the queue
+			 * short (TCP whose own qdisc is the bottleneck is held
+			 * back by its small queues) would be starved by delay,
+			 * not by loss, if this window grew into the queue. */
 			cc->window += CFT_CC_AI;
 		}
 	} else if (cc->queue_rounds >= CFT_CC_QUEUE_ROUNDS) {
 		/* A queue that stays is another flow's: share. */
 		cc->state = CC_SHARE;
-		cc->window = cc->bw * (double)rtt_now(cc) / 1e6;
+		/* One path's worth in flight, no queue of its own: alone it
+		 * keeps the rate (the queue was the model's own excess, and
+		 * drains), beside another flow it keeps its share. */
+		cc->window = cc->bw * (double)rtt_min(cc) / 1e6;
+		cc->share_cap = CFT_CC_CWND_GAIN * cc->window;
+		cc->share_cuts = cc->cuts;
+		/* What was delivered before is no measure of the share: the
+		 * bandwidth is measured afresh from here. */
+		memset(cc->bw_tag, 0, sizeof(cc->bw_tag));
 	}
 }
 

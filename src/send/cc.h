@@ -82,6 +82,8 @@ struct cc {
 	uint64_t cycle_at;		/* when it began */
 	/* SHARE */
 	double window;			/* datagrams */
+	double share_cap;		/* largest window: twice the path's */
+	uint64_t share_cuts;		/* cuts when it began to share */
 	/* congestion */
 	uint32_t cut_end;		/* no new cut before this is acknowledged */
 	uint64_t cuts;			/* congestion cuts, for reports and tests */
