@@ -2,26 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cft/bitmap.h"
 #include "cft/digest.h"
 #include "cft/dio.h"
 #include "cft/error.h"
 #include "cft/proto.h"
 #include "recv-blocks.h"
-
-static bool bit_get(const uint8_t *map, uint32_t i)
-{
-	return (map[i / 8] >> (i % 8)) & 1u;
-}
-
-static void bit_set(uint8_t *map, uint32_t i)
-{
-	map[i / 8] = (uint8_t)(map[i / 8] | (1u << (i % 8)));
-}
-
-static void bit_clear(uint8_t *map, uint32_t i)
-{
-	map[i / 8] = (uint8_t)(map[i / 8] & ~(1u << (i % 8)));
-}
 
 void recv_blocks_init(struct recv_blocks *rb, uint32_t block_size, uint32_t window)
 {
@@ -68,15 +54,15 @@ void recv_blocks_mark_all(struct recv_blocks *rb, bool done)
 
 void recv_blocks_forget(struct recv_blocks *rb, uint32_t b)
 {
-	if (b < rb->nblocks && bit_get(rb->done, b)) {
-		bit_clear(rb->done, b);
+	if (b < rb->nblocks && bitmap_get(rb->done, b)) {
+		bitmap_clear(rb->done, b);
 		rb->ndone--;
 	}
 }
 
 static void advance_base(struct recv_blocks *rb)
 {
-	while (rb->base < rb->nblocks && bit_get(rb->done, rb->base))
+	while (rb->base < rb->nblocks && bitmap_get(rb->done, rb->base))
 		rb->base++;
 }
 
@@ -144,7 +130,7 @@ static enum recv_take wanted(struct recv_blocks *rb, uint32_t b, struct recv_slo
 
 	if (b >= rb->nblocks)
 		return RECV_MALFORMED;
-	if (bit_get(rb->done, b))
+	if (bitmap_get(rb->done, b))
 		return RECV_DUPLICATE;
 	t = slot_for(rb, b, out);
 	return t == RECV_TAKEN && (*out)->writing ? RECV_DUPLICATE : t;
@@ -168,14 +154,14 @@ enum recv_take recv_blocks_data(struct recv_blocks *rb, const struct wire_data *
 	/* Every chunk but a block's last is full; the last holds the rest. */
 	if (d->chunk >= sl->nchunks || d->len != proto_chunk_len(sl->len, d->chunk))
 		return RECV_MALFORMED;
-	if (bit_get(sl->map, d->chunk))
+	if (bitmap_get(sl->map, d->chunk))
 		return RECV_DUPLICATE;
 	/* Once the sender's list is known, the chunk must be what it says. */
 	if (sl->have_list && d->leaf != wire_leaf_load(leaf_at(sl->list, d->chunk)))
 		return RECV_DAMAGED;
 	memcpy(sl->buf + (size_t)d->chunk * CFT_CHUNK_SIZE, d->payload, d->len);
 	wire_leaf_store(leaf_at(sl->cd, d->chunk), d->leaf);
-	bit_set(sl->map, d->chunk);
+	bitmap_set(sl->map, d->chunk);
 	sl->nhave++;
 	if (recv_slot_whole(sl))
 		*whole = sl;
@@ -204,9 +190,9 @@ static enum recv_take try_list(struct recv_slot *sl)
 	sl->need_list = false;
 	sl->have_list = true;
 	for (uint32_t c = 0; c < sl->nchunks; c++) {
-		if (bit_get(sl->map, c) &&
+		if (bitmap_get(sl->map, c) &&
 		    memcmp(leaf_at(sl->cd, c), leaf_at(sl->list, c), WIRE_LEAF_LEN) != 0) {
-			bit_clear(sl->map, c);
+			bitmap_clear(sl->map, c);
 			sl->nhave--;
 		}
 	}
@@ -290,7 +276,7 @@ void recv_blocks_writing(struct recv_blocks *rb, struct recv_slot *sl)
 
 void recv_blocks_written(struct recv_blocks *rb, struct recv_slot *sl)
 {
-	bit_set(rb->done, sl->block);
+	bitmap_set(rb->done, sl->block);
 	rb->ndone++;
 	sl->block = RECV_NO_BLOCK;
 	advance_base(rb);
@@ -323,7 +309,7 @@ void recv_blocks_status(const struct recv_blocks *rb, struct wire_status *st)
 	st->base = rb->base;
 	st->done_mask = 0;
 	for (uint32_t i = 0; i < 64 && rb->base + (uint64_t)i < rb->nblocks; i++)
-		if (bit_get(rb->done, rb->base + i))
+		if (bitmap_get(rb->done, rb->base + i))
 			st->done_mask |= 1ull << i;
 	/* Every open block, with the map of its chunks: one STATUS says all
 	 * that is missing, however scattered (it fits: the window is at most

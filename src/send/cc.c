@@ -296,6 +296,14 @@ void cc_on_timeout(struct cc *cc, uint32_t tx_seq)
 	set_pace(cc);
 }
 
+void cc_new_peer(struct cc *cc, uint32_t tx_seq)
+{
+	/* Its counts start from nothing: rates only from what follows. */
+	cc->acked = tx_seq;
+	cc->delivered = 0;
+	cc->delivered_at = 0;
+}
+
 void cc_app_limited(struct cc *cc, uint32_t tx_seq)
 {
 	cc->app_limited = tx_seq;

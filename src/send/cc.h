@@ -124,6 +124,10 @@ void cc_on_ack(struct cc *cc, uint64_t now, uint32_t seq, uint32_t count, uint32
 /* The retransmission timer fired: the path may have changed under us. */
 void cc_on_timeout(struct cc *cc, uint32_t tx_seq);
 
+/* The receiver restarted and counts from nothing: delivery rates are
+ * measured again from the datagram after `tx_seq`; the model is kept. */
+void cc_new_peer(struct cc *cc, uint32_t tx_seq);
+
 /* The sender had nothing to send although the model allowed it (the
  * receiver's window, the disk): what it sent so far measures the sender,
  * not the path, so it may raise the bandwidth but not lower it. */

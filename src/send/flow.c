@@ -126,8 +126,5 @@ void flow_new_peer(struct flow *f)
 {
 	f->ack_seq = f->st_seq = f->tx_seq;
 	f->st_count = 0;
-	/* Its counts start from nothing: rates only from what follows. */
-	f->cc.acked = f->tx_seq;
-	f->cc.delivered = 0;
-	f->cc.delivered_at = 0;
+	cc_new_peer(&f->cc, f->tx_seq);
 }

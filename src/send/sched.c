@@ -1,6 +1,7 @@
 /* The data phase: blocks in flight, repairs, and what to send next. */
 #include <string.h>
 
+#include "cft/bitmap.h"
 #include "cft/proto.h"
 #include "sched.h"
 
@@ -118,15 +119,10 @@ void sched_whole_sent(struct sched *sc, uint32_t seq, uint64_t now)
 	}
 }
 
-static bool miss_get(const struct sched_block *e, unsigned c)
-{
-	return (e->miss[c / 8] >> (c % 8)) & 1u;
-}
-
 /* The first missing chunk at or after c (there is one while nmiss > 0). */
 static uint16_t next_missing(const struct sched_block *e, unsigned c)
 {
-	while (!miss_get(e, c))
+	while (!bitmap_get(e->miss, c))
 		c++;
 	return (uint16_t)c;
 }
@@ -140,7 +136,7 @@ void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now)
 			continue;
 		e->last_seq = seq;
 		e->last_tx = now;
-		e->miss[e->next / 8] &= (uint8_t)~(1u << (e->next % 8));
+		bitmap_clear(e->miss, e->next);
 		if (--e->nmiss > 0)
 			e->next = next_missing(e, e->next);
 		return;
@@ -233,8 +229,8 @@ static void take_held(struct sched *sc, struct sched_block *e, const struct wire
 		return;		/* a confused or hostile peer's map */
 	memset(e->miss, 0, sizeof(e->miss));
 	for (unsigned c = 0; c < nch; c++) {
-		if (!((h->map[c / 8] >> (c % 8)) & 1u)) {
-			e->miss[c / 8] |= (uint8_t)(1u << (c % 8));
+		if (!bitmap_get(h->map, c)) {
+			bitmap_set(e->miss, c);
 			e->nmiss++;
 		}
 	}

@@ -235,6 +235,27 @@ Test(wire, status_decode_leaves_no_stale_fields)
 	cr_assert_eq(memcmp(buf, again, (size_t)n), 0);
 }
 
+/* A block of CFT_CHUNKS_MAX chunks (a 4 MiB block) has a map of 375 bytes:
+ * it goes on the wire and comes back; one chunk more is refused (above). */
+Test(wire, status_map_at_the_chunk_limit)
+{
+	static uint8_t map[(CFT_CHUNKS_MAX + 7) / 8];
+	uint8_t buf[CFT_DATAGRAM_MAX];
+	struct wire_msg m, d;
+	int n;
+
+	memset(map, 0xff, sizeof(map));
+	map[sizeof(map) - 1] = (uint8_t)((1u << (CFT_CHUNKS_MAX % 8 ? CFT_CHUNKS_MAX % 8 : 8)) - 1);
+	sample(WIRE_STATUS, &m);
+	m.u.status.nheld = 1;
+	m.u.status.held[0] = (struct wire_held){ 7, WIRE_HELD_ROOT, CFT_CHUNKS_MAX, map };
+	n = wire_encode(&m, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	cr_assert_eq(wire_decode(buf, (size_t)n, &d), 0);
+	cr_assert_eq(d.u.status.held[0].nchunks, CFT_CHUNKS_MAX);
+	cr_assert_eq(memcmp(d.u.status.held[0].map, map, sizeof(map)), 0);
+}
+
 Test(wire, truncated_by_one_byte_is_refused)
 {
 	for (unsigned t = WIRE_HELLO; t <= WIRE_TYPE_MAX; t++) {
