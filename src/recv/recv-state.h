@@ -38,6 +38,8 @@ struct recv_file {
 	struct store_meta held;		/* what the file holds, once flushed */
 	struct filesum rb;		/* the read-back's digests */
 	uint32_t sums_have;		/* sender's block digests received */
+	bool commit_held;		/* a COMMIT came before the read-back ended */
+	uint8_t commit[CFT_DIGEST_LEN];	/* ... with this digest */
 };
 
 /* Forget a file: its temporary file and state go (a kept or committed one

@@ -75,6 +75,8 @@ void recv_verify_start(struct recv_session *s)
 		recv_disk_check(&s->disk, RECV_CHECK_FINAL, f->size);
 }
 
+static bool commit(struct recv_session *s, struct recv_file *f, const uint8_t *sender);
+
 /* The file as fsynced must have the mode and time it is to keep; a file
  * system that cannot keep them fails the file. */
 static int meta_kept(struct recv_session *s, struct recv_file *f)
@@ -120,6 +122,13 @@ void recv_verify_checked(void *ctx, const struct recv_disk_check *c)
 		if (meta_kept(s, f) < 0)
 			return;
 		f->state = WIRE_FS_VERIFIED;
+		/* The sender's COMMIT came first: commit at once if it agrees
+		 * (this end's check is the same either way), else report. */
+		if (f->commit_held) {
+			f->commit_held = false;
+			if (commit(s, f, f->commit))
+				break;
+		}
 		recv_say_status(s, f->index);
 		break;
 	case RECV_CHECK_REHASH:
@@ -231,33 +240,27 @@ static void expected_commit(const struct recv_file *f, uint8_t out[CFT_DIGEST_LE
 	proto_commit_digest(f->offer, &facts, f->rb.whole, out);
 }
 
-void recv_verify_commit(struct recv_session *s, const struct wire_commit *c)
+/*
+ * Commit the file whose read-back is over, if the sender's COMMIT digest is
+ * this end's own; returns false (nothing done) if not.
+ */
+static bool commit(struct recv_session *s, struct recv_file *f, const uint8_t *sender)
 {
-	struct recv_file *f = s->f;
 	struct recv_event ev = { .kind = RECV_EV_COMMITTED };
+	uint32_t idx = f->index;
 	uint8_t want[CFT_DIGEST_LEN];
 	struct store_meta held;
 	struct proto_facts facts;
 
-	if (c->file + 1 == s->next_file && !(f && f->index == c->file)) {
-		recv_say_status(s, c->file);	/* committed already: say so again */
-		return;
-	}
-	if (!f || f->index != c->file || f->state != WIRE_FS_VERIFIED) {
-		s->srv->c.stale++;
-		return;
-	}
 	/* Never commit anything but what both ends hold: the sender's
 	 * digest of its facts must be this end's digest of its own. */
 	expected_commit(f, want);
-	if (!digest_equal(c->commit, want)) {
-		s->srv->c.unmatched++;
-		return;
-	}
+	if (!digest_equal(sender, want))
+		return false;
 	ev.existing = f->sf.existing;
 	if (store_commit(&f->sf, &held) < 0) {
 		recv_fail_io(s, f->sf.existing ? "set mode and time" : "rename");
-		return;
+		return true;
 	}
 	facts = (struct proto_facts){ held.size, held.mode, held.mtime_sec, held.mtime_nsec };
 	memcpy(s->last.offer, f->offer, CFT_DIGEST_LEN);
@@ -266,7 +269,7 @@ void recv_verify_commit(struct recv_session *s, const struct wire_commit *c)
 		/* An existing file that would not take the mode or time. */
 		recv_fail_file(s, WIRE_R_METADATA, "the file system did not keep the mode "
 			       "and modification time given");
-		return;
+		return true;
 	}
 	ev.digest = f->rb.whole;
 	recv_say_event(s, &ev);
@@ -275,5 +278,36 @@ void recv_verify_commit(struct recv_session *s, const struct wire_commit *c)
 	s->next_file++;
 	s->f = NULL;
 	recv_file_free(f);
-	recv_say_status(s, c->file);
+	recv_say_status(s, idx);
+	return true;
+}
+
+void recv_verify_commit(struct recv_session *s, const struct wire_commit *c)
+{
+	struct recv_file *f = s->f;
+
+	if (c->file + 1 == s->next_file && !(f && f->index == c->file)) {
+		recv_say_status(s, c->file);	/* committed already: say so again */
+		return;
+	}
+	if (!f || f->index != c->file) {
+		s->srv->c.stale++;
+		return;
+	}
+	if (f->state != WIRE_FS_VERIFIED) {
+		/* Sent before our report: kept for when the read-back ends.
+		 * Not for a file that exists already, whose mode and time the
+		 * sender must first see (--no-clobber refuses to change
+		 * them).  Any digest may be kept: it commits only if it is
+		 * this end's own. */
+		if (f->sf.existing) {
+			s->srv->c.stale++;
+			return;
+		}
+		f->commit_held = true;
+		memcpy(f->commit, c->commit, CFT_DIGEST_LEN);
+		return;
+	}
+	if (!commit(s, f, c->commit))
+		s->srv->c.unmatched++;
 }

@@ -33,7 +33,9 @@ static uint32_t clamp_cwnd(double w)
 /* Pace and cap from the state. */
 static void set_pace(struct cc *cc)
 {
-	double bw = cc->bw > 0 ? cc->bw : CFT_CWND_INIT * 1e6 / CFT_CC_RTT_GUESS_US;
+	/* Before any rate is measured: the first window over the round
+	 * trip (the guess, or the handshake's). */
+	double bw = cc->bw > 0 ? cc->bw : CFT_CWND_INIT * 1e6 / (double)rtt_min(cc);
 	double floor_rate = CFT_CWND_MIN * 1e6 / (double)rtt_now(cc);
 
 	if (cc->state == CC_SHARE) {
@@ -73,6 +75,10 @@ void cc_on_send(struct cc *cc, uint32_t seq, uint64_t now)
 	uint64_t behind = max_u64(CFT_CC_BURST_US, (uint64_t)burst);
 	uint64_t base = cc->next_at + behind < now ? now - behind : cc->next_at;
 
+	/* The first flight's rate counts from its first datagram, so that
+	 * its acknowledgements already measure the path. */
+	if (!cc->delivered_at)
+		cc->delivered_at = now;
 	*s = (struct cc_sent){ now, cc->delivered_at, cc->acked_sent_at, cc->delivered, seq };
 	/* Behind the pace (the sender was idle or slow): a short burst to
 	 * catch up, no more. */
@@ -112,7 +118,7 @@ static void rtt_sample(struct cc *cc, uint64_t now, uint64_t rtt)
 static bool queued(const struct cc *cc)
 {
 	uint64_t rtt = cc->rtt_round ? cc->rtt_round : cc->rtt_last;
-	uint64_t margin = max_u64(CFT_CC_QUEUE_US, cc->min_rtt / 4);
+	uint64_t margin = max_u64(CFT_CC_QUEUE_US, cc->min_rtt / 16);
 
 	return cc->min_rtt && rtt > cc->min_rtt + margin;
 }
@@ -163,10 +169,15 @@ static void startup_round(struct cc *cc, bool queue)
 static void new_round(struct cc *cc, uint32_t tx_seq)
 {
 	bool queue = queued(cc);
+	/* Losses are reported a round late: those of a round that ended
+	 * with a queue come in with the next.  STARTUP's overshoot is not the
+	 * path's random loss either. */
+	bool congested = queue || cc->queue_rounds > 0 || cc->state == CC_STARTUP ||
+			 cc->state == CC_DRAIN;
 
 	cc->round++;
 	cc->round_end = tx_seq;
-	round_loss(cc, queue);
+	round_loss(cc, congested);
 	cc->queue_rounds = queue ? cc->queue_rounds + 1 : 0;
 	cc->rtt_last = cc->rtt_round;
 	cc->rtt_round = 0;
@@ -280,8 +291,9 @@ void cc_on_ack(struct cc *cc, uint64_t now, uint32_t seq, uint32_t count, uint32
 	cc->delivered = count;
 	cc->delivered_at = now;
 	cc->acked_sent_at = s->at;
-	if ((int32_t)(seq - cc->round_end) > 0)
+	if ((int32_t)(seq - cc->round_end) > 0) {
 		new_round(cc, tx_seq);
+	}
 	if (loss && (int32_t)(seq - cc->cut_end) > 0 && (queued(cc) || cc->state == CC_SHARE))
 		cut(cc, tx_seq);
 	advance(cc, now, tx_seq);
@@ -293,6 +305,17 @@ void cc_on_timeout(struct cc *cc, uint32_t tx_seq)
 	/* Everything outstanding is given up; the model may be stale (the
 	 * path changed, or was down): come down as for congestion. */
 	cut(cc, tx_seq);
+	set_pace(cc);
+}
+
+void cc_seed_rtt(struct cc *cc, uint64_t now, uint64_t rtt)
+{
+	if (cc->min_rtt)
+		return;
+	/* An answer's round trip holds the peer's work too: an upper bound
+	 * that the first DATA's round trips soon replace. */
+	rtt_sample(cc, now, rtt);
+	cc->rtt_round = 0;
 	set_pace(cc);
 }
 

@@ -124,6 +124,11 @@ void cc_on_ack(struct cc *cc, uint64_t now, uint32_t seq, uint32_t count, uint32
 /* The retransmission timer fired: the path may have changed under us. */
 void cc_on_timeout(struct cc *cc, uint32_t tx_seq);
 
+/* A round trip measured before DATA (the handshake's), at `now`: the model
+ * starts from it instead of CFT_CC_RTT_GUESS_US.  Ignored once DATA gave
+ * one. */
+void cc_seed_rtt(struct cc *cc, uint64_t now, uint64_t rtt);
+
 /* The receiver restarted and counts from nothing: delivery rates are
  * measured again from the datagram after `tx_seq`; the model is kept. */
 void cc_new_peer(struct cc *cc, uint32_t tx_seq);

@@ -47,6 +47,19 @@ static bool next_new_block(const struct sched *sc, uint32_t *out)
 	return false;
 }
 
+bool sched_all_sent(const struct sched *sc)
+{
+	if (sc->pipe.active || (uint64_t)sc->rbase + sc->window < sc->nblocks)
+		return false;
+	for (unsigned i = 0; i < sc->nfl; i++)
+		if (sc->fl[i].need_full)
+			return false;
+	for (uint32_t b = sc->rbase; b < sc->nblocks; b++)
+		if (!block_done(sc, b) && !in_flight(sc, b))
+			return false;
+	return true;
+}
+
 void sched_next(const struct sched *sc, struct sched_next *nx)
 {
 	memset(nx, 0, sizeof(*nx));

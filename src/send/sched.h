@@ -78,6 +78,8 @@ void sched_start(struct sched *sc, uint64_t size, uint32_t block_size);
 void sched_next(const struct sched *sc, struct sched_next *nx);
 /* Anything to send now? */
 bool sched_ready(const struct sched *sc);
+/* Has every block gone out whole at least once (what is left are repairs)? */
+bool sched_all_sent(const struct sched *sc);
 
 /* The repair sched_next chose went out as DATA `seq`. */
 void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now);

@@ -43,7 +43,7 @@ struct send_stats {
 
 enum send_phase {
 	SEND_HELLO, SEND_OFFER, SEND_DATA, SEND_VERIFY, SEND_SUMS, SEND_COMMIT,
-	SEND_BYE, SEND_DONE, SEND_FAILED,
+	SEND_DONE, SEND_FAILED,
 };
 
 /* What the engine reports as it goes; the program renders it (-v, --json). */

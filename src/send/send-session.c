@@ -22,8 +22,8 @@
 #include "send-session.h"
 #include "send-verify.h"
 
-/* BYE is a courtesy: this many tries, then we are done anyway. */
-#define BYE_TRIES 3
+/* BYE is a courtesy, sent this many times and not waited for. */
+#define BYE_TIMES 2
 
 /* The data phase counts its datagrams; the summary reads them here. */
 static void sync_stats(struct send_session *s)
@@ -66,7 +66,7 @@ static void set_session(struct send_session *s, uint64_t id)
 	proto_hello_digest(id, &h, s->hello);
 }
 
-static void send_hello(struct send_session *s)
+static void send_hello(struct send_session *s, uint64_t now)
 {
 	uint8_t buf[CFT_DATAGRAM_MAX];
 	struct wire_msg m;
@@ -79,6 +79,7 @@ static void send_hello(struct send_session *s)
 	/* A receiver of another version refers to these very bytes. */
 	digest_sha256(buf, (size_t)n, s->hello_sent);
 	s->cfg.out.datagram(s->cfg.out.ctx, NULL, buf, (size_t)n);
+	s->hello_at = now;
 }
 
 static void send_offer(struct send_session *s, uint64_t now)
@@ -133,6 +134,7 @@ static void start_file(struct send_session *s, uint64_t now)
 	make_offer(s);
 	s->round = 0;
 	s->v_asked = false;
+	s->early = false;
 	feed_start(&s->data.feed, s->src.ffd, s->src.size);
 	send_verify_read(s, true);
 	if (s->phase == SEND_FAILED)
@@ -165,16 +167,17 @@ static void pump(struct send_session *s, uint64_t now)
 
 	if (rc < 0)
 		send_fail_source(s, rc);
+	else
+		send_verify_early(s, now);
 }
 
-static void send_bye(struct send_session *s, uint64_t now)
+static void send_bye(struct send_session *s)
 {
 	struct wire_msg m;
 
 	send_msg(s, &m, WIRE_BYE);
 	memcpy(m.u.bye.hello, s->hello, CFT_SHORT_DIGEST_LEN);
 	send_say(s, &m);
-	flow_arm(&s->data.flow, now);
 }
 
 static void file_committed(struct send_session *s, uint64_t now)
@@ -192,9 +195,12 @@ static void file_committed(struct send_session *s, uint64_t now)
 	if (s->cur < s->cfg.nfiles) {
 		start_file(s, now);
 	} else {
-		s->phase = SEND_BYE;
-		s->data.flow.backoffs = 0;
-		send_bye(s, now);
+		/* Every file is committed: the transfer is done.  BYE only
+		 * spares the receiver its timeout, so it goes twice (one loss
+		 * costs nothing) and nobody waits a round trip for its answer. */
+		for (int i = 0; i < BYE_TIMES; i++)
+			send_bye(s);
+		s->phase = SEND_DONE;
 	}
 }
 
@@ -282,7 +288,7 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
 	if ((int32_t)(seen - s->data.flow.tx_seq) > 0)
 		seen = s->data.flow.ack_seq;
 	if (rep->state == WIRE_FS_COMMITTED) {
-		if (s->phase == SEND_COMMIT && send_verify_committed(s, rep)) {
+		if (send_verify_committed(s, rep)) {
 			heard(s, now);
 			file_committed(s, now);
 		} else if (s->phase == SEND_COMMIT) {
@@ -304,10 +310,6 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
  */
 static void reconnect(struct send_session *s, uint64_t now)
 {
-	if (s->phase == SEND_BYE) {
-		s->phase = SEND_DONE;	/* everything was committed already */
-		return;
-	}
 	if (s->phase == SEND_HELLO)
 		return;
 	s->stats.reconnects++;
@@ -346,6 +348,10 @@ static void on_hello_ack(struct send_session *s, uint64_t now, const struct wire
 		s->data.flow.t_retx = now;	/* HELLO at the next timer call */
 		return;
 	}
+	/* The handshake's round trip, if only one HELLO went (Karn): the
+	 * path model paces its first flight over it. */
+	if (s->data.flow.backoffs == 1)
+		cc_seed_rtt(&s->data.flow.cc, now, now - s->hello_at);
 	heard(s, now);
 	if (window < 1)
 		window = 1;
@@ -419,11 +425,6 @@ static void on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf
 	case WIRE_STATUS:
 		on_status(s, now, &m.u.status);
 		break;
-	case WIRE_BYE_ACK:
-		if (s->phase == SEND_BYE &&
-		    digest_equal_n(m.u.bye.hello, s->hello, CFT_SHORT_DIGEST_LEN))
-			s->phase = SEND_DONE;
-		break;
 	case WIRE_ERROR:
 		on_error(s, now, &m.u.error);
 		break;
@@ -437,7 +438,7 @@ static void on_retransmit(struct send_session *s, uint64_t now)
 {
 	switch (s->phase) {
 	case SEND_HELLO:
-		send_hello(s);
+		send_hello(s, now);
 		break;
 	case SEND_OFFER:
 		send_offer(s, now);
@@ -450,19 +451,14 @@ static void on_retransmit(struct send_session *s, uint64_t now)
 		break;
 	case SEND_VERIFY:
 		send_data_probe(&s->data, now);
+		if (s->early)
+			send_verify_commit(s, now);	/* it may have been lost */
 		break;
 	case SEND_SUMS:
 		send_verify_sums(s, now);
 		break;
 	case SEND_COMMIT:
 		send_verify_commit(s, now);
-		break;
-	case SEND_BYE:
-		if (s->data.flow.backoffs + 1 >= BYE_TRIES) {
-			s->phase = SEND_DONE;
-			return;
-		}
-		send_bye(s, now);
 		break;
 	default:
 		break;
@@ -478,10 +474,6 @@ static bool timed_out(struct send_session *s, uint64_t now)
 
 	if (!silent && now - s->last_progress < s->cfg.timeout_us)
 		return false;
-	if (s->phase == SEND_BYE) {
-		s->phase = SEND_DONE;	/* every file is committed */
-		return true;
-	}
 	send_say_error(s, WIRE_R_ABORT, silent ? "sender timed out" : "no progress");
 	if (silent)
 		send_fail(s, CFT_EXIT_NETWORK, "%s: no answer from the receiver for %llu s",

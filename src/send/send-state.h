@@ -30,6 +30,7 @@ struct send_session {
 	uint64_t id;			/* the session id in use */
 	uint8_t hello[CFT_DIGEST_LEN];	/* proto_hello_digest of our HELLO */
 	uint8_t hello_sent[CFT_DIGEST_LEN];	/* SHA-256 of the HELLO datagram */
+	uint64_t hello_at;			/* when the last HELLO went */
 	enum send_phase phase;
 	int status;
 	char err[512];
@@ -55,6 +56,7 @@ struct send_session {
 	struct vread vread;		/* the independent read of this round */
 	bool v_asked;			/* started for this round */
 	bool r_done;			/* the receiver's report is in */
+	bool early;			/* COMMIT sent before the report */
 	struct send_report_of r;
 	uint8_t commit[CFT_DIGEST_LEN];	/* proto_commit_digest of our facts */
 	uint32_t sums_acked;

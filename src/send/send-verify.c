@@ -18,6 +18,7 @@
 /* SUMS datagrams sent per burst (the receiver takes them in order). */
 #define SUMS_BURST 16
 
+
 /* Start this round's independent read, unless it runs already: in round 0
  * from the offer on where it can (O_DIRECT), else now; in a later round at
  * its start, for the block digests SUMS carry. */
@@ -41,8 +42,13 @@ void send_verify_start(struct send_session *s, uint64_t now)
 	s->stats.bytes_acked = s->cfg.files[s->cur].size;
 	send_progress(s, now);
 	send_verify_read(s, false);
-	if (s->phase == SEND_VERIFY)
-		send_event(s, SEND_EV_CHECKING);
+	if (s->phase != SEND_VERIFY)
+		return;
+	send_event(s, SEND_EV_CHECKING);
+	if (s->early)
+		send_verify_commit(s, now);	/* again: it went beside DATA */
+	else
+		send_verify_early(s, now);
 }
 
 void send_verify_sums(struct send_session *s, uint64_t now)
@@ -93,6 +99,7 @@ static void next_round(struct send_session *s, uint64_t now)
 		return;
 	}
 	s->round++;
+	s->early = false;
 	send_event(s, SEND_EV_MISMATCH);
 	s->phase = SEND_SUMS;
 	s->sums_acked = 0;
@@ -132,26 +139,49 @@ static bool meta_agrees(struct send_session *s)
 	return false;
 }
 
-/* Both ends' digests in hand: commit, or start another round. */
-static void decide(struct send_session *s, uint64_t now)
+/* Our facts as the COMMIT carries them, if the source is still what was
+ * read; else the transfer fails. */
+static bool make_commit(struct send_session *s)
 {
 	struct send_file *sf = &s->cfg.files[s->cur];
 
-	if (!s->vread.valid || !s->r_done)
-		return;
 	if (source_check(&s->src, sf->path) < 0) {
 		send_say_error(s, WIRE_R_ABORT, "source changed during transfer");
 		send_fail(s, CFT_EXIT_CHANGED, "%s: source changed during transfer", sf->path);
-		return;
+		return false;
 	}
+	memcpy(sf->digest, s->vread.sum.whole, CFT_DIGEST_LEN);
+	proto_commit_digest(s->offer, &s->facts, s->vread.sum.whole, s->commit);
+	return true;
+}
+
+void send_verify_early(struct send_session *s, uint64_t now)
+{
+	if (!s->vread.valid || s->early || s->r_done)
+		return;
+	/* Not before every byte went out once: the source must still be
+	 * what was read (see make_commit) after the last of those reads. */
+	if (s->phase != SEND_VERIFY && !(s->phase == SEND_DATA && sched_all_sent(&s->data.sched)))
+		return;
+	if (!make_commit(s))
+		return;
+	s->early = true;
+	send_verify_commit(s, now);
+}
+
+/* Both ends' digests in hand: commit, or start another round. */
+static void decide(struct send_session *s, uint64_t now)
+{
+	if (!s->vread.valid || !s->r_done)
+		return;
+	if (!make_commit(s))
+		return;
 	if (s->r.facts.size != s->facts.size || !digest_equal(s->vread.sum.whole, s->r.content)) {
 		next_round(s, now);
 		return;
 	}
 	if (!meta_agrees(s))
 		return;
-	memcpy(sf->digest, s->vread.sum.whole, CFT_DIGEST_LEN);
-	proto_commit_digest(s->offer, &s->facts, s->vread.sum.whole, s->commit);
 	s->phase = SEND_COMMIT;
 	send_progress(s, now);
 	send_verify_commit(s, now);
@@ -168,8 +198,10 @@ void send_verify_read_done(void *ctx)
 	}
 	if (s->phase == SEND_SUMS)
 		send_verify_sums(s, s->now);
-	else if (s->phase == SEND_VERIFY)
+	else if (s->phase == SEND_VERIFY && s->r_done)
 		decide(s, s->now);
+	else
+		send_verify_early(s, s->now);
 }
 
 void send_verify_report(struct send_session *s, uint64_t now, const struct wire_status *rep)
@@ -199,5 +231,7 @@ void send_verify_report(struct send_session *s, uint64_t now, const struct wire_
 
 bool send_verify_committed(const struct send_session *s, const struct wire_status *rep)
 {
+	if (s->phase != SEND_COMMIT && !s->early)
+		return false;
 	return digest_equal(rep->commit, s->commit);
 }

@@ -28,6 +28,15 @@ void send_verify_report(struct send_session *s, uint64_t now, const struct wire_
 /* (Again) the SUMS from the receiver's count on, or the COMMIT. */
 void send_verify_sums(struct send_session *s, uint64_t now);
 void send_verify_commit(struct send_session *s, uint64_t now);
+/*
+ * Our independent read is done and every byte went out once: send COMMIT
+ * now, beside the repairs or while the receiver reads back, instead of a
+ * round trip after its report.  The
+ * receiver keeps it and commits with it only if its own read-back gives the
+ * same commit digest, the check its report would have let us make; if not,
+ * it reports, and the rounds go on as before.
+ */
+void send_verify_early(struct send_session *s, uint64_t now);
 /* Does a COMMITTED report say the receiver committed what we agreed on? */
 bool send_verify_committed(const struct send_session *s, const struct wire_status *rep);
 

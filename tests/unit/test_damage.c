@@ -134,7 +134,9 @@ Test(damage, data) { sweep(FRESH, WIRE_DATA, 0); }
 Test(damage, probe) { sweep(FRESH, WIRE_PROBE, 0); }
 Test(damage, status_receiving) { sweep(FRESH, WIRE_STATUS, WIRE_FS_RECEIVING); }
 Test(damage, status_verifying) { sweep(FRESH, WIRE_STATUS, WIRE_FS_VERIFYING); }
-Test(damage, status_verified) { sweep(FRESH, WIRE_STATUS, WIRE_FS_VERIFIED); }
+/* A fresh file commits on the COMMIT sent beside the data: the report is
+ * for files that differ. */
+Test(damage, status_verified) { sweep(DIFFERS, WIRE_STATUS, WIRE_FS_VERIFIED); }
 Test(damage, status_committed) { sweep(FRESH, WIRE_STATUS, WIRE_FS_COMMITTED); }
 Test(damage, commit) { sweep(FRESH, WIRE_COMMIT, 0); }
 Test(damage, bye) { sweep(FRESH, WIRE_BYE, 0); }

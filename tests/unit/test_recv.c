@@ -477,3 +477,64 @@ Test(recv, reads_back_ahead_at_the_limit)
 	close(dirfd);
 	free(data);
 }
+
+/* One 4096-byte file "e" offered and sent whole, with `commit` (a COMMIT's
+ * digest) fed between the offer and the data, as a sender sends it beside
+ * the data: the last reply, once the read-back ended, is returned. */
+static const struct wire_msg *early_commit(struct recv_server *srv, const uint8_t *data,
+					   bool right)
+{
+	struct recv_session *s;
+	struct wire_msg m = { .type = WIRE_COMMIT };
+	struct proto_facts facts = { 4096, 0644, 0, 0 };
+	uint8_t whole[CFT_DIGEST_LEN];
+	uint32_t seq = 0;
+
+	hello(srv, 4096, 1);
+	offer(srv, "e", 4096);
+	s = srv->sessions[0];
+	cr_assert_not_null(s);
+	digest_sha256(data, 4096, whole);
+	whole[0] ^= right ? 0 : 1;
+	m.u.commit.file = 0;
+	proto_commit_digest(s->f->offer, &facts, whole, m.u.commit.commit);
+	feed(srv, &m);
+	cr_assert_eq(s->f->state, WIRE_FS_RECEIVING, "kept, not refused, not used yet");
+	L.rs.n = 0;
+	feed_block(srv, &seq, 0, data, 4096);
+	return last_reply();
+}
+
+/*
+ * A COMMIT that comes before the read-back ends is used when it ends, if
+ * it is this end's own commit digest: the file is named with no report in
+ * between.  One that is not (a digest over other content) names nothing:
+ * the receiver reports what it holds instead, as without it.
+ */
+Test(recv, a_commit_before_the_read_back_is_used_only_if_it_agrees)
+{
+	uint8_t data[4096];
+	struct recv_server srv;
+	const struct wire_msg *rep;
+	int dirfd;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13);
+	open_server(&srv, &dirfd);
+	rep = early_commit(&srv, data, false);
+	cr_assert_eq(rep->type, WIRE_STATUS);
+	cr_assert_eq(rep->u.status.state, WIRE_FS_VERIFIED, "reported, not committed");
+	cr_assert(faccessat(dirfd, "e", F_OK, 0) != 0, "nothing under the final name");
+	recv_server_free(&srv);
+	close(dirfd);
+
+	clear_dst();
+	open_server(&srv, &dirfd);
+	rep = early_commit(&srv, data, true);
+	cr_assert_eq(rep->type, WIRE_STATUS);
+	cr_assert_eq(rep->u.status.state, WIRE_FS_COMMITTED, "committed at once");
+	cr_assert_eq(srv.c.files_committed, 1u);
+	cr_assert_eq(faccessat(dirfd, "e", F_OK, 0), 0, "named");
+	recv_server_free(&srv);
+	close(dirfd);
+}
