@@ -59,5 +59,8 @@ uint32_t digest_crc32_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b);
 
 /* Fill p with n cryptographically random bytes.  Returns 0 or CFT_E_IO. */
 int digest_random(void *p, size_t n);
+/* HMAC-SHA-256 of p under key. */
+void digest_hmac(const uint8_t *key, size_t key_len, const void *p, size_t n,
+		 uint8_t out[CFT_DIGEST_LEN]);
 
 #endif

@@ -7,7 +7,7 @@
 #define CFT_LIMITS_H
 
 /* Protocol version spoken by this build.  Bumped on any incompatible change. */
-#define CFT_PROTO_VERSION 4
+#define CFT_PROTO_VERSION 5
 #define CFT_STR_(x) #x
 #define CFT_STR(x) CFT_STR_(x)
 #define CFT_PROTO_VERSION_STR CFT_STR(CFT_PROTO_VERSION)
@@ -58,6 +58,23 @@
 
 /* Sessions a receiver serves at once; more are refused (busy). */
 #define CFT_SESSIONS_MAX 8
+/* ... and from one source address (any port), so that one host cannot take
+ * them all. */
+#define CFT_SESSIONS_PER_SOURCE 4
+
+/*
+ * Return routability: a HELLO opens a session only with the cookie the
+ * receiver sent to its address and port, a keyed digest (HMAC-SHA-256 with a
+ * secret the receiver draws at start) of that address and port, the session
+ * and the period of CFT_COOKIE_PERIOD_US it was made in; the cookie of this
+ * period and of the one before are taken, so one lives 30 to 60 s.  Before,
+ * the receiver keeps nothing, and answers no datagram with more than
+ * CFT_AMPLIFICATION times its size.
+ */
+#define CFT_COOKIE_LEN 16
+#define CFT_COOKIE_PERIOD_US (30 * 1000000ull)
+#define CFT_COOKIE_SECRET_LEN 32
+#define CFT_AMPLIFICATION 3
 
 /*
  * Receiver memory for open (incomplete) blocks of one session, in bytes.

@@ -29,6 +29,11 @@ void net_addr_str(const struct net_addr *a, char *out, size_t cap);
 int net_addr_equal(const struct net_addr *a, const struct net_addr *b);
 /* Same host (address), whatever the port? */
 int net_addr_same_host(const struct net_addr *a, const struct net_addr *b);
+/* The address and port as bytes, the same for the same address whatever
+ * the padding of the sockaddr: family (1), address (16, IPv4 in the first
+ * 4), port (2). */
+#define NET_ADDR_KEY_LEN 19
+void net_addr_key(const struct net_addr *a, uint8_t out[NET_ADDR_KEY_LEN]);
 
 /*
  * A UDP socket bound to bind_to (or unbound when NULL, for family), with large

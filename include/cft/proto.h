@@ -46,8 +46,10 @@ void proto_send_error(const struct proto_out *out, const struct net_addr *to,
 void proto_hello_digest(uint64_t session, const struct wire_hello *h,
 			uint8_t out[CFT_DIGEST_LEN]);
 
-/* The offer's: the FILE's fields but its own offer field. */
-void proto_offer_digest(uint64_t session, const struct wire_file *f,
+/* The offer's: the session's hello digest (so that an offer never holds in
+ * a session opened with other parameters), then the FILE's fields but its
+ * own offer field. */
+void proto_offer_digest(const uint8_t hello[CFT_DIGEST_LEN], const struct wire_file *f,
 			uint8_t out[CFT_DIGEST_LEN]);
 
 /* What a file is committed as, besides its offer (which holds its name). */

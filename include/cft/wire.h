@@ -87,12 +87,14 @@ struct wire_hello {
 	uint32_t block_size;
 	uint32_t nfiles;
 	uint32_t features;	/* reserved, 0: auth, encryption, compression, ... */
+	uint8_t cookie[CFT_COOKIE_LEN];	/* the receiver's, or zeros */
 };
 
 struct wire_hello_ack {
 	uint32_t features;
 	uint16_t window_blocks;	/* receiver's open-block budget */
 	uint8_t hello[CFT_SHORT_DIGEST_LEN];	/* the HELLO it understood */
+	uint8_t cookie[CFT_COOKIE_LEN];	/* HELLO again with it, or: it opened */
 };
 
 struct wire_file {

@@ -1,7 +1,9 @@
 /* SHA-256, CRC-32 and randomness, via OpenSSL libcrypto and zlib. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -148,6 +150,15 @@ uint32_t digest_crc32_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b)
 		return (uint32_t)crc32_combine_op(crc_a, crc_b, op_full);
 	}
 	return (uint32_t)crc32_combine(crc_a, crc_b, (z_off_t)len_b);
+}
+
+void digest_hmac(const uint8_t *key, size_t key_len, const void *p, size_t n,
+		 uint8_t out[CFT_DIGEST_LEN])
+{
+	unsigned len = CFT_DIGEST_LEN;
+
+	if (key_len > INT32_MAX || !HMAC(EVP_sha256(), key, (int)key_len, p, n, out, &len))
+		abort();	/* SHA-256 in libcrypto: cannot fail short of memory */
 }
 
 int digest_random(void *p, size_t n)

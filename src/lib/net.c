@@ -125,6 +125,23 @@ int net_addr_equal(const struct net_addr *a, const struct net_addr *b)
 	return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 }
 
+void net_addr_key(const struct net_addr *a, uint8_t out[NET_ADDR_KEY_LEN])
+{
+	memset(out, 0, NET_ADDR_KEY_LEN);
+	out[0] = (uint8_t)a->ss.ss_family;
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->ss;
+
+		memcpy(out + 1, &x->sin6_addr, 16);
+		memcpy(out + 17, &x->sin6_port, 2);
+	} else if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)&a->ss;
+
+		memcpy(out + 1, &x->sin_addr, 4);
+		memcpy(out + 17, &x->sin_port, 2);
+	}
+}
+
 int net_addr_same_host(const struct net_addr *a, const struct net_addr *b)
 {
 	struct net_addr x = *a, y = *b;

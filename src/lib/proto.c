@@ -88,7 +88,7 @@ void proto_hello_digest(uint64_t session, const struct wire_hello *h,
 	canon_digest(&w, out, CFT_DIGEST_LEN);
 }
 
-void proto_offer_digest(uint64_t session, const struct wire_file *f,
+void proto_offer_digest(const uint8_t hello[CFT_DIGEST_LEN], const struct wire_file *f,
 			uint8_t out[CFT_DIGEST_LEN])
 {
 	uint8_t buf[CANON_MAX];
@@ -96,7 +96,7 @@ void proto_offer_digest(uint64_t session, const struct wire_file *f,
 
 	wr_init(&w, buf, sizeof(buf));
 	wr_bytes(&w, "cft-offer", 9);
-	wr_u64(&w, session);
+	wr_bytes(&w, hello, CFT_DIGEST_LEN);
 	wr_u32(&w, f->file);
 	wr_u64(&w, f->size);
 	wr_u64(&w, (uint64_t)f->mtime_sec);

@@ -212,11 +212,13 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 		wr_u32(w, m->u.hello.block_size);
 		wr_u32(w, m->u.hello.nfiles);
 		wr_u32(w, m->u.hello.features);
+		wr_bytes(w, m->u.hello.cookie, CFT_COOKIE_LEN);
 		break;
 	case WIRE_HELLO_ACK:
 		wr_u32(w, m->u.hello_ack.features);
 		wr_u16(w, m->u.hello_ack.window_blocks);
 		wr_bytes(w, m->u.hello_ack.hello, CFT_SHORT_DIGEST_LEN);
+		wr_bytes(w, m->u.hello_ack.cookie, CFT_COOKIE_LEN);
 		break;
 	case WIRE_FILE:
 		wr_u32(w, m->u.file.file);
@@ -403,11 +405,13 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 		m->u.hello.block_size = rd_u32(r);
 		m->u.hello.nfiles = rd_u32(r);
 		m->u.hello.features = rd_u32(r);
+		rd_copy(r, m->u.hello.cookie, CFT_COOKIE_LEN);
 		return 0;
 	case WIRE_HELLO_ACK:
 		m->u.hello_ack.features = rd_u32(r);
 		m->u.hello_ack.window_blocks = rd_u16(r);
 		rd_copy(r, m->u.hello_ack.hello, CFT_SHORT_DIGEST_LEN);
+		rd_copy(r, m->u.hello_ack.cookie, CFT_COOKIE_LEN);
 		return 0;
 	case WIRE_FILE:
 		m->u.file.file = rd_u32(r);

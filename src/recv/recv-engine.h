@@ -70,6 +70,9 @@ struct recv_counters {
 	uint64_t block_mismatch;	/* block failed its root: its chunks checked */
 	uint64_t readback_mismatch;	/* block differed on disk at read-back */
 	uint64_t refused;		/* sessions or files refused */
+	uint64_t cookies;		/* HELLOs answered with a cookie, nothing kept */
+	uint64_t withheld;		/* answers larger than CFT_AMPLIFICATION times
+					 * what an unproven address sent: not sent */
 	uint64_t files_committed;
 	uint64_t bytes_committed;
 };
@@ -84,6 +87,11 @@ struct recv_server {
 	struct recv_counters c;
 	bool threads;			/* disk work on threads (worker.h); false:
 					 * inline, for tests */
+	uint8_t secret[CFT_COOKIE_SECRET_LEN];	/* for cookies; drawn at start */
+	/* Answers to an address that has not shown it receives at it: the
+	 * datagram being answered may get at most this many bytes back. */
+	struct proto_out stateless;
+	size_t stateless_budget;
 	unsigned sessions_done;		/* finished sessions, any outcome */
 	int last_status;		/* exit status of the last finished one */
 };

@@ -36,6 +36,8 @@ static const struct {
 	C("block digest", "block_mismatch", block_mismatch, 2),
 	C("read-back", "readback_mismatch", readback_mismatch, 2),
 	C("refused", "refused", refused, 3),
+	C("cookies", "cookies", cookies, 3),
+	C("withheld", "withheld", withheld, 3),
 #undef C
 };
 

@@ -16,6 +16,21 @@
 #include "recv-reply.h"
 #include "recv-session.h"
 
+/* Every answer to an address not yet proven goes through here: no more
+ * than CFT_AMPLIFICATION times the datagram it answers. */
+static void stateless_datagram(void *ctx, const struct net_addr *to, const uint8_t *buf,
+			       size_t len)
+{
+	struct recv_server *srv = ctx;
+
+	if (len > srv->stateless_budget) {
+		srv->c.withheld++;
+		return;
+	}
+	srv->stateless_budget -= len;
+	srv->io.out.datagram(srv->io.out.ctx, to, buf, len);
+}
+
 int recv_server_init(struct recv_server *srv, int dirfd, uint64_t timeout_us,
 		     struct recv_io io)
 {
@@ -23,6 +38,9 @@ int recv_server_init(struct recv_server *srv, int dirfd, uint64_t timeout_us,
 	srv->dirfd = dirfd;
 	srv->timeout_us = timeout_us;
 	srv->io = io;
+	srv->stateless = (struct proto_out){ stateless_datagram, srv };
+	if (digest_random(srv->secret, sizeof(srv->secret)) < 0)
+		return CFT_E_IO;
 	return 0;
 }
 
@@ -68,7 +86,69 @@ static void refuse_hello(struct recv_server *srv, const struct net_addr *from,
 	srv->c.refused++;
 	proto_hello_digest(m->session, &m->u.hello, hello);
 	proto_error_ref(hello, reason, WIRE_NO_FILE, ref);
-	proto_send_error(&srv->io.out, from, m->session, reason, WIRE_NO_FILE, ref, text);
+	proto_send_error(&srv->stateless, from, m->session, reason, WIRE_NO_FILE, ref, text);
+}
+
+/* The cookie for a HELLO of `session` from `from` in period `period`. */
+static void make_cookie(const struct recv_server *srv, uint64_t period, const struct net_addr *from,
+			uint64_t session, uint8_t out[CFT_COOKIE_LEN])
+{
+	uint8_t in[8 + 8 + NET_ADDR_KEY_LEN], mac[CFT_DIGEST_LEN];
+
+	for (int i = 0; i < 8; i++) {
+		in[i] = (uint8_t)(period >> (56 - 8 * i));
+		in[8 + i] = (uint8_t)(session >> (56 - 8 * i));
+	}
+	net_addr_key(from, in + 16);
+	digest_hmac(srv->secret, sizeof(srv->secret), in, sizeof(in), mac);
+	memcpy(out, mac, CFT_COOKIE_LEN);
+}
+
+/* Made for this address, port and session, in this period or the last? */
+static bool cookie_holds(const struct recv_server *srv, uint64_t now,
+			 const struct net_addr *from, uint64_t session,
+			 const uint8_t cookie[CFT_COOKIE_LEN])
+{
+	uint64_t period = now / CFT_COOKIE_PERIOD_US;
+	uint8_t want[CFT_COOKIE_LEN];
+
+	make_cookie(srv, period, from, session, want);
+	if (digest_equal_n(want, cookie, CFT_COOKIE_LEN))
+		return true;
+	if (period == 0)
+		return false;
+	make_cookie(srv, period - 1, from, session, want);
+	return digest_equal_n(want, cookie, CFT_COOKIE_LEN);
+}
+
+/*
+ * A HELLO without a good cookie: answer with one, keeping nothing.  Only a
+ * sender that receives at the address it claims can HELLO again with it;
+ * a forged source gets one HELLO_ACK, no larger than the HELLO by much.
+ */
+static void send_cookie(struct recv_server *srv, uint64_t now, const struct net_addr *from,
+			const struct wire_msg *m)
+{
+	struct wire_msg ack;
+	uint8_t hello[CFT_DIGEST_LEN];
+
+	srv->c.cookies++;
+	proto_hello_digest(m->session, &m->u.hello, hello);
+	proto_msg(&ack, m->session, WIRE_HELLO_ACK);
+	ack.u.hello_ack.window_blocks = (uint16_t)recv_window_blocks(m->u.hello.block_size);
+	memcpy(ack.u.hello_ack.hello, hello, CFT_SHORT_DIGEST_LEN);
+	make_cookie(srv, now / CFT_COOKIE_PERIOD_US, from, m->session, ack.u.hello_ack.cookie);
+	proto_send(&srv->stateless, from, &ack);
+}
+
+static unsigned sessions_from(const struct recv_server *srv, const struct net_addr *from)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++)
+		if (srv->sessions[i] && net_addr_same_host(&srv->sessions[i]->peer, from))
+			n++;
+	return n;
 }
 
 static void on_hello(struct recv_server *srv, uint64_t now, const struct net_addr *from,
@@ -79,6 +159,14 @@ static void on_hello(struct recv_server *srv, uint64_t now, const struct net_add
 	if (h->block_size < CFT_BLOCK_SIZE_MIN || h->block_size > CFT_BLOCK_SIZE_MAX ||
 	    h->nfiles == 0 || h->nfiles > CFT_FILES_MAX || h->features != 0) {
 		refuse_hello(srv, from, m, WIRE_R_BAD_REQUEST, "session parameters out of range");
+		return;
+	}
+	if (!cookie_holds(srv, now, from, m->session, h->cookie)) {
+		send_cookie(srv, now, from, m);
+		return;
+	}
+	if (sessions_from(srv, from) >= CFT_SESSIONS_PER_SOURCE) {
+		refuse_hello(srv, from, m, WIRE_R_BUSY, "too many sessions from this address");
 		return;
 	}
 	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
@@ -100,7 +188,7 @@ static void refuse_version(struct recv_server *srv, const struct net_addr *from,
 
 	digest_sha256(buf, len, whole);
 	proto_error_ref(whole, WIRE_R_VERSION, WIRE_NO_FILE, ref);
-	proto_send_error(&srv->io.out, from, m->session, WIRE_R_VERSION, WIRE_NO_FILE, ref,
+	proto_send_error(&srv->stateless, from, m->session, WIRE_R_VERSION, WIRE_NO_FILE, ref,
 			 "this receiver speaks cft protocol version " CFT_PROTO_VERSION_STR);
 }
 
@@ -143,6 +231,7 @@ void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
 	struct recv_session *s;
 
 	srv->c.datagrams++;
+	srv->stateless_budget = CFT_AMPLIFICATION * len;
 	if (decode(srv, from, buf, len, &m) < 0)
 		return;
 	s = find_session(srv, m.session);
@@ -160,7 +249,7 @@ void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
 			 * which a damaged answer costs no more than. */
 			static const uint8_t none[CFT_SHORT_DIGEST_LEN];
 
-			proto_send_error(&srv->io.out, from, m.session, WIRE_R_UNKNOWN_SESSION,
+			proto_send_error(&srv->stateless, from, m.session, WIRE_R_UNKNOWN_SESSION,
 					 WIRE_NO_FILE, none, "no such session here");
 		}
 		return;

@@ -190,7 +190,7 @@ static int offer_news(struct recv_session *s, const struct wire_file *wf)
 {
 	uint8_t d[CFT_DIGEST_LEN];
 
-	proto_offer_digest(s->id, wf, d);
+	proto_offer_digest(s->hello, wf, d);
 	if (!digest_equal(d, wf->offer)) {
 		s->srv->c.bad_offer++;
 		return -1;
@@ -338,6 +338,7 @@ static void send_hello_ack(struct recv_session *s)
 	proto_msg(&ack, s->id, WIRE_HELLO_ACK);
 	ack.u.hello_ack.window_blocks = (uint16_t)s->blocks.window;
 	memcpy(ack.u.hello_ack.hello, s->hello, CFT_SHORT_DIGEST_LEN);
+	memcpy(ack.u.hello_ack.cookie, s->cookie, CFT_COOKIE_LEN);	/* opened */
 	recv_say(s, &ack);
 }
 
@@ -406,6 +407,17 @@ uint64_t recv_session_deadline(const struct recv_session *s, uint64_t now)
 	return t;
 }
 
+uint32_t recv_window_blocks(uint32_t block_size)
+{
+	uint32_t window = CFT_WINDOW_BYTES / block_size;
+
+	if (window < CFT_WINDOW_BLOCKS_MIN)
+		window = CFT_WINDOW_BLOCKS_MIN;
+	if (window > CFT_WINDOW_BLOCKS_MAX)
+		window = CFT_WINDOW_BLOCKS_MAX;
+	return window;
+}
+
 struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 				      const struct net_addr *from, uint64_t id,
 				      const struct wire_hello *h)
@@ -413,15 +425,12 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 	struct recv_session *s = calloc(1, sizeof(*s));
 	struct recv_event ev = { .kind = RECV_EV_OPENED, .nfiles = h->nfiles,
 				 .block_size = h->block_size };
-	uint32_t window = CFT_WINDOW_BYTES / h->block_size;
+	uint32_t window = recv_window_blocks(h->block_size);
 
 	if (!s)
 		return NULL;
-	if (window < CFT_WINDOW_BLOCKS_MIN)
-		window = CFT_WINDOW_BLOCKS_MIN;
-	if (window > CFT_WINDOW_BLOCKS_MAX)
-		window = CFT_WINDOW_BLOCKS_MAX;
 	s->srv = srv;
+	memcpy(s->cookie, h->cookie, CFT_COOKIE_LEN);
 	s->id = id;
 	proto_hello_digest(id, h, s->hello);
 	s->peer = *from;

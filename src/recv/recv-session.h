@@ -15,6 +15,9 @@
 
 /* A session for an accepted HELLO (already checked), and its HELLO_ACK.
  * Returns NULL when out of memory (the sender asks again). */
+/* Blocks a session of this block size holds open (HELLO_ACK's window). */
+uint32_t recv_window_blocks(uint32_t block_size);
+
 struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 				      const struct net_addr *from, uint64_t id,
 				      const struct wire_hello *h);

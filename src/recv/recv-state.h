@@ -58,6 +58,7 @@ struct recv_session {
 	uint64_t id;
 	uint8_t hello[CFT_DIGEST_LEN];	/* the HELLO as understood */
 	struct net_addr peer;
+	uint8_t cookie[CFT_COOKIE_LEN];	/* the HELLO's, echoed: it opened */
 	char peer_str[64];
 	uint32_t nfiles;
 	uint32_t next_file;		/* files [0, next_file) are committed */

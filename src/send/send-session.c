@@ -59,9 +59,11 @@ static void heard(struct send_session *s, uint64_t now)
 /* The session id in use is s->id: its HELLO and that HELLO's digests. */
 static void set_session(struct send_session *s, uint64_t id)
 {
-	struct wire_hello h = { s->cfg.block_size, s->cfg.nfiles, 0 };
+	struct wire_hello h = { .block_size = s->cfg.block_size, .nfiles = s->cfg.nfiles };
 
 	s->id = id;
+	memset(s->cookie, 0, sizeof(s->cookie));	/* made for the session id */
+	s->opened = false;
 	s->data.session = id;
 	proto_hello_digest(id, &h, s->hello);
 }
@@ -75,6 +77,7 @@ static void send_hello(struct send_session *s, uint64_t now)
 	send_msg(s, &m, WIRE_HELLO);
 	m.u.hello.block_size = s->cfg.block_size;
 	m.u.hello.nfiles = s->cfg.nfiles;
+	memcpy(m.u.hello.cookie, s->cookie, CFT_COOKIE_LEN);
 	n = wire_encode(&m, buf, sizeof(buf));
 	/* A receiver of another version refers to these very bytes. */
 	digest_sha256(buf, (size_t)n, s->hello_sent);
@@ -87,6 +90,8 @@ static void send_offer(struct send_session *s, uint64_t now)
 	const struct send_file *sf = cur_file(s);
 	struct wire_msg m;
 
+	if (!s->opened)
+		send_hello(s, now);	/* with the cookie: it opens the session */
 	send_msg(s, &m, WIRE_FILE);
 	m.u.file.file = s->cur;
 	m.u.file.size = s->facts.size;
@@ -112,7 +117,7 @@ static void make_offer(struct send_session *s)
 		.name_len = (uint16_t)strlen(sf->name), .name = (const uint8_t *)sf->name,
 	};
 
-	proto_offer_digest(s->id, &f, s->offer);
+	proto_offer_digest(s->hello, &f, s->offer);
 }
 
 /* Open file s->cur and offer it. */
@@ -279,6 +284,7 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
 			send_offer(s, now);
 		return;
 	}
+	s->opened = true;	/* it holds our offer: the session is open */
 	/* The PROBE a report answers went out after everything before it. */
 	if (flow_echo(&s->data.flow, rep->echo, now, &probe_seq) && (int32_t)(probe_seq - seen) > 0)
 		seen = probe_seq;
@@ -319,6 +325,7 @@ static void reconnect(struct send_session *s, uint64_t now)
 	feed_stop(&s->data.feed);
 	source_close(&s->src);
 	s->phase = SEND_HELLO;
+	s->opened = false;
 	sched_start(&s->data.sched, 0, s->cfg.block_size);
 	flow_new_peer(&s->data.flow);
 	s->data.flow.backoffs = 0;
@@ -333,19 +340,39 @@ static void reconnect(struct send_session *s, uint64_t now)
  */
 static void on_hello_ack(struct send_session *s, uint64_t now, const struct wire_hello_ack *a)
 {
+	static const uint8_t none[CFT_COOKIE_LEN];
 	uint32_t window = a->window_blocks;
 	uint8_t next[CFT_DIGEST_LEN];
 
-	if (s->phase != SEND_HELLO)
+	if (s->phase == SEND_DONE || s->phase == SEND_FAILED || s->opened)
 		return;
 	if (!digest_equal_n(a->hello, s->hello, CFT_SHORT_DIGEST_LEN)) {
 		s->stats.ignored++;
+		/* A HELLO damaged on the way.  Without our cookie nothing was
+		 * kept; with it, a session with the wrong parameters was opened
+		 * (left to time out): either way, again with a new id. */
+		if (s->phase != SEND_HELLO && !digest_equal_n(a->cookie, s->cookie, CFT_COOKIE_LEN))
+			return;
 		digest_sha256(s->hello, CFT_DIGEST_LEN, next);
+		if (s->phase != SEND_HELLO)
+			reconnect(s, now);
 		set_session(s, (uint64_t)next[0] << 56 | (uint64_t)next[1] << 48 |
 			       (uint64_t)next[2] << 40 | (uint64_t)next[3] << 32 |
 			       (uint64_t)next[4] << 24 | (uint64_t)next[5] << 16 |
 			       (uint64_t)next[6] << 8 | next[7]);
 		s->data.flow.t_retx = now;	/* HELLO at the next timer call */
+		return;
+	}
+	if (s->phase != SEND_HELLO) {
+		/* The answer to the HELLO that carried the cookie: open.  Or
+		 * another cookie (ours was damaged, or is too old): HELLO with
+		 * that one. */
+		if (digest_equal_n(a->cookie, s->cookie, CFT_COOKIE_LEN)) {
+			s->opened = true;
+		} else {
+			memcpy(s->cookie, a->cookie, CFT_COOKIE_LEN);
+			send_hello(s, now);
+		}
 		return;
 	}
 	/* The handshake's round trip, if only one HELLO went (Karn): the
@@ -358,6 +385,15 @@ static void on_hello_ack(struct send_session *s, uint64_t now, const struct wire
 	if (window > CFT_WINDOW_BLOCKS_MAX)
 		window = CFT_WINDOW_BLOCKS_MAX;
 	s->data.sched.window = window;
+	/*
+	 * The session is open if this answers a HELLO that carried the cookie.
+	 * If not, it carries one: the HELLO goes again with it, and the offer
+	 * right behind it (with it until the receiver answers), so that
+	 * proving our address costs no round trip.
+	 */
+	s->opened = !digest_equal_n(s->cookie, none, CFT_COOKIE_LEN) &&
+		    digest_equal_n(a->cookie, s->cookie, CFT_COOKIE_LEN);
+	memcpy(s->cookie, a->cookie, CFT_COOKIE_LEN);
 	start_file(s, now);
 }
 
@@ -370,7 +406,12 @@ static void on_error(struct send_session *s, uint64_t now, const struct wire_err
 	const char *what = e->file < s->cfg.nfiles ? s->cfg.files[e->file].name : "session";
 
 	if (e->reason == WIRE_R_UNKNOWN_SESSION) {
-		reconnect(s, now);	/* at worst a needless restart */
+		/* Before the session is open, the offer may simply have
+		 * overtaken the HELLO that opens it: both go again. */
+		if (s->phase == SEND_OFFER && !s->opened)
+			send_offer(s, now);
+		else
+			reconnect(s, now);	/* at worst a needless restart */
 		return;
 	}
 	if (e->file != WIRE_NO_FILE && (e->file != s->cur || s->phase == SEND_HELLO)) {

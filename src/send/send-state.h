@@ -31,6 +31,8 @@ struct send_session {
 	uint8_t hello[CFT_DIGEST_LEN];	/* proto_hello_digest of our HELLO */
 	uint8_t hello_sent[CFT_DIGEST_LEN];	/* SHA-256 of the HELLO datagram */
 	uint64_t hello_at;			/* when the last HELLO went */
+	uint8_t cookie[CFT_COOKIE_LEN];		/* the receiver's, for this session */
+	bool opened;				/* the receiver holds the session */
 	enum send_phase phase;
 	int status;
 	char err[512];

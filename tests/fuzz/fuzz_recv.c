@@ -20,12 +20,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
+/* The cookie of the last HELLO_ACK: the fuzzer's session is a proven one,
+ * or the engine past the HELLO would never be reached. */
+static uint8_t cookie[CFT_COOKIE_LEN];
+
 static void out(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len)
 {
+	struct wire_msg m;
+
 	(void)ctx;
 	(void)to;
-	(void)buf;
-	(void)len;
+	if (wire_decode(buf, len, &m) == 0 && m.type == WIRE_HELLO_ACK)
+		memcpy(cookie, m.u.hello_ack.cookie, CFT_COOKIE_LEN);
 }
 
 static void feed(struct recv_server *srv, const struct net_addr *from, uint64_t now,
@@ -42,6 +48,7 @@ static void feed(struct recv_server *srv, const struct net_addr *from, uint64_t 
 static void open_session(struct recv_server *srv, const struct net_addr *from, uint64_t now)
 {
 	struct wire_msg m;
+	uint8_t hello[CFT_DIGEST_LEN];
 
 	memset(&m, 0, sizeof(m));
 	m.version = CFT_PROTO_VERSION;
@@ -50,6 +57,9 @@ static void open_session(struct recv_server *srv, const struct net_addr *from, u
 	m.u.hello.block_size = 4096;
 	m.u.hello.nfiles = 2;
 	feed(srv, from, now, &m);
+	memcpy(m.u.hello.cookie, cookie, CFT_COOKIE_LEN);
+	feed(srv, from, now, &m);
+	proto_hello_digest(m.session, &m.u.hello, hello);
 	memset(&m.u, 0, sizeof(m.u));	/* the union: no HELLO field may leak */
 	m.type = WIRE_FILE;
 	m.u.file.file = 0;
@@ -59,7 +69,7 @@ static void open_session(struct recv_server *srv, const struct net_addr *from, u
 	m.u.file.name_len = 1;
 	/* Without its true offer digest the receiver drops the FILE, and the
 	 * session would never get a file to fuzz. */
-	proto_offer_digest(m.session, &m.u.file, m.u.file.offer);
+	proto_offer_digest(hello, &m.u.file, m.u.file.offer);
 	feed(srv, from, now, &m);
 }
 

@@ -7,11 +7,22 @@
  * KIND: garbage (random bytes, random length), truncated (a valid HELLO cut
  * short), oversize (2000 bytes), version (a well-formed HELLO of protocol
  * version 99), badcrc (a HELLO with one bit flipped), stray (valid DATA for
- * a session that does not exist).
+ * a session that does not exist), or flood: COUNT rounds, each from another
+ * source address 127.0.0.2 to 127.0.0.201 (a socket bound to each), of what
+ * a sender sends to open a session and offer a file (HELLO, HELLO with a
+ * cookie of its own making, FILE, PROBE) under a fresh session id, after
+ * which it prints what it sent and what came back, in bytes:
+ * "sent N received M" (the receiver may answer an address that has not
+ * shown it receives with at most 3 times what it sent).
  */
+#include <arpa/inet.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "cft/proto.h"
 
 #include "cft/limits.h"
 #include "cft/net.h"
@@ -37,6 +48,85 @@ static int hello(uint8_t *b)
 	return wire_encode(&m, b, CFT_DATAGRAM_MAX);
 }
 
+/* One sender's opening under a fresh id, from `fd`: returns bytes sent. */
+static size_t opening(int fd, const struct net_addr *to)
+{
+	struct wire_msg m = { .version = CFT_PROTO_VERSION, .type = WIRE_HELLO };
+	uint8_t b[CFT_DATAGRAM_MAX], hello[CFT_DIGEST_LEN];
+	size_t sent = 0;
+	int n;
+
+	m.session = ((uint64_t)next() << 32) | next();
+	m.u.hello.block_size = CFT_BLOCK_SIZE_DEFAULT;
+	m.u.hello.nfiles = 1;
+	for (int i = 0; i < 2; i++) {
+		n = wire_encode(&m, b, sizeof(b));
+		net_send(fd, to, b, (size_t)n);
+		sent += (size_t)n;
+		for (unsigned k = 0; k < CFT_COOKIE_LEN; k++)
+			m.u.hello.cookie[k] = (uint8_t)next();	/* a guess */
+	}
+	proto_hello_digest(m.session, &m.u.hello, hello);
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = WIRE_FILE;
+	m.u.file = (struct wire_file){ .size = 1 << 30, .mode = 0644,
+				       .name = (const uint8_t *)"flood", .name_len = 5 };
+	proto_offer_digest(hello, &m.u.file, m.u.file.offer);
+	n = wire_encode(&m, b, sizeof(b));
+	net_send(fd, to, b, (size_t)n);
+	sent += (size_t)n;
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = WIRE_PROBE;
+	n = wire_encode(&m, b, sizeof(b));
+	net_send(fd, to, b, (size_t)n);
+	return sent + (size_t)n;
+}
+
+/* Bytes that came back to fd within `ms` of quiet. */
+static size_t answers(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint8_t b[65536];
+	size_t got = 0;
+	long n;
+
+	while (poll(&p, 1, ms) > 0 && (n = recv(fd, b, sizeof(b), 0)) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+static int flood(const struct net_addr *to, int count)
+{
+	int fds[200];
+	size_t sent = 0, got = 0;
+	unsigned nfd = 0;
+
+	for (int i = 0; i < count; i++) {
+		unsigned k = (unsigned)i % 200;
+
+		if (k == nfd) {
+			struct net_addr from = { .len = sizeof(struct sockaddr_in) };
+			struct sockaddr_in *a = (struct sockaddr_in *)&from.ss;
+
+			a->sin_family = AF_INET;
+			a->sin_addr.s_addr = htonl(0x7f000002u + k);
+			fds[nfd] = net_udp_socket(&from, AF_INET);
+			if (fds[nfd] < 0) {
+				perror("cft-dgram: socket");
+				return 1;
+			}
+			nfd++;
+		}
+		sent += opening(fds[k], to);
+	}
+	for (unsigned k = 0; k < nfd; k++) {
+		got += answers(fds[k], k == 0 ? 300 : 1);
+		close(fds[k]);
+	}
+	printf("sent %zu received %zu\n", sent, got);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct net_addr to;
@@ -54,6 +144,8 @@ int main(int argc, char **argv)
 	}
 	count = atoi(argv[3]);
 	rng = argc > 4 ? strtoull(argv[4], NULL, 10) + 1 : 1;
+	if (strcmp(argv[2], "flood") == 0)
+		return flood(&to, count);
 	fd = net_udp_socket(NULL, to.ss.ss_family);
 	if (fd < 0) {
 		perror("cft-dgram: socket");

@@ -12,6 +12,7 @@
 #include "cft/proto.h"
 #include "cft/util.h"
 #include "harness.h"
+#include "recv/recv-state.h"
 #include "recv/store.h"
 
 struct link L;
@@ -385,32 +386,62 @@ void feed_resealed(struct recv_server *srv, struct wire_msg *m)
 	feed_sealed(srv, m, true);
 }
 
-const struct wire_msg *last_reply(void)
+/* The last datagram the receiver sent, left in the queue. */
+static const struct wire_msg *peek_reply(void)
 {
 	static struct dgram d;
 	static struct wire_msg m;
 
 	cr_assert_gt(L.rs.n, 0u, "the receiver said nothing");
 	d = L.rs.d[(L.rs.head + L.rs.n - 1) % QCAP];
-	L.rs.n = 0;
 	cr_assert_eq(wire_decode(d.b, d.len, &m), 0);
 	return &m;
 }
 
-void hello(struct recv_server *srv, uint32_t block_size, uint32_t nfiles)
+const struct wire_msg *last_reply(void)
 {
-	struct wire_msg m = { .type = WIRE_HELLO };
+	const struct wire_msg *m = peek_reply();
+
+	L.rs.n = 0;
+	return m;
+}
+
+const struct wire_msg *hello_from(struct recv_server *srv, const struct net_addr *from,
+				  uint64_t session, uint32_t block_size, uint32_t nfiles)
+{
+	struct wire_msg m = { .version = CFT_PROTO_VERSION, .type = WIRE_HELLO,
+			      .session = session };
+	const struct wire_msg *rep;
+	uint8_t b[CFT_DATAGRAM_MAX];
+	int n;
 
 	m.u.hello.block_size = block_size;
 	m.u.hello.nfiles = nfiles;
-	feed(srv, &m);
+	for (int i = 0; i < 2; i++) {
+		L.rs.n = 0;
+		n = wire_encode(&m, b, sizeof(b));
+		cr_assert_gt(n, 0);
+		recv_server_on_datagram(srv, 1000, from, b, (size_t)n);
+		rep = peek_reply();	/* the last stays for last_reply() */
+		if (rep->type != WIRE_HELLO_ACK)
+			break;
+		/* The first answer carries the cookie that opens it. */
+		memcpy(m.u.hello.cookie, rep->u.hello_ack.cookie, CFT_COOKIE_LEN);
+	}
+	return rep;
+}
+
+void hello(struct recv_server *srv, uint32_t block_size, uint32_t nfiles)
+{
+	hello_from(srv, &sender_addr, HARNESS_SESSION, block_size, nfiles);
 }
 
 void offer_file(struct recv_server *srv, struct wire_file *f)
 {
 	struct wire_msg m = { .type = WIRE_FILE };
 
-	proto_offer_digest(HARNESS_SESSION, f, f->offer);
+	cr_assert_not_null(srv->sessions[0], "no session to offer to");
+	proto_offer_digest(srv->sessions[0]->hello, f, f->offer);
 	m.u.file = *f;
 	feed(srv, &m);
 }

@@ -109,6 +109,10 @@ void feed_resealed(struct recv_server *srv, struct wire_msg *m);
 /* The last datagram the receiver sent, decoded (into static storage). */
 const struct wire_msg *last_reply(void);
 void hello(struct recv_server *srv, uint32_t block_size, uint32_t nfiles);
+/* HELLO from `from`, and again with the cookie of the answer: returns the
+ * last answer (HELLO_ACK: opened; or an ERROR). */
+const struct wire_msg *hello_from(struct recv_server *srv, const struct net_addr *from,
+				  uint64_t session, uint32_t block_size, uint32_t nfiles);
 /* Offer file 0 with its offer digest, as a sender would. */
 void offer(struct recv_server *srv, const char *name, uint64_t size);
 void offer_file(struct recv_server *srv, struct wire_file *f);

@@ -38,6 +38,10 @@ enum scenario {
 
 static const char *names[] = { "a", "b" };
 
+/* Which datagram of the type is damaged: the first, or (HELLO, HELLO_ACK)
+ * the second, which carries the cookie and opens the session. */
+static unsigned nth = 1;
+
 /* "a": 4 blocks, or with DIFFERS 42 (two SUMS datagrams, so that the
  * receiver reports a count of them). */
 static size_t a_size(enum scenario sc)
@@ -74,7 +78,7 @@ static void prepare(enum scenario sc)
 static bool one(enum scenario sc, unsigned type, unsigned state, unsigned byte, bool from_end,
 		bool all)
 {
-	struct faults f = { .hit_type = type, .hit_state = state, .hit_nth = 1,
+	struct faults f = { .hit_type = type, .hit_state = state, .hit_nth = nth,
 			    .hit_byte = byte, .hit_from_end = from_end, .hit_all = all,
 			    .forge_pct = sc == FORGED ? 20 : 0 };
 	uint64_t seed = 1000 + type * 100 + state;	/* the same faults around each hit */
@@ -128,6 +132,8 @@ static void sweep(enum scenario sc, unsigned type, unsigned state)
 
 Test(damage, hello) { sweep(FRESH, WIRE_HELLO, 0); }
 Test(damage, hello_ack) { sweep(FRESH, WIRE_HELLO_ACK, 0); }
+Test(damage, hello_with_cookie) { nth = 2; sweep(FRESH, WIRE_HELLO, 0); }
+Test(damage, hello_ack_opened) { nth = 2; sweep(FRESH, WIRE_HELLO_ACK, 0); }
 Test(damage, file) { sweep(FRESH, WIRE_FILE, 0); }
 Test(damage, block) { sweep(FRESH, WIRE_BLOCK, 0); }
 Test(damage, data) { sweep(FRESH, WIRE_DATA, 0); }

@@ -4,6 +4,7 @@
  * from a partial file, damaged offers, and refusals at the limits.
  */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -310,7 +311,7 @@ Test(recv, a_damaged_offer_creates_nothing)
 	open_server(&srv, &dirfd);
 	hello(&srv, 4096, 1);
 	L.rs.n = 0;
-	proto_offer_digest(HARNESS_SESSION, &f, f.offer);
+	proto_offer_digest(srv.sessions[0]->hello, &f, f.offer);
 	m.u.file = f;
 	m.u.file.name = (const uint8_t *)"file_43,dat";	/* one bit */
 	feed(&srv, &m);
@@ -400,21 +401,28 @@ Test(recv, sessions_limit)
 {
 	struct recv_server srv;
 	int dirfd;
-	uint8_t b[CFT_DATAGRAM_MAX];
 
 	open_server(&srv, &dirfd);
-	for (unsigned i = 0; i <= CFT_SESSIONS_MAX; i++) {
-		struct wire_msg m = { .version = CFT_PROTO_VERSION, .type = WIRE_HELLO,
-				      .session = 1000 + i };
-		m.u.hello.block_size = 4096;
-		m.u.hello.nfiles = 1;
-		int n = wire_encode(&m, b, sizeof(b));
-		recv_server_on_datagram(&srv, 1000, &sender_addr, b, (size_t)n);
-		const struct wire_msg *rep = last_reply();
+	/* From one address: CFT_SESSIONS_PER_SOURCE, and not one more. */
+	for (unsigned i = 0; i <= CFT_SESSIONS_PER_SOURCE; i++) {
+		const struct wire_msg *rep = hello_from(&srv, &sender_addr, 1000 + i, 4096, 1);
+
+		if (i < CFT_SESSIONS_PER_SOURCE)
+			cr_assert_eq(rep->type, WIRE_HELLO_ACK, "session %u", i);
+		else
+			cr_assert_eq(rep->u.error.reason, WIRE_R_BUSY, "session %u of a source", i);
+	}
+	/* From others: CFT_SESSIONS_MAX in all. */
+	for (unsigned i = CFT_SESSIONS_PER_SOURCE; i <= CFT_SESSIONS_MAX; i++) {
+		struct net_addr other = sender_addr;
+		const struct wire_msg *rep;
+
+		((struct sockaddr_in *)&other.ss)->sin_addr.s_addr = htonl(0x7f000002u + i);
+		rep = hello_from(&srv, &other, 2000 + i, 4096, 1);
 		if (i < CFT_SESSIONS_MAX)
 			cr_assert_eq(rep->type, WIRE_HELLO_ACK, "session %u", i);
 		else
-			cr_assert_eq(rep->u.error.reason, WIRE_R_BUSY);
+			cr_assert_eq(rep->u.error.reason, WIRE_R_BUSY, "session %u", i);
 	}
 	recv_server_free(&srv);
 	close(dirfd);

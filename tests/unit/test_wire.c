@@ -24,11 +24,13 @@ static void sample(unsigned type, struct wire_msg *m)
 	m->session = 0x0123456789abcdefull;
 	switch (type) {
 	case WIRE_HELLO:
-		m->u.hello = (struct wire_hello){ 65536, 3, 0 };
+		m->u.hello = (struct wire_hello){ .block_size = 65536, .nfiles = 3 };
+		memset(m->u.hello.cookie, 0xc0, CFT_COOKIE_LEN);
 		break;
 	case WIRE_HELLO_ACK:
 		m->u.hello_ack = (struct wire_hello_ack){ .features = 0, .window_blocks = 17 };
 		memset(m->u.hello_ack.hello, 0x17, CFT_SHORT_DIGEST_LEN);
+		memset(m->u.hello_ack.cookie, 0xc1, CFT_COOKIE_LEN);
 		break;
 	case WIRE_FILE:
 		m->u.file = (struct wire_file){ 2, 1ull << 40, -5, 999999999, 0644, 0,
