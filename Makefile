@@ -10,12 +10,13 @@
 #   make bench-link      cft through cft-shim links (loss, long RTT) and on a
 #                        100 Mbit/s tbf veth link, alone and beside TCP (root)
 #   make fuzz            libFuzzer on the wire decoder and both engines (clang)
-#   make install         PREFIX=/usr/local DESTDIR= BINDIR= MANDIR=
+#   make install         PREFIX=/usr/local DESTDIR= BINDIR= MANDIR= SYSTEMDDIR=
 #   V=1 verbose, WERROR=1 warnings are errors.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 PKG_CONFIG ?= pkg-config
 CC ?= cc
 
@@ -55,7 +56,7 @@ SEND_MAIN := src/send/send-main.c src/send/send-report.c
 RECV_SRCS := src/recv/recv-server.c src/recv/recv-session.c src/recv/recv-verify.c \
 	     src/recv/recv-reply.c src/recv/recv-blocks.c src/recv/recv-disk.c \
 	     src/recv/store.c
-RECV_MAIN := src/recv/recv-main.c src/recv/recv-report.c
+RECV_MAIN := src/recv/recv-main.c src/recv/recv-report.c src/recv/privs.c
 SHIM_SRCS := src/shim/shim-faults.c src/shim/shim-relay.c
 SHIM_MAIN := src/shim/shim-main.c
 objs = $(patsubst src/%.c,$(B)/%.o,$(1))
@@ -176,12 +177,15 @@ install: $(PROGS)
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/cft.1 man/cft-send.1 man/cft-recv.1 man/cft-shim.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/cft-protocol.7 $(DESTDIR)$(MANDIR)/man7/
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' 'src/recv/cft-recv@.service.in' >'$(DESTDIR)$(SYSTEMDDIR)/cft-recv@.service'
+	chmod 0644 '$(DESTDIR)$(SYSTEMDDIR)/cft-recv@.service'
 
 uninstall:
 	rm -f $(PROGS:bin/%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(DESTDIR)$(MANDIR)/man1/cft.1 $(DESTDIR)$(MANDIR)/man1/cft-send.1 \
 	      $(DESTDIR)$(MANDIR)/man1/cft-recv.1 $(DESTDIR)$(MANDIR)/man1/cft-shim.1 \
-	      $(DESTDIR)$(MANDIR)/man7/cft-protocol.7
+	      $(DESTDIR)$(MANDIR)/man7/cft-protocol.7 '$(DESTDIR)$(SYSTEMDDIR)/cft-recv@.service'
 
 clean:
 	rm -rf $(B) bin

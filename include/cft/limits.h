@@ -187,7 +187,31 @@
  * resume the next night and the one after, and at most a year.
  */
 #define CFT_PARTIAL_TTL_DEFAULT_S (7 * 24 * 3600)
+
+/* The permission bits a receiver gives at most (--mode-mask), less its
+ * umask: never group- or world-writable unless the operator says so.  The
+ * protocol carries the permission bits alone, never set-user-ID, set-group-ID
+ * or sticky. */
+#define CFT_MODE_MASK_DEFAULT 0755
+
+/*
+ * Free space a receiver keeps for everyone else (--reserve, up to
+ * CFT_RESERVE_MAX): an offer is refused (disk full) when its size, less what
+ * its partial file holds already, and the sizes other sessions are still
+ * receiving would leave less than this free.
+ */
+#define CFT_RESERVE_DEFAULT (64ull * 1024 * 1024)
+#define CFT_RESERVE_MAX (1ull << 50)
 #define CFT_PARTIAL_TTL_MAX_S (366 * 24 * 3600)
+/* A receiver looks for abandoned partial files at start, then after a
+ * session ends, but at most once in this long (a peer that opens and ends
+ * sessions must not make it read DIR again and again). */
+#define CFT_SWEEP_INTERVAL_S 60
+
+/* A receiver logs at most CFT_LOG_BURST failed sessions of one cause (their
+ * exit status) in CFT_LOG_INTERVAL_S, and counts the rest in one line. */
+#define CFT_LOG_BURST 10
+#define CFT_LOG_INTERVAL_S 60
 
 /*
  * Times one block may fail its digest at the receiver before the file fails

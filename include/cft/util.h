@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cft/limits.h"
+
 /*
  * Parse a whole decimal number in [min, max] (in the spirit of OpenBSD's
  * strtonum).  An optional binary suffix K, M or G (powers of 1024) is taken
@@ -34,19 +36,36 @@ int util_name_valid(const uint8_t *name, size_t len);
  * rest as '?', so a peer cannot drive the terminal. */
 void util_sanitize(const uint8_t *in, size_t len, char *out, size_t cap);
 
+/*
+ * A file name for people and logs: valid UTF-8 passes as it is, but for
+ * what could deceive a reader or drive a terminal, written as escapes that
+ * show what is there: a byte that is not part of valid UTF-8, a control
+ * character (C0, DEL, C1) as \xHH per byte; a bidirectional or invisible
+ * formatting character (U+200B..U+200F, U+202A..U+202E, U+2060..U+2069,
+ * U+FEFF) as \u{XXXX}; a backslash as \\.  The result is valid UTF-8
+ * (truncated at a character to fit cap >= 1), so JSON can carry it.
+ */
+#define UTIL_NAME_SHOWN_MAX (4 * CFT_NAME_MAX + 1)
+void util_name_shown(const char *name, char *out, size_t cap);
+
 /* Monotonic clock, microseconds. */
 uint64_t util_now_us(void);
 
-/* Logging to stderr, prefixed with the program name.  Levels: -1 quiet
- * (errors only), 0 normal, 1 verbose. */
+/* Logging to stderr, prefixed with the program name (and, with
+ * log_stamp, a UTC time to the millisecond, for logs kept in files), or to
+ * syslog once log_syslog() is called.  Levels: -1 quiet (errors only), 0
+ * normal, 1 verbose. */
 extern int log_level;
 extern const char *log_prog;
+extern int log_stamp;
+void log_syslog(void);
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Write s as a JSON string (quoted, escaped) to f.  Bytes >= 0x80 pass as
- * they are (UTF-8 stays UTF-8); control characters are escaped. */
+/* Write s as a JSON string (quoted, escaped) to f.  Valid UTF-8 passes as
+ * it is; control characters are escaped, and a byte that is not part of
+ * valid UTF-8 becomes U+FFFD, so the output is always valid JSON. */
 void util_json_string(FILE *f, const char *s);
 
 /* "1.5 MiB" style size, into out. */

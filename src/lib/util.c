@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "cft/error.h"
@@ -12,6 +13,83 @@
 
 int log_level;
 const char *log_prog = "cft";
+int log_stamp;
+static int to_syslog;
+
+/*
+ * The length of the UTF-8 sequence at p (n bytes left), or 0 if it is not
+ * valid (overlong, a surrogate, past U+10FFFF, or cut short); its code point
+ * in *cp.
+ */
+static size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 :
+		     (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	uint32_t c;
+
+	if (len == 0 || len > n)
+		return 0;
+	c = len == 1 ? p[0] : p[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* Characters that reorder or hide text: shown as escapes. */
+static int deceptive(uint32_t c)
+{
+	return (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x2069) || c == 0xfeff;
+}
+
+void util_name_shown(const char *name, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t n = strlen(name), o = 0;
+
+	while (n > 0) {
+		char esc[16];
+		uint32_t c = 0;
+		size_t len = utf8_next(p, n, &c), w;
+
+		if (len == 0 || c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+			/* Every byte of it, so the reader sees what is there. */
+			size_t k = len ? len : 1, e = 0;
+
+			for (size_t i = 0; i < k; i++)
+				e += (size_t)snprintf(esc + e, sizeof(esc) - e, "\\x%02x", p[i]);
+			len = k;
+			w = e;
+		} else if (deceptive(c)) {
+			w = (size_t)snprintf(esc, sizeof(esc), "\\u{%04x}", (unsigned)c);
+		} else if (c == '\\') {
+			w = (size_t)snprintf(esc, sizeof(esc), "\\\\");
+		} else {
+			memcpy(esc, p, len);
+			w = len;
+		}
+		if (o + w + 1 > cap)
+			break;
+		memcpy(out + o, esc, w);
+		o += w;
+		p += len;
+		n -= len;
+	}
+	out[o] = '\0';
+}
+
+void log_syslog(void)
+{
+	openlog(log_prog, LOG_PID, LOG_DAEMON);
+	to_syslog = 1;
+}
 
 int util_parse_num(const char *s, long long min, long long max, int allow_suffix,
 		   long long *out)
@@ -100,12 +178,26 @@ uint64_t util_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void vlog(const char *fmt, va_list ap)
+static void vlog(int prio, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[1024], stamp[40] = "";
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "%s: %s\n", log_prog, line);
+	if (to_syslog) {
+		syslog(prio, "%s", line);
+		return;
+	}
+	if (log_stamp) {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(stamp + strlen(stamp), sizeof(stamp) - strlen(stamp), ".%03ldZ ",
+			 ts.tv_nsec / 1000000);
+	}
+	fprintf(stderr, "%s%s: %s\n", stamp, log_prog, line);
 }
 
 void log_error(const char *fmt, ...)
@@ -113,7 +205,7 @@ void log_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(fmt, ap);
+	vlog(LOG_ERR, fmt, ap);
 	va_end(ap);
 }
 
@@ -124,7 +216,7 @@ void log_info(const char *fmt, ...)
 	if (log_level < 0)
 		return;
 	va_start(ap, fmt);
-	vlog(fmt, ap);
+	vlog(LOG_NOTICE, fmt, ap);
 	va_end(ap);
 }
 
@@ -135,7 +227,7 @@ void log_verbose(const char *fmt, ...)
 	if (log_level < 1)
 		return;
 	va_start(ap, fmt);
-	vlog(fmt, ap);
+	vlog(LOG_INFO, fmt, ap);
 	va_end(ap);
 }
 
@@ -179,14 +271,26 @@ const char *cft_strerror(int err)
 
 void util_json_string(FILE *f, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
+	while (n > 0) {
+		uint32_t c = 0;
+		size_t len = utf8_next(p, n, &c);
+
+		if (len == 0) {
+			fputs("\\ufffd", f);	/* not UTF-8: JSON cannot carry it */
+			len = 1;
+		} else if (c == '"' || c == '\\') {
+			fprintf(f, "\\%c", (int)c);
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(f, "\\u%04x", (unsigned)c);
+		} else {
+			fwrite(p, 1, len, f);
+		}
+		p += len;
+		n -= len;
 	}
 	fputc('"', f);
 }

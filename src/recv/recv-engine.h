@@ -88,11 +88,14 @@ struct recv_server {
 	bool threads;			/* disk work on threads (worker.h); false:
 					 * inline, for tests */
 	uint8_t secret[CFT_COOKIE_SECRET_LEN];	/* for cookies; drawn at start */
+	uint32_t mode_mask;		/* permission bits files may get (umask out) */
+	uint64_t reserve;		/* free bytes left to others (--reserve) */
 	/* Answers to an address that has not shown it receives at it: the
 	 * datagram being answered may get at most this many bytes back. */
 	struct proto_out stateless;
 	size_t stateless_budget;
 	unsigned sessions_done;		/* finished sessions, any outcome */
+	unsigned sessions_complete;	/* ... that committed every file */
 	int last_status;		/* exit status of the last finished one */
 };
 

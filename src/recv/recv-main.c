@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cft/cli.h"
@@ -14,6 +15,7 @@
 #include "cft/net.h"
 #include "cft/util.h"
 #include "cft/version.h"
+#include "privs.h"
 #include "programs.h"
 #include "recv-report.h"
 #include "recv-server.h"
@@ -25,8 +27,9 @@
 struct recv_opts {
 	const char *listen_at;
 	const char *dir;
-	long long timeout_s, ttl_s;
-	bool once, quiet, verbose, json;
+	const char *user;
+	long long timeout_s, ttl_s, mode_mask, reserve;
+	bool once, quiet, verbose, json, syslog;
 };
 
 /* The running program: the loop's context. */
@@ -37,6 +40,7 @@ struct recv_run {
 	struct net_out out;		/* the listening socket */
 	int dirfd;
 	unsigned swept_at;		/* sessions_done at the last sweep */
+	uint64_t swept_when;		/* ... and when (loop clock, us) */
 };
 
 static void usage(FILE *out)
@@ -48,24 +52,37 @@ static void usage(FILE *out)
 		"\n"
 		"  -l, --listen ADDR:PORT  where to listen (default [::]:%d, all addresses;\n"
 		"                          IPv6 as [ADDR]:PORT, :PORT for any address)\n"
-		"  -1, --once              serve one session, exit with its status\n"
+		"  -1, --once              exit 0 once a session has committed every file\n"
 		"  -t, --timeout SECONDS   drop a sender silent this long (%d)\n"
 		"  -p, --partial-ttl SECONDS  remove partial files untouched this long (%d)\n"
+		"      --mode-mask MODE    permission bits a file may get, less the umask\n"
+		"      --reserve SIZE      free space to leave, K/M/G/T (default 64M)\n"
+		"                          (octal, default 0755: not group- or world-writable)\n"
 		"  -q, --quiet             print nothing but errors\n"
 		"  -v, --verbose           report sessions, files, drops and repairs\n"
 		"      --json              one JSON object per finished session on stdout\n"
+		"      --syslog            log to syslog (daemon) instead of standard error\n"
+		"      --user NAME         become NAME once listening (when started as root)\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n"
 		"\n"
-		"Exit: 0 done, 1 usage, 2 refused, 3 file error, 4 network, 5 digests never\n"
-		"agreed.  See cft-recv(1).\n",
+		"Exit: 0 done, 1 usage, 3 DIR unusable, 4 network (or --once interrupted).\n"
+		"A session's own status (2 refused, 3 file error, 4 network, 5 digests never\n"
+		"agreed) is in its report.  See cft-recv(1).\n",
 		CFT_DEFAULT_PORT, CFT_TIMEOUT_DEFAULT_S, CFT_PARTIAL_TTL_DEFAULT_S);
 }
 
-/* Remove partial files abandoned for longer than the TTL. */
-static void sweep(int dirfd, uint64_t ttl_s)
+static bool live_file(void *ctx, const char *name)
 {
-	int n = store_sweep(dirfd, ttl_s);
+	return recv_server_holds(ctx, name);
+}
+
+/* Remove partial files abandoned for longer than the TTL, none of a live
+ * session's. */
+static void sweep(struct recv_run *r)
+{
+	uint64_t ttl_s = (uint64_t)r->o.ttl_s;
+	int n = store_sweep(r->dirfd, ttl_s, live_file, &r->srv);
 
 	if (n > 0)
 		log_verbose("removed %d abandoned temporary file%s (older than %llu s)", n,
@@ -110,10 +127,13 @@ static void run_tick(void *ctx, uint64_t now)
 	struct recv_run *r = ctx;
 
 	recv_server_on_timer(&r->srv, now);
-	/* A session ended: a good time to clear out abandoned partial files. */
-	if (r->srv.sessions_done != r->swept_at) {
+	/* A session ended: a good time to clear out abandoned partial files,
+	 * but not more than once in CFT_SWEEP_INTERVAL_S. */
+	if (r->srv.sessions_done != r->swept_at &&
+	    now - r->swept_when >= (uint64_t)CFT_SWEEP_INTERVAL_S * 1000000) {
 		r->swept_at = r->srv.sessions_done;
-		sweep(r->dirfd, (uint64_t)r->o.ttl_s);
+		r->swept_when = now;
+		sweep(r);
 	}
 }
 
@@ -133,7 +153,26 @@ static bool run_finished(void *ctx)
 {
 	struct recv_run *r = ctx;
 
-	return r->o.once && r->srv.sessions_done > 0;
+	/* Keyless, anybody can open a session and end it with the status of
+	 * their choosing: only a session that committed every file ends
+	 * --once. */
+	return r->o.once && r->srv.sessions_complete > 0;
+}
+
+/* An octal mode of permission bits: 0 to 0777. */
+static int parse_mask(const char *arg, long long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 8);
+	if (errno || end == arg || *end || v < 0 || v > 0777) {
+		log_error("--mode-mask '%s': not an octal mode from 0 to 0777", arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 /* Parse the command line into o.  Returns -1 to go on, or an exit status. */
@@ -144,9 +183,13 @@ static int parse_options(int argc, char **argv, struct recv_opts *o)
 		{ "once", no_argument, NULL, '1' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "partial-ttl", required_argument, NULL, 'p' },
+		{ "mode-mask", required_argument, NULL, 'm' },
+		{ "reserve", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "syslog", no_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -168,9 +211,20 @@ static int parse_options(int argc, char **argv, struct recv_opts *o)
 				    &o->ttl_s) < 0)
 				return CFT_EXIT_USAGE;
 			break;
+		case 'm':
+			if (parse_mask(optarg, &o->mode_mask) < 0)
+				return CFT_EXIT_USAGE;
+			break;
+		case 'r':
+			if (cli_num("--reserve", optarg, 0, (long long)CFT_RESERVE_MAX, 1, "bytes",
+				    &o->reserve) < 0)
+				return CFT_EXIT_USAGE;
+			break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose = true; break;
 		case 'j': o->json = true; break;
+		case 's': o->syslog = true; break;
+		case 'u': o->user = optarg; break;
 		case 'h': usage(stdout); return CFT_EXIT_OK;
 		case 'V': printf("cft-recv %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
 			return CFT_EXIT_OK;
@@ -219,6 +273,9 @@ static int open_ends(struct recv_run *r)
 		return CFT_EXIT_NETWORK;
 	}
 	net_addr_str(&addr, shown, sizeof(shown));
+	/* What root was needed for is done: the port is bound, DIR is open. */
+	if (privs_drop(r->o.user) < 0)
+		return CFT_EXIT_USAGE;
 	log_verbose("listening on %s, writing into %s", shown, r->o.dir);
 	return -1;
 }
@@ -233,15 +290,15 @@ static int serve(struct recv_run *r)
 	};
 	int sig;
 
-	sweep(r->dirfd, (uint64_t)r->o.ttl_s);
+	sweep(r);
 	sig = loop_run(&loop);
 	if (sig == 0)
-		return r->srv.last_status;
+		return CFT_EXIT_OK;	/* --once, complete */
 	if (sig > 0)
 		log_verbose("signal %d: shutting down", sig);
 	else
 		log_error("poll: %s", strerror(errno));
-	/* --once that never finished its session did not succeed. */
+	/* --once that never completed a session did not succeed. */
 	return r->o.once || sig < 0 ? CFT_EXIT_NETWORK : CFT_EXIT_OK;
 }
 
@@ -252,15 +309,26 @@ int recv_main(int argc, char **argv)
 
 	log_prog = "cft-recv";
 	r.o = (struct recv_opts){ .timeout_s = CFT_TIMEOUT_DEFAULT_S,
-				  .ttl_s = CFT_PARTIAL_TTL_DEFAULT_S };
+				  .ttl_s = CFT_PARTIAL_TTL_DEFAULT_S,
+				  .mode_mask = CFT_MODE_MASK_DEFAULT,
+				  .reserve = (long long)CFT_RESERVE_DEFAULT };
 	r.out.fd = r.dirfd = -1;
 	rc = parse_options(argc, argv, &r.o);
 	if (rc >= 0)
 		return rc;
+	/* A log kept in a file (a service's) needs the time of each line. */
+	log_stamp = !isatty(STDERR_FILENO);
+	if (r.o.syslog)
+		log_syslog();
 	rc = open_ends(&r);
 	if (rc < 0 && net_batch_init(&r.out.batch, CFT_DATAGRAM_MAX, NET_SEND) == 0 &&
 	    recv_server_init(&r.srv, r.dirfd, (uint64_t)r.o.timeout_s * 1000000u,
 			     (struct recv_io){ { net_out_datagram, &r.out }, recv_report_event, &r.rep }) == 0) {
+		mode_t um = umask(0);
+
+		umask(um);
+		r.srv.mode_mask = (uint32_t)r.o.mode_mask & ~(uint32_t)um;
+		r.srv.reserve = (uint64_t)r.o.reserve;
 		r.rep.json = r.o.json;
 		r.rep.c = &r.srv.c;
 		r.srv.threads = true;

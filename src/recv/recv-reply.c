@@ -5,6 +5,7 @@
 
 #include "cft/exit.h"
 #include "cft/proto.h"
+#include "cft/util.h"
 #include "recv-reply.h"
 
 void recv_say_event(struct recv_session *s, struct recv_event *ev)
@@ -121,10 +122,12 @@ void recv_session_end(struct recv_session *s, int status, const char *why)
 
 void recv_fail_file(struct recv_session *s, unsigned reason, const char *detail)
 {
-	char why[CFT_NAME_MAX + 256];
+	char why[UTIL_NAME_SHOWN_MAX + 256], shown[UTIL_NAME_SHOWN_MAX] = "";
 	struct recv_file *f = s->f;
 
-	snprintf(why, sizeof(why), "%s%s%s (%s)", f ? f->sf.name : "", f ? ": " : "",
+	if (f)
+		util_name_shown(f->sf.name, shown, sizeof(shown));
+	snprintf(why, sizeof(why), "%s%s%s (%s)", shown, f ? ": " : "",
 		 wire_reason_name(reason), detail);
 	recv_say_error(s, reason, f ? f->index : WIRE_NO_FILE, f ? f->offer : NULL, detail);
 	recv_session_end(s, wire_reason_exit(reason), why);

@@ -134,46 +134,75 @@ static void json_ended(struct recv_report *r, const struct recv_event *ev)
 }
 
 /* The log lines: steps with -v, files committed normally, failures always. */
-static void text(const struct recv_event *ev)
+/*
+ * Lines for failed sessions, at most CFT_LOG_BURST per cause (the session's
+ * status) in CFT_LOG_INTERVAL_S: a peer that opens and fails session after
+ * session must not fill the log.  What was held back is counted in a line
+ * when the cause next speaks after its interval, or at exit.
+ */
+static bool may_log(struct recv_report *r, int status)
+{
+	struct recv_log_limit *l = &r->limit[(unsigned)status % RECV_LOG_CAUSES];
+	uint64_t now = util_now_us();
+
+	if (now - l->since >= (uint64_t)CFT_LOG_INTERVAL_S * 1000000) {
+		if (l->held)
+			log_error("%u more sessions failed with status %d (lines held back)",
+				  l->held, status);
+		l->since = now;
+		l->shown = l->held = 0;
+	}
+	if (l->shown < CFT_LOG_BURST) {
+		l->shown++;
+		return true;
+	}
+	l->held++;
+	return false;
+}
+
+static void text(struct recv_report *r, const struct recv_event *ev)
 {
 	unsigned long long id = (unsigned long long)ev->session;
-	char hex[2 * CFT_DIGEST_LEN + 1];
+	char hex[2 * CFT_DIGEST_LEN + 1], name[UTIL_NAME_SHOWN_MAX] = "";
 
+	/* The sender chose the name: never raw to a log or a terminal. */
+	if (ev->name)
+		util_name_shown(ev->name, name, sizeof(name));
 	switch (ev->kind) {
 	case RECV_EV_OPENED:
 		log_verbose("session %016llx from %s: %u file(s), %u-byte blocks", id, ev->peer,
 			    ev->nfiles, ev->block_size);
 		break;
 	case RECV_EV_RECEIVING:
-		log_verbose("%s: receiving %llu bytes in %u blocks", ev->name,
+		log_verbose("%s: receiving %llu bytes in %u blocks", name,
 			    (unsigned long long)ev->size, ev->blocks);
 		break;
 	case RECV_EV_CHECKING:
-		log_verbose("%s: checking the %s (%llu bytes) before sending anything", ev->name,
+		log_verbose("%s: checking the %s (%llu bytes) before sending anything", name,
 			    ev->existing ? "existing file" : "partial file",
 			    (unsigned long long)ev->size);
 		break;
 	case RECV_EV_BLOCK_FAILED:
-		log_verbose("%s: block %u failed its digest, re-requesting", ev->name, ev->block);
+		log_verbose("%s: block %u failed its digest, re-requesting", name, ev->block);
 		break;
 	case RECV_EV_READBACK:
-		log_verbose("%s: all blocks in, reading back from disk (round %u)", ev->name,
+		log_verbose("%s: all blocks in, reading back from disk (round %u)", name,
 			    ev->round);
 		break;
 	case RECV_EV_DIFFERS:
-		log_verbose("%s: block %u differs on disk, re-requesting", ev->name, ev->block);
+		log_verbose("%s: block %u differs on disk, re-requesting", name, ev->block);
 		break;
 	case RECV_EV_COMMITTED:
 		digest_hex(ev->digest, hex);
 		log_info("%s %s (%llu bytes) sha256 %s from %s",
-			 ev->existing ? "up to date:" : "received", ev->name,
+			 ev->existing ? "up to date:" : "received", name,
 			 (unsigned long long)ev->size, hex, ev->peer);
 		break;
 	case RECV_EV_ENDED:
 		if (ev->status == CFT_EXIT_OK)
 			log_verbose("session %016llx from %s: done, %u file(s)", id, ev->peer,
 				    ev->nfiles);
-		else
+		else if (may_log(r, ev->status))
 			log_error("session %016llx from %s: failed: %s", id, ev->peer, ev->why);
 		break;
 	}
@@ -183,7 +212,7 @@ void recv_report_event(void *ctx, const struct recv_event *ev)
 {
 	struct recv_report *r = ctx;
 
-	text(ev);
+	text(r, ev);
 	if (!r->json)
 		return;
 	if (ev->kind == RECV_EV_COMMITTED)
@@ -214,4 +243,8 @@ void recv_report_free(struct recv_report *r)
 	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++)
 		if (r->js[i])
 			json_forget(r, r->js[i]);
+	for (int st = 0; st < RECV_LOG_CAUSES; st++)
+		if (r->limit[st].held)
+			log_error("%u more sessions failed with status %d (lines held back)",
+				  r->limit[st].held, st);
 }

@@ -17,10 +17,16 @@
 
 struct recv_report_session;	/* the files one session committed, for --json */
 
+#define RECV_LOG_CAUSES 8		/* exit statuses 0..7 */
+
 struct recv_report {
 	bool json;
 	const struct recv_counters *c;	/* printed with each session's JSON */
 	struct recv_report_session *js[CFT_SESSIONS_MAX];
+	struct recv_log_limit {		/* log lines of failed sessions, by status */
+		uint64_t since;
+		unsigned shown, held;
+	} limit[RECV_LOG_CAUSES];
 };
 
 /* An engine event (recv_io.event, ctx a recv_report). */

@@ -39,6 +39,8 @@ int recv_server_init(struct recv_server *srv, int dirfd, uint64_t timeout_us,
 	srv->timeout_us = timeout_us;
 	srv->io = io;
 	srv->stateless = (struct proto_out){ stateless_datagram, srv };
+	srv->mode_mask = CFT_MODE_MASK_DEFAULT;
+	srv->reserve = CFT_RESERVE_DEFAULT;
 	if (digest_random(srv->secret, sizeof(srv->secret)) < 0)
 		return CFT_E_IO;
 	return 0;
@@ -56,6 +58,8 @@ static void reap(struct recv_server *srv)
 			if (!s->superseded) {
 				srv->last_status = s->status;
 				srv->sessions_done++;
+				if (s->status == CFT_EXIT_OK && s->next_file == s->nfiles)
+					srv->sessions_complete++;
 			}
 			recv_session_free(s);
 			srv->sessions[i] = NULL;
@@ -271,6 +275,18 @@ void recv_server_on_timer(struct recv_server *srv, uint64_t now)
 			recv_session_timer(srv->sessions[i], now);
 		}
 	reap(srv);
+}
+
+bool recv_server_holds(const struct recv_server *srv, const char *name)
+{
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
+		const struct recv_session *s = srv->sessions[i];
+
+		if (s && s->f && (strcmp(name, s->f->sf.tmpname) == 0 ||
+				  strcmp(name, s->f->sf.statename) == 0))
+			return true;
+	}
+	return false;
 }
 
 uint64_t recv_server_next_deadline(const struct recv_server *srv, uint64_t now)

@@ -9,6 +9,7 @@
 #ifndef CFT_RECV_SERVER_H
 #define CFT_RECV_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cft/net.h"
@@ -24,6 +25,8 @@ void recv_server_free(struct recv_server *srv);
 void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
 			     const struct net_addr *from, const uint8_t *buf, size_t len);
 void recv_server_on_timer(struct recv_server *srv, uint64_t now);
+/* Is `name` in DIR a file of a live session (its temporary or state file)? */
+bool recv_server_holds(const struct recv_server *srv, const char *name);
 /* Absolute time (us) by which on_timer must run; UINT64_MAX when idle. */
 uint64_t recv_server_next_deadline(const struct recv_server *srv, uint64_t now);
 

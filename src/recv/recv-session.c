@@ -244,6 +244,47 @@ static int check_offer(struct recv_session *s, const struct wire_file *wf, char 
 	return 0;
 }
 
+/* What the other sessions' files may still take. */
+static uint64_t claims(const struct recv_session *s)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
+		const struct recv_session *o = s->srv->sessions[i];
+		uint64_t held;
+
+		if (!o || o == s || !o->f || o->over)
+			continue;
+		held = store_held(&o->f->sf);
+		if (!o->f->sf.existing && o->f->size > held)
+			sum += o->f->size - held;
+	}
+	return sum;
+}
+
+/* Would this file, with the others, leave less than the reserve free?  Then
+ * say so (an error for the sender, and nothing kept of a fresh file). */
+static bool no_room(struct recv_session *s, struct recv_file *f)
+{
+	uint64_t avail, held = store_held(&f->sf), need, others = claims(s);
+	char detail[160];
+
+	if (f->sf.existing || store_space(s->srv->dirfd, &avail) < 0)
+		return false;	/* verified in place; or unknown: writes will tell */
+	need = f->size > held ? f->size - held : 0;
+	if (avail >= s->srv->reserve && need + others <= avail - s->srv->reserve)
+		return false;
+	snprintf(detail, sizeof(detail), "%llu bytes needed, %llu free beyond the reserve of %llu%s",
+		 (unsigned long long)need,
+		 (unsigned long long)(avail > s->srv->reserve + others ?
+				      avail - s->srv->reserve - others : 0),
+		 (unsigned long long)s->srv->reserve, others ? " and other transfers" : "");
+	if (f->origin == STORE_FRESH)
+		store_abort(&f->sf);
+	recv_fail_file(s, WIRE_R_NO_SPACE, detail);
+	return true;
+}
+
 /* Open what the offer starts from and say what happens next. */
 static void open_file(struct recv_session *s, struct recv_file *f, const char *name,
 		      mode_t mode)
@@ -259,6 +300,8 @@ static void open_file(struct recv_session *s, struct recv_file *f, const char *n
 		recv_fail_file(s, WIRE_R_EXISTS, "--no-clobber, and the destination differs");
 		return;
 	}
+	if (no_room(s, f))
+		return;
 	ev.blocks = s->blocks.nblocks;
 	recv_disk_file(&s->disk, &f->sf, &f->rb);
 	if (f->origin == STORE_FRESH) {
@@ -305,7 +348,9 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 	f->no_clobber = (wf->flags & WIRE_FILE_NO_CLOBBER) != 0;
 	f->src = (struct store_source){ wf->size, wf->mtime_sec, wf->mtime_nsec,
 					s->blocks.block_size };
-	open_file(s, f, name, (mode_t)wf->mode);
+	/* The operator's mask, not the sender, has the last word on modes;
+	 * the report says what the file gets, and the sender agrees to less. */
+	open_file(s, f, name, (mode_t)(wf->mode & s->srv->mode_mask));
 }
 
 static void on_probe(struct recv_session *s, const struct wire_probe *p)

@@ -142,7 +142,15 @@ void recv_verify_checked(void *ctx, const struct recv_disk_check *c)
 static int open_round(struct recv_session *s, struct recv_file *f)
 {
 	bool again = true;	/* the blocks read back stay, to compare */
+	char detail[80];
 
+	/* The sender's budget of rounds is this end's too: a peer that asks
+	 * for round after round gets no more reads of the file than that. */
+	if (f->round + 1 >= CFT_E2E_ROUNDS_MAX) {
+		snprintf(detail, sizeof(detail), "no round past %u", CFT_E2E_ROUNDS_MAX);
+		recv_fail_file(s, WIRE_R_DIGEST, detail);
+		return -1;
+	}
 	if (f->sf.existing) {
 		/* The destination differs from the source. */
 		if (f->no_clobber) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,8 +127,6 @@ static void discard(struct store_file *sf)
 
 static int create_fresh(struct store_file *sf, const struct store_source *src)
 {
-	int rc;
-
 	discard(sf);
 	/* O_EXCL: never reuse or follow anything already there. */
 	sf->fd = openat(sf->dirfd, sf->tmpname,
@@ -136,15 +135,17 @@ static int create_fresh(struct store_file *sf, const struct store_source *src)
 		return CFT_E_IO;
 	sf->dfd = dio_open(sf->dirfd, sf->tmpname, sf->fd, O_RDWR);
 	sf->dwrite = 1;
-	if (src->size > 0) {
-		rc = posix_fallocate(sf->fd, 0, (off_t)src->size);
-		/* Some file systems cannot preallocate; then we learn of a full
-		 * disk at write time instead. */
-		if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
-			store_abort(sf);
-			errno = rc;
-			return CFT_E_IO;
-		}
+	/* The size, as a hole: no space is reserved ahead (posix_fallocate).
+	 * A size is a claim until the data arrives, checked against the free
+	 * space at the offer (store_space); and where the file system cannot
+	 * preallocate, glibc would write every block, holding the receiver up
+	 * for as long. */
+	if (ftruncate(sf->fd, (off_t)src->size) < 0) {
+		int e = errno;
+
+		store_abort(sf);
+		errno = e;
+		return CFT_E_IO;
 	}
 	if (state_write(sf, src) < 0) {
 		int e = errno;
@@ -219,6 +220,25 @@ int store_restart(struct store_file *sf, const struct store_source *src)
 	return create_fresh(sf, src);
 }
 
+int store_space(int dirfd, uint64_t *avail)
+{
+	struct statvfs v;
+
+	if (fstatvfs(dirfd, &v) < 0)
+		return CFT_E_IO;
+	*avail = (uint64_t)v.f_bavail * v.f_frsize;
+	return 0;
+}
+
+uint64_t store_held(const struct store_file *sf)
+{
+	struct stat st;
+
+	if (sf->existing || sf->fd < 0 || fstat(sf->fd, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_blocks * 512;
+}
+
 int store_exists(int dirfd, const char *name)
 {
 	struct stat st;
@@ -226,7 +246,7 @@ int store_exists(int dirfd, const char *name)
 	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-int store_sweep(int dirfd, uint64_t ttl_s)
+int store_sweep(int dirfd, uint64_t ttl_s, bool (*live)(void *ctx, const char *name), void *ctx)
 {
 	static const char prefix[] = CFT_TEMP_PREFIX;
 	struct dirent *e;
@@ -246,7 +266,8 @@ int store_sweep(int dirfd, uint64_t ttl_s)
 	while ((e = readdir(d))) {
 		struct stat st;
 
-		if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) != 0)
+		if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) != 0 ||
+		    (live && live(ctx, e->d_name)))
 			continue;
 		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;

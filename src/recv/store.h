@@ -19,6 +19,7 @@
 #ifndef CFT_STORE_H
 #define CFT_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -82,12 +83,19 @@ int store_restart(struct store_file *sf, const struct store_source *src);
 
 /* Does `name` exist in dirfd (as anything)? */
 int store_exists(int dirfd, const char *name);
+/* The bytes free to unprivileged users on DIR's file system. */
+int store_space(int dirfd, uint64_t *avail);
+/* The bytes a temporary (new or partial) file takes on disk; 0 for an
+ * existing final file, which is verified in place. */
+uint64_t store_held(const struct store_file *sf);
 
 /*
  * Remove temporary and state files in dirfd not modified for ttl seconds
- * (abandoned transfers).  Returns how many files were removed.
+ * (abandoned transfers), but none for which live(ctx, name) is true (a
+ * session holds it, however long it has been idle).  Returns how many files
+ * were removed.
  */
-int store_sweep(int dirfd, uint64_t ttl_s);
+int store_sweep(int dirfd, uint64_t ttl_s, bool (*live)(void *ctx, const char *name), void *ctx);
 
 /* Write len bytes at off, from buf (from dio_alloc): directly to the device
  * where the file system allows, all but a last piece shorter than

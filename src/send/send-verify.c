@@ -109,10 +109,13 @@ static void next_round(struct send_session *s, uint64_t now)
 	send_verify_sums(s, now);
 }
 
-static bool same_meta(const struct proto_facts *a, const struct proto_facts *b)
+/* The receiver's facts `r` agree with ours `a`: the same time, and our
+ * mode or less (the receiver's mask may take permission bits away, never
+ * add any). */
+static bool same_meta(const struct proto_facts *r, const struct proto_facts *a)
 {
-	return a->mode == b->mode && a->mtime_sec == b->mtime_sec &&
-	       a->mtime_nsec == b->mtime_nsec;
+	return (r->mode & ~a->mode) == 0 && r->mtime_sec == a->mtime_sec &&
+	       r->mtime_nsec == a->mtime_nsec;
 }
 
 /* The content agrees; the mode and time must too, or be about to. */
@@ -139,19 +142,30 @@ static bool meta_agrees(struct send_session *s)
 	return false;
 }
 
-/* Our facts as the COMMIT carries them, if the source is still what was
- * read; else the transfer fails. */
-static bool make_commit(struct send_session *s)
+/* Is the source still what was read?  If not, the transfer fails. */
+static bool source_ok(struct send_session *s)
+{
+	const struct send_file *sf = &s->cfg.files[s->cur];
+
+	if (source_check(&s->src, sf->path) == 0)
+		return true;
+	send_say_error(s, WIRE_R_ABORT, "source changed during transfer");
+	send_fail(s, CFT_EXIT_CHANGED, "%s: source changed during transfer", sf->path);
+	return false;
+}
+
+/* Our facts as the COMMIT carries them, with the permission bits `mode`,
+ * if the source is still what was read. */
+static bool make_commit(struct send_session *s, uint32_t mode)
 {
 	struct send_file *sf = &s->cfg.files[s->cur];
+	struct proto_facts facts = s->facts;
 
-	if (source_check(&s->src, sf->path) < 0) {
-		send_say_error(s, WIRE_R_ABORT, "source changed during transfer");
-		send_fail(s, CFT_EXIT_CHANGED, "%s: source changed during transfer", sf->path);
+	if (!source_ok(s))
 		return false;
-	}
 	memcpy(sf->digest, s->vread.sum.whole, CFT_DIGEST_LEN);
-	proto_commit_digest(s->offer, &s->facts, s->vread.sum.whole, s->commit);
+	facts.mode = mode;
+	proto_commit_digest(s->offer, &facts, s->vread.sum.whole, s->commit);
 	return true;
 }
 
@@ -163,7 +177,7 @@ void send_verify_early(struct send_session *s, uint64_t now)
 	 * what was read (see make_commit) after the last of those reads. */
 	if (s->phase != SEND_VERIFY && !(s->phase == SEND_DATA && sched_all_sent(&s->data.sched)))
 		return;
-	if (!make_commit(s))
+	if (!make_commit(s, s->facts.mode))
 		return;
 	s->early = true;
 	send_verify_commit(s, now);
@@ -172,15 +186,14 @@ void send_verify_early(struct send_session *s, uint64_t now)
 /* Both ends' digests in hand: commit, or start another round. */
 static void decide(struct send_session *s, uint64_t now)
 {
-	if (!s->vread.valid || !s->r_done)
-		return;
-	if (!make_commit(s))
+	if (!s->vread.valid || !s->r_done || !source_ok(s))
 		return;
 	if (s->r.facts.size != s->facts.size || !digest_equal(s->vread.sum.whole, s->r.content)) {
 		next_round(s, now);
 		return;
 	}
-	if (!meta_agrees(s))
+	if (!meta_agrees(s) ||
+	    !make_commit(s, same_meta(&s->r.facts, &s->facts) ? s->r.facts.mode : s->facts.mode))
 		return;
 	s->phase = SEND_COMMIT;
 	send_progress(s, now);

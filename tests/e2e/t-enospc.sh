@@ -5,15 +5,36 @@
 mkdir "$T/out"
 random_file "$T/src" $((3 * 1024 * 1024)) 41
 CFT_FAULT_WRITE_NTH=2 CFT_FAULT_WRITE_ERRNO=ENOSPC CFT_FAULT_PATH="$T/out" \
-	LD_PRELOAD="$FAULTLIB" start_recv "$T/out" --once
+	LD_PRELOAD="$FAULTLIB" start_recv "$T/out"
 rc=0
 "$BIN/cft-send" "$T/src" "127.0.0.1:$PORT" >/dev/null 2>"$T/send.log" || rc=$?
-wait_recv
+kill -TERM "$RECV_PID"; wait_recv
 [ "$rc" = 3 ] || fail "cft-send exited $rc, expected 3"
-[ "$RECV_RC" = 3 ] || fail "cft-recv exited $RECV_RC, expected 3"
+st=$(json_num "$T/recv.json" status)
+[ "$st" = 3 ] || fail "cft-recv reported the session as ${st:-missing}, expected 3"
 grep -q "src: receiver: receiver disk full" "$T/send.log" || fail "unclear message: $(cat "$T/send.log")"
 [ ! -e "$T/out/src" ] || fail "a file appeared under its final name"
 assert_no_temp "$T/out"
 # Say that the error is the expected one: a bare error line here would read
 # like a failure of the suite.
-note "disk full as injected: exit 3 on both sides; cft-send said: $(tail -n 1 "$T/send.log")"
+note "disk full as injected: exit 3, and 3 in the receiver's report; cft-send said: $(tail -n 1 "$T/send.log")"
+
+# A claim larger than the free space (less the reserve) is refused at the
+# offer, before any data travels, and nothing of it is kept; a file that
+# fits is taken.  No space is reserved ahead, so a claim costs nothing.
+rm -f "$T/out"/* "$T/out"/.cft-tmp.* 2>/dev/null
+random_file "$T/big" $((16 * 1024 * 1024)) 42
+random_file "$T/small" $((1024 * 1024)) 43
+avail=$(df --output=avail -B1 "$T/out" | tail -n 1)
+start_recv "$T/out" --reserve $((avail - 8 * 1024 * 1024))
+rc=0
+"$BIN/cft-send" "$T/big" "127.0.0.1:$PORT" >/dev/null 2>"$T/send.log" || rc=$?
+[ "$rc" = 3 ] || fail "an offer past the reserve: cft-send exited $rc, expected 3"
+grep -q "big: receiver: receiver disk full.*needed" "$T/send.log" ||
+	fail "unclear message: $(cat "$T/send.log")"
+[ -z "$(ls -A "$T/out")" ] || fail "a refused offer left $(ls -A "$T/out")"
+"$BIN/cft-send" -q "$T/small" "127.0.0.1:$PORT" 2>"$T/send.log" ||
+	fail "a file that fits: cft-send exited $?: $(cat "$T/send.log")"
+assert_same "$T/small" "$T/out/small"
+kill -TERM "$RECV_PID"; wait_recv
+note "16 MiB offered with 8 MiB free beyond the reserve: refused at the offer; 1 MiB taken"

@@ -32,10 +32,13 @@ facts() {
 facts "$T/src" >"$T/want"
 (cd "$T/src" && sha256sum -- *) >"$T/sums"
 
+# Every mode is to arrive as it is: the operator allows it (t-modes.sh
+# tests the receiver's mask and umask).
+umask 000
 run() {	# run SEED MODE
 	rm -rf "$T/out"
 	mkdir "$T/out"
-	start_recv "$T/out" --once
+	start_recv "$T/out" --once --mode-mask 0777
 	start_shim --seed "$1" --corrupt 3% --recompute-checksum="$2"
 	"$BIN/cft-send" -q --json "$T"/src/* "127.0.0.1:$SHIM_PORT" >"$T/send.json" \
 		2>"$T/send.log" || fail "seed $1 ($2): cft-send exited $?"

@@ -6,16 +6,19 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cft/digest.h"
 #include "cft/error.h"
 #include "cft/exit.h"
 #include "cft/proto.h"
+#include "cft/util.h"
 #include "cft/wire.h"
 #include "harness.h"
 #include "recv/recv-state.h"
@@ -544,5 +547,83 @@ Test(recv, a_commit_before_the_read_back_is_used_only_if_it_agrees)
 	cr_assert_eq(srv.c.files_committed, 1u);
 	cr_assert_eq(faccessat(dirfd, "e", F_OK, 0), 0, "named");
 	recv_server_free(&srv);
+	close(dirfd);
+}
+
+/*
+ * End-to-end rounds are bounded at the receiver as at the sender: a peer
+ * that sends SUMS that never agree, round after round, gets no more than
+ * CFT_E2E_ROUNDS_MAX reads of the file, then an ERROR (reason 8) and the
+ * session ends.
+ */
+Test(recv, rounds_end_at_the_limit)
+{
+	uint8_t data[4096], wrong[CFT_DIGEST_LEN] = { 0 };
+	struct recv_server srv;
+	uint32_t seq = 0;
+	int dirfd;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 5);
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	offer(&srv, "r", sizeof(data));
+	feed_block(&srv, &seq, 0, data, sizeof(data));
+	for (uint32_t round = 1; round <= CFT_E2E_ROUNDS_MAX; round++) {
+		struct wire_msg m = { .type = WIRE_SUMS };
+		const struct wire_msg *rep;
+
+		probe(&srv);
+		rep = last_reply();
+		if (round < CFT_E2E_ROUNDS_MAX || rep->type == WIRE_STATUS)
+			cr_assert_eq(rep->u.status.state, WIRE_FS_VERIFIED, "round %u", round - 1);
+		m.u.sums = (struct wire_sums){ .file = 0, .round = round, .first = 0, .count = 1,
+					       .digests = wrong };
+		/* Twice: the first round's SUMS may come before the block
+		 * digests are read (then it is dropped, to be sent again). */
+		feed(&srv, &m);
+		rep = last_reply();
+		if (rep->type == WIRE_STATUS && rep->u.status.state == WIRE_FS_SUMS) {
+			feed(&srv, &m);
+			rep = last_reply();
+		}
+		if (round == CFT_E2E_ROUNDS_MAX) {
+			cr_assert_eq(rep->type, WIRE_ERROR, "round %u: no end", round);
+			cr_assert_eq(rep->u.error.reason, WIRE_R_DIGEST);
+			break;
+		}
+		cr_assert_eq(rep->type, WIRE_STATUS, "round %u", round);
+		feed_block(&srv, &seq, 0, data, sizeof(data));
+	}
+	cr_assert(faccessat(dirfd, "r", F_OK, 0) != 0, "nothing named");
+	recv_server_free(&srv);
+	close(dirfd);
+}
+
+static bool only_a(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, CFT_TEMP_PREFIX "a") == 0;
+}
+
+/* The sweep removes what is older than the TTL but never a file a live
+ * session holds, however long it has been idle. */
+Test(recv, the_sweep_spares_live_files)
+{
+	const struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+	const char *names[] = { CFT_TEMP_PREFIX "a", CFT_TEMP_PREFIX "b" };
+	int dirfd = store_open_dir(dir_dst);
+
+	cr_assert_geq(dirfd, 0);
+	for (int i = 0; i < 2; i++) {
+		int fd = openat(dirfd, names[i], O_CREAT | O_WRONLY, 0600);
+
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(futimens(fd, old), 0);
+		close(fd);
+	}
+	cr_assert_eq(store_sweep(dirfd, 1, only_a, NULL), 1);
+	cr_assert_eq(faccessat(dirfd, names[0], F_OK, 0), 0, "the live one stays");
+	cr_assert(faccessat(dirfd, names[1], F_OK, 0) != 0, "the abandoned one goes");
 	close(dirfd);
 }

@@ -1,5 +1,7 @@
 /* Names from the wire, numbers from the command line, addresses. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cft/error.h"
@@ -118,4 +120,51 @@ Test(net, host_port_forms)
 	cr_assert_eq(net_parse_hostport("::1:7411", 1, 0, &a, &why), CFT_E_SYNTAX);
 	cr_assert_eq(net_parse_hostport("[::1", 1, 0, &a, &why), CFT_E_SYNTAX);
 	cr_assert_eq(net_parse_hostport("[::1]x", 1, 0, &a, &why), CFT_E_SYNTAX);
+}
+
+/* What reaches a log shows what is there, and can neither reorder the line
+ * nor drive the terminal: valid UTF-8 passes, the rest is escaped. */
+Test(util, names_shown_in_logs)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain.txt", "plain.txt" },
+		{ "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac", "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac" },
+		{ "evil\xe2\x80\xaetxt.exe", "evil\\u{202e}txt.exe" },	/* RLO */
+		{ "a\xe2\x81\xa6" "b", "a\\u{2066}b" },		/* LRI */
+		{ "zw\xe2\x80\x8bj", "zw\\u{200b}j" },		/* zero width */
+		{ "c1\xc2\x85x", "c1\\xc2\\x85x" },		/* NEL, a C1 control */
+		{ "bad\xff\xfe", "bad\\xff\\xfe" },		/* not UTF-8 */
+		{ "over\xc0\xaf", "over\\xc0\\xaf" },		/* overlong '/' */
+		{ "sur\xed\xa0\x80", "sur\\xed\\xa0\\x80" },	/* a surrogate */
+		{ "cut\xe6\x97", "cut\\xe6\\x97" },		/* cut short */
+		{ "back\\slash", "back\\\\slash" },
+		{ "del\x7f", "del\\x7f" },
+	};
+	char out[UTIL_NAME_SHOWN_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		util_name_shown(cases[i].in, out, sizeof(out));
+		cr_assert_str_eq(out, cases[i].out, "case %zu", i);
+	}
+	/* Too long for the room: cut at a whole character or escape. */
+	util_name_shown("ab\xff", out, 5);
+	cr_assert_str_eq(out, "ab");
+	util_name_shown("a\xc3\xa9", out, 3);
+	cr_assert_str_eq(out, "a");
+}
+
+/* JSON gets valid UTF-8 whatever the bytes: invalid ones become U+FFFD. */
+Test(util, json_strings_are_valid_utf8)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	util_json_string(f, "a\"\\\n\xff\xc3\xa9\xe2\x80\xae");
+	fclose(f);
+	cr_assert_str_eq(buf, "\"a\\\"\\\\\\u000a\\ufffd\xc3\xa9\xe2\x80\xae\"");
+	free(buf);
 }
