@@ -17,7 +17,8 @@ void *dio_alloc(size_t n)
 int dio_open(int dirfd, const char *path, int same, int flags)
 {
 	struct stat a, b;
-	int fd = openat(dirfd, path, flags | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: whatever is put in its place meanwhile, never a wait. */
+	int fd = openat(dirfd, path, flags | O_DIRECT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return -1;

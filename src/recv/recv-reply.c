@@ -37,7 +37,10 @@ static void verified(const struct recv_file *f, struct wire_status *st)
 	st->mtime_sec = f->held.mtime_sec;
 	st->mtime_nsec = f->held.mtime_nsec;
 	st->existing = f->sf.existing ? 1 : 0;
-	memcpy(st->digest, f->rb.whole, CFT_DIGEST_LEN);
+	/* Withheld: the commit digest below shows the sender whether it agrees
+	 * with its own content, and nobody learns the digest of a file that
+	 * is here (an existing one, a partial one) without having sent it. */
+	memset(st->digest, 0, CFT_DIGEST_LEN);
 	st->name_len = (uint16_t)strlen(f->sf.name);
 	st->name = (const uint8_t *)f->sf.name;
 	proto_commit_digest(f->offer, &facts, f->rb.whole, st->commit);

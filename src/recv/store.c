@@ -181,16 +181,24 @@ int store_open(int dirfd, const char *name, const struct store_source *src, mode
 	snprintf(sf->name, sizeof(sf->name), "%s", name);
 	temp_names(name, sf);
 
-	/* The destination as it is: an identical re-run sends nothing. */
+	/* The destination as it is: an identical re-run sends nothing.  Only
+	 * a regular file with one link is checked, and given its mode and time,
+	 * in place: a FIFO would hang the open (O_NONBLOCK) and the read, and a
+	 * second link may be outside DIR (it would get the mode and time too).
+	 * Anything else is received afresh and renamed over the name. */
 	if (!no_existing && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode) && (uint64_t)st.st_size == src->size) {
-		sf->fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (sf->fd >= 0) {
+		sf->fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (sf->fd >= 0 && fstat(sf->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_nlink == 1 && (uint64_t)st.st_size == src->size) {
 			sf->dfd = dio_open(dirfd, name, sf->fd, O_RDONLY);
 			sf->existing = 1;
 			*origin = STORE_EXISTING;
 			return 0;
 		}
+		if (sf->fd >= 0)
+			close(sf->fd);
+		sf->fd = -1;
 	}
 	/* What an earlier session left for this very source. */
 	if (state_matches(sf, src)) {

@@ -72,7 +72,8 @@ static int check_files(struct send_file *files, int n, char **paths)
 		int fd;
 
 		files[i].path = paths[i];
-		fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+		fd = open(paths[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			log_error("%s: %s", paths[i], strerror(errno));
 			return CFT_EXIT_LOCAL;

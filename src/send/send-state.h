@@ -22,7 +22,7 @@
 struct send_report_of {
 	struct proto_facts facts;
 	bool existing;
-	uint8_t content[CFT_DIGEST_LEN];
+	uint8_t commit[CFT_DIGEST_LEN];	/* over its facts and its content */
 };
 
 struct send_session {

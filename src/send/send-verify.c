@@ -186,9 +186,17 @@ void send_verify_early(struct send_session *s, uint64_t now)
 /* Both ends' digests in hand: commit, or start another round. */
 static void decide(struct send_session *s, uint64_t now)
 {
+	uint8_t expected[CFT_DIGEST_LEN];
+
 	if (!s->vread.valid || !s->r_done || !source_ok(s))
 		return;
-	if (s->r.facts.size != s->facts.size || !digest_equal(s->vread.sum.whole, s->r.content)) {
+	/* The receiver keeps its content digest to itself (a peer must not
+	 * learn the digest of a file it did not send); its commit digest over
+	 * the facts it reported and that content is ours over the same facts
+	 * and our content only if the contents agree, and the report came
+	 * whole.  Either failing costs a round. */
+	proto_commit_digest(s->offer, &s->r.facts, s->vread.sum.whole, expected);
+	if (s->r.facts.size != s->facts.size || !digest_equal(expected, s->r.commit)) {
 		next_round(s, now);
 		return;
 	}
@@ -224,19 +232,14 @@ void send_verify_report(struct send_session *s, uint64_t now, const struct wire_
 		{ rep->bytes, rep->mode, rep->mtime_sec, rep->mtime_nsec }, rep->existing != 0,
 		{ 0 },
 	};
-	uint8_t commit[CFT_DIGEST_LEN];
 
 	if (s->r_done)
 		return;
-	/* Is the report whole?  Its digest must be that of its own fields,
-	 * with our offer (the receiver's is ours: the STATUS said so). */
-	memcpy(r.content, rep->digest, CFT_DIGEST_LEN);
-	proto_commit_digest(s->offer, &r.facts, r.content, commit);
-	if (!digest_equal(commit, rep->commit) || rep->name_len != strlen(sf->name) ||
-	    memcmp(rep->name, sf->name, rep->name_len) != 0) {
+	if (rep->name_len != strlen(sf->name) || memcmp(rep->name, sf->name, rep->name_len) != 0) {
 		s->stats.ignored++;	/* damaged on the way: ask again */
 		return;
 	}
+	memcpy(r.commit, rep->commit, CFT_DIGEST_LEN);
 	s->r = r;
 	s->r_done = true;
 	decide(s, now);

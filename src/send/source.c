@@ -19,8 +19,10 @@ int source_open(struct source *src, const char *path, uint64_t size)
 	struct stat a, b;
 
 	source_clear(src);
-	src->fd = open(path, O_RDONLY | O_CLOEXEC);
-	src->vfd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put in the file's place must not hang the open
+	 * (it is refused below); it means nothing to a regular file. */
+	src->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	src->vfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (src->fd < 0 || src->vfd < 0 || fstat(src->fd, &a) < 0 || fstat(src->vfd, &b) < 0) {
 		int e = errno;
 
@@ -45,7 +47,7 @@ int source_open(struct source *src, const char *path, uint64_t size)
 	/* So does the read ahead that feeds the datagrams, through a third
 	 * descriptor (with no page cache between, the two reads share
 	 * nothing); it must be the same file too. */
-	src->ffd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	src->ffd = open(path, O_RDONLY | O_NONBLOCK | O_DIRECT | O_CLOEXEC);
 	if (src->ffd >= 0 && (fstat(src->ffd, &b) < 0 || b.st_ino != a.st_ino ||
 			      b.st_dev != a.st_dev)) {
 		close(src->ffd);
