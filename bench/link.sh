@@ -121,7 +121,7 @@ tc -n "$NS_A" qdisc add dev cftla$$ root tbf rate "${RATE}mbit" burst 64kbit lat
 veth_run() {
 	local t0 t1
 	rm -f "$DIR/out/src"
-	ip netns exec "$NS_B" "$BIN/cft-recv" -q --once --listen 10.199.0.2:7411 "$DIR/out" &
+	ip netns exec "$NS_B" "$BIN/cft-recv" -q --once --insecure --listen 10.199.0.2:7411 "$DIR/out" &
 	PIDS+=($!)
 	sleep 0.3
 	t0=$(date +%s%N)

@@ -202,6 +202,14 @@
  */
 #define CFT_RESERVE_DEFAULT (64ull * 1024 * 1024)
 #define CFT_RESERVE_MAX (1ull << 50)
+
+/*
+ * Space that partial files of sessions no longer live may keep (for a
+ * resume) in DIR, --partial-quota: when a file is offered and they take
+ * more, the least recently written are removed until they fit.  The default
+ * is a quarter of the file system.
+ */
+#define CFT_PARTIAL_QUOTA_SHARE 4
 #define CFT_PARTIAL_TTL_MAX_S (366 * 24 * 3600)
 /* A receiver looks for abandoned partial files at start, then after a
  * session ends, but at most once in this long (a peer that opens and ends

@@ -33,6 +33,10 @@ int net_addr_same_host(const struct net_addr *a, const struct net_addr *b);
  * the padding of the sockaddr: family (1), address (16, IPv4 in the first
  * 4), port (2). */
 #define NET_ADDR_KEY_LEN 19
+/* 127.0.0.0/8, ::1, or 127.0.0.0/8 mapped into IPv6. */
+int net_addr_is_loopback(const struct net_addr *a);
+/* The unspecified address (0.0.0.0 or ::): every address of the host. */
+int net_addr_is_any(const struct net_addr *a);
 void net_addr_key(const struct net_addr *a, uint8_t out[NET_ADDR_KEY_LEN]);
 
 /*

@@ -125,6 +125,26 @@ int net_addr_equal(const struct net_addr *a, const struct net_addr *b)
 	return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 }
 
+int net_addr_is_loopback(const struct net_addr *a)
+{
+	if (a->ss.ss_family == AF_INET6) {
+		const struct in6_addr *x = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(x) ||
+		       (IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127);
+	}
+	return a->ss.ss_family == AF_INET &&
+	       (ntohl(((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr) >> 24) == 127;
+}
+
+int net_addr_is_any(const struct net_addr *a)
+{
+	if (a->ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+	return a->ss.ss_family == AF_INET &&
+	       ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
 void net_addr_key(const struct net_addr *a, uint8_t out[NET_ADDR_KEY_LEN])
 {
 	memset(out, 0, NET_ADDR_KEY_LEN);

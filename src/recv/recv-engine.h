@@ -73,6 +73,7 @@ struct recv_counters {
 	uint64_t cookies;		/* HELLOs answered with a cookie, nothing kept */
 	uint64_t withheld;		/* answers larger than CFT_AMPLIFICATION times
 					 * what an unproven address sent: not sent */
+	uint64_t not_loopback;		/* from beyond loopback, without --insecure */
 	uint64_t files_committed;
 	uint64_t bytes_committed;
 };
@@ -90,6 +91,7 @@ struct recv_server {
 	uint8_t secret[CFT_COOKIE_SECRET_LEN];	/* for cookies; drawn at start */
 	uint32_t mode_mask;		/* permission bits files may get (umask out) */
 	uint64_t reserve;		/* free bytes left to others (--reserve) */
+	uint64_t partial_quota;		/* abandoned partial files, bytes at most */
 	/* Answers to an address that has not shown it receives at it: the
 	 * datagram being answered may get at most this many bytes back. */
 	struct proto_out stateless;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cft/cli.h"
@@ -28,8 +29,8 @@ struct recv_opts {
 	const char *listen_at;
 	const char *dir;
 	const char *user;
-	long long timeout_s, ttl_s, mode_mask, reserve;
-	bool once, quiet, verbose, json, syslog;
+	long long timeout_s, ttl_s, mode_mask, reserve, quota;
+	bool once, quiet, verbose, json, syslog, insecure;
 };
 
 /* The running program: the loop's context. */
@@ -57,12 +58,15 @@ static void usage(FILE *out)
 		"  -p, --partial-ttl SECONDS  remove partial files untouched this long (%d)\n"
 		"      --mode-mask MODE    permission bits a file may get, less the umask\n"
 		"      --reserve SIZE      free space to leave, K/M/G/T (default 64M)\n"
+		"      --partial-quota SIZE  space for abandoned partial files (default:\n"
+		"                          a quarter of the file system)\n"
 		"                          (octal, default 0755: not group- or world-writable)\n"
 		"  -q, --quiet             print nothing but errors\n"
 		"  -v, --verbose           report sessions, files, drops and repairs\n"
 		"      --json              one JSON object per finished session on stdout\n"
 		"      --syslog            log to syslog (daemon) instead of standard error\n"
 		"      --user NAME         become NAME once listening (when started as root)\n"
+		"      --insecure          serve beyond loopback without a key (a trusted LAN)\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n"
 		"\n"
@@ -70,6 +74,16 @@ static void usage(FILE *out)
 		"A session's own status (2 refused, 3 file error, 4 network, 5 digests never\n"
 		"agreed) is in its report.  See cft-recv(1).\n",
 		CFT_DEFAULT_PORT, CFT_TIMEOUT_DEFAULT_S, CFT_PARTIAL_TTL_DEFAULT_S);
+}
+
+/* A quarter of DIR's file system (or no limit, if it cannot be told). */
+static uint64_t default_quota(int dirfd)
+{
+	struct statvfs v;
+
+	if (fstatvfs(dirfd, &v) < 0)
+		return UINT64_MAX;
+	return (uint64_t)v.f_blocks * v.f_frsize / CFT_PARTIAL_QUOTA_SHARE;
 }
 
 static bool live_file(void *ctx, const char *name)
@@ -118,8 +132,17 @@ static unsigned run_fds(void *ctx, int *fds, unsigned cap)
 static void run_datagram(void *ctx, unsigned which, uint64_t now, const struct net_addr *from,
 			 const uint8_t *buf, size_t len)
 {
+	struct recv_run *r = ctx;
+
 	(void)which;
-	recv_server_on_datagram(&((struct recv_run *)ctx)->srv, now, from, buf, len);
+	/* Without a key, anybody who reaches the port could write into DIR:
+	 * only this host, unless the operator says the network is trusted. */
+	if (!r->o.insecure && !net_addr_is_loopback(from)) {
+		r->srv.c.datagrams++;
+		r->srv.c.not_loopback++;
+		return;
+	}
+	recv_server_on_datagram(&r->srv, now, from, buf, len);
 }
 
 static void run_tick(void *ctx, uint64_t now)
@@ -185,11 +208,13 @@ static int parse_options(int argc, char **argv, struct recv_opts *o)
 		{ "partial-ttl", required_argument, NULL, 'p' },
 		{ "mode-mask", required_argument, NULL, 'm' },
 		{ "reserve", required_argument, NULL, 'r' },
+		{ "partial-quota", required_argument, NULL, 'Q' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "insecure", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -220,11 +245,17 @@ static int parse_options(int argc, char **argv, struct recv_opts *o)
 				    &o->reserve) < 0)
 				return CFT_EXIT_USAGE;
 			break;
+		case 'Q':
+			if (cli_num("--partial-quota", optarg, 0, (long long)CFT_RESERVE_MAX, 1,
+				    "bytes", &o->quota) < 0)
+				return CFT_EXIT_USAGE;
+			break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose = true; break;
 		case 'j': o->json = true; break;
 		case 's': o->syslog = true; break;
 		case 'u': o->user = optarg; break;
+		case 'I': o->insecure = true; break;
 		case 'h': usage(stdout); return CFT_EXIT_OK;
 		case 'V': printf("cft-recv %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
 			return CFT_EXIT_OK;
@@ -259,6 +290,11 @@ static int open_ends(struct recv_run *r)
 			log_error("--listen '%s': %s", r->o.listen_at, why);
 			return rc == CFT_E_SYNTAX ? CFT_EXIT_USAGE : CFT_EXIT_NETWORK;
 		}
+		if (!r->o.insecure && !net_addr_is_loopback(&addr) && !net_addr_is_any(&addr)) {
+			log_error("--listen '%s': without a key, cft-recv serves this host only "
+				  "(loopback); --insecure serves a trusted network", r->o.listen_at);
+			return CFT_EXIT_USAGE;
+		}
 	}
 	r->dirfd = store_open_dir(r->o.dir);
 	if (r->dirfd < 0) {
@@ -276,7 +312,8 @@ static int open_ends(struct recv_run *r)
 	/* What root was needed for is done: the port is bound, DIR is open. */
 	if (privs_drop(r->o.user) < 0)
 		return CFT_EXIT_USAGE;
-	log_verbose("listening on %s, writing into %s", shown, r->o.dir);
+	log_verbose("listening on %s%s, writing into %s", shown,
+		    r->o.insecure ? "" : " (this host only: no key)", r->o.dir);
 	return -1;
 }
 
@@ -311,7 +348,7 @@ int recv_main(int argc, char **argv)
 	r.o = (struct recv_opts){ .timeout_s = CFT_TIMEOUT_DEFAULT_S,
 				  .ttl_s = CFT_PARTIAL_TTL_DEFAULT_S,
 				  .mode_mask = CFT_MODE_MASK_DEFAULT,
-				  .reserve = (long long)CFT_RESERVE_DEFAULT };
+				  .reserve = (long long)CFT_RESERVE_DEFAULT, .quota = -1 };
 	r.out.fd = r.dirfd = -1;
 	rc = parse_options(argc, argv, &r.o);
 	if (rc >= 0)
@@ -329,6 +366,7 @@ int recv_main(int argc, char **argv)
 		umask(um);
 		r.srv.mode_mask = (uint32_t)r.o.mode_mask & ~(uint32_t)um;
 		r.srv.reserve = (uint64_t)r.o.reserve;
+		r.srv.partial_quota = r.o.quota >= 0 ? (uint64_t)r.o.quota : default_quota(r.dirfd);
 		r.rep.json = r.o.json;
 		r.rep.c = &r.srv.c;
 		r.srv.threads = true;

@@ -38,6 +38,7 @@ static const struct {
 	C("refused", "refused", refused, 3),
 	C("cookies", "cookies", cookies, 3),
 	C("withheld", "withheld", withheld, 3),
+	C("not loopback", "not_loopback", not_loopback, 1),
 #undef C
 };
 

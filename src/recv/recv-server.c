@@ -41,6 +41,7 @@ int recv_server_init(struct recv_server *srv, int dirfd, uint64_t timeout_us,
 	srv->stateless = (struct proto_out){ stateless_datagram, srv };
 	srv->mode_mask = CFT_MODE_MASK_DEFAULT;
 	srv->reserve = CFT_RESERVE_DEFAULT;
+	srv->partial_quota = UINT64_MAX;
 	if (digest_random(srv->secret, sizeof(srv->secret)) < 0)
 		return CFT_E_IO;
 	return 0;

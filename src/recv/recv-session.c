@@ -20,6 +20,7 @@
 #include "cft/proto.h"
 #include "cft/util.h"
 #include "recv-reply.h"
+#include "recv-server.h"
 #include "recv-session.h"
 #include "recv-verify.h"
 
@@ -262,6 +263,11 @@ static uint64_t claims(const struct recv_session *s)
 	return sum;
 }
 
+static bool held(void *ctx, const char *name)
+{
+	return recv_server_holds(ctx, name);
+}
+
 /* Would this file, with the others, leave less than the reserve free?  Then
  * say so (an error for the sender, and nothing kept of a fresh file). */
 static bool no_room(struct recv_session *s, struct recv_file *f)
@@ -300,6 +306,11 @@ static void open_file(struct recv_session *s, struct recv_file *f, const char *n
 		recv_fail_file(s, WIRE_R_EXISTS, "--no-clobber, and the destination differs");
 		return;
 	}
+	/* Abandoned partial files first make room, oldest first, past the
+	 * quota; then the reserve decides. */
+	if (store_evict(s->srv->dirfd, s->srv->partial_quota, held, s->srv) > 0)
+		log_verbose("removed abandoned partial files past the quota of %llu bytes",
+			    (unsigned long long)s->srv->partial_quota);
 	if (no_room(s, f))
 		return;
 	ev.blocks = s->blocks.nblocks;

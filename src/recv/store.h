@@ -83,6 +83,13 @@ int store_restart(struct store_file *sf, const struct store_source *src);
 
 /* Does `name` exist in dirfd (as anything)? */
 int store_exists(int dirfd, const char *name);
+/*
+ * Keep the space that partial files not held by a live session (live(ctx,
+ * name) false) take in dirfd within `quota` bytes: remove the least recently
+ * modified, each with its state file, until they fit.  Returns how many
+ * partial files were removed.
+ */
+int store_evict(int dirfd, uint64_t quota, bool (*live)(void *ctx, const char *name), void *ctx);
 /* The bytes free to unprivileged users on DIR's file system. */
 int store_space(int dirfd, uint64_t *avail);
 /* The bytes a temporary (new or partial) file takes on disk; 0 for an

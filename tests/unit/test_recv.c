@@ -636,3 +636,47 @@ Test(recv, the_sweep_spares_live_files)
 	cr_assert(faccessat(dirfd, names[1], F_OK, 0) != 0, "the abandoned one goes");
 	close(dirfd);
 }
+
+static bool only_b(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, CFT_TEMP_PREFIX "b") == 0;
+}
+
+/* Abandoned partial files past the quota go, the least recently written
+ * first, each with its state file; a live one never, however old. */
+Test(recv, partial_files_past_the_quota_go_oldest_first)
+{
+	const char *names[] = { CFT_TEMP_PREFIX "a", CFT_TEMP_PREFIX "b", CFT_TEMP_PREFIX "c",
+				CFT_TEMP_PREFIX "d" };
+	static uint8_t block[256 * 1024];
+	int dirfd = store_open_dir(dir_dst);
+
+	cr_assert_geq(dirfd, 0);
+	memset(block, 7, sizeof(block));
+	for (int i = 0; i < 4; i++) {
+		/* a oldest (and live: b), then c, then d. */
+		const struct timespec t[2] = { { 1000 + i, 0 }, { 1000 + i, 0 } };
+		char state[80];
+		int fd = openat(dirfd, names[i], O_CREAT | O_WRONLY, 0600), sfd;
+
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(write(fd, block, sizeof(block)), (ssize_t)sizeof(block));
+		cr_assert_eq(fsync(fd), 0);
+		cr_assert_eq(futimens(fd, t), 0);
+		close(fd);
+		snprintf(state, sizeof(state), "%s.state", names[i]);
+		sfd = openat(dirfd, state, O_CREAT | O_WRONLY, 0600);
+		cr_assert_geq(sfd, 0);
+		close(sfd);
+	}
+	/* Room for about one of the three that are not live: a and c go. */
+	cr_assert_eq(store_evict(dirfd, 300 * 1024, only_b, NULL), 2);
+	cr_assert(faccessat(dirfd, names[0], F_OK, 0) != 0, "the oldest went");
+	cr_assert(faccessat(dirfd, CFT_TEMP_PREFIX "a.state", F_OK, 0) != 0, "with its state");
+	cr_assert_eq(faccessat(dirfd, names[1], F_OK, 0), 0, "the live one stays");
+	cr_assert(faccessat(dirfd, names[2], F_OK, 0) != 0, "the next oldest went");
+	cr_assert_eq(faccessat(dirfd, names[3], F_OK, 0), 0, "the newest stays");
+	cr_assert_eq(store_evict(dirfd, 300 * 1024, only_b, NULL), 0, "within the quota now");
+	close(dirfd);
+}

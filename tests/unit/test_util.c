@@ -168,3 +168,27 @@ Test(util, json_strings_are_valid_utf8)
 	cr_assert_str_eq(buf, "\"a\\\"\\\\\\u000a\\ufffd\xc3\xa9\xe2\x80\xae\"");
 	free(buf);
 }
+
+/* Who counts as this host, for a receiver without a key. */
+Test(net, loopback_and_any)
+{
+	static const struct {
+		const char *spec;
+		int loopback, any;
+	} cases[] = {
+		{ "127.0.0.1:1", 1, 0 }, { "127.255.0.9:1", 1, 0 }, { "[::1]:1", 1, 0 },
+		{ "[::ffff:127.0.0.2]:1", 1, 0 }, { "128.0.0.1:1", 0, 0 },
+		{ "[::ffff:10.0.0.1]:1", 0, 0 }, { "[fe80::1]:1", 0, 0 }, { "0.0.0.0:1", 0, 1 },
+		{ "[::]:1", 0, 1 }, { "[::2]:1", 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct net_addr a;
+		const char *why;
+
+		cr_assert_eq(net_parse_hostport(cases[i].spec, 1, 1, &a, &why), 0, "%s",
+			     cases[i].spec);
+		cr_assert_eq(net_addr_is_loopback(&a), cases[i].loopback, "%s", cases[i].spec);
+		cr_assert_eq(net_addr_is_any(&a), cases[i].any, "%s", cases[i].spec);
+	}
+}
