@@ -105,17 +105,11 @@ if [ "$(id -u)" != 0 ]; then
 	echo "veth + tbf: skipped (needs root: network namespaces, tc)"
 	exit 0
 fi
-ip netns add "$NS_A"
-ip netns add "$NS_B"
-ip link add cftla$$ type veth peer name cftlb$$
-ip link set cftla$$ netns "$NS_A"
-ip link set cftlb$$ netns "$NS_B"
-ip -n "$NS_A" addr add 10.199.0.1/24 dev cftla$$
-ip -n "$NS_B" addr add 10.199.0.2/24 dev cftlb$$
-ip -n "$NS_A" link set cftla$$ up
-ip -n "$NS_B" link set cftlb$$ up
+# shellcheck source=../tests/netns.sh
+. "$(dirname "$0")/../tests/netns.sh"
+netns_pair "$NS_A" "$NS_B" 10.199.0 || { echo "veth + tbf: could not make namespaces"; exit 1; }
 # The link: RATE, a queue of 50 ms at that rate, a burst of one jumbo frame.
-tc -n "$NS_A" qdisc add dev cftla$$ root tbf rate "${RATE}mbit" burst 64kbit latency 50ms
+tc -n "$NS_A" qdisc add dev "$NETNS_DEV_A" root tbf rate "${RATE}mbit" burst 64kbit latency 50ms
 
 # veth_run: one transfer A to B; prints its start and end, ns since the epoch.
 veth_run() {

@@ -12,21 +12,14 @@ rc=0
 [ "$rc" = 1 ] && grep -q -- "--insecure" "$T/recv.err" ||
 	fail "a non-loopback --listen without --insecure: exit $rc, $(cat "$T/recv.err")"
 
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! ip netns add "cftlo-a$$" 2>/dev/null; then
+# shellcheck source=../netns.sh
+. "$(dirname "$0")/../netns.sh"
+NS_A=cftlo-a$$ NS_B=cftlo-b$$
+trap 'ip netns del "$NS_A" 2>/dev/null; ip netns del "$NS_B" 2>/dev/null; cleanup' EXIT
+if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! netns_pair "$NS_A" "$NS_B" 10.198.0; then
 	note "refused at start without --insecure; namespaces not available here: the rest skipped"
 	exit 0
 fi
-NS_A=cftlo-a$$ NS_B=cftlo-b$$
-trap 'ip netns del "$NS_A" 2>/dev/null; ip netns del "$NS_B" 2>/dev/null; cleanup' EXIT
-ip netns add "$NS_B"
-ip link add cftloa$$ type veth peer name cftlob$$
-ip link set cftloa$$ netns "$NS_A"
-ip link set cftlob$$ netns "$NS_B"
-ip -n "$NS_A" addr add 10.198.0.1/24 dev cftloa$$
-ip -n "$NS_B" addr add 10.198.0.2/24 dev cftlob$$
-ip -n "$NS_A" link set cftloa$$ up
-ip -n "$NS_B" link set cftlob$$ up
-ip -n "$NS_B" link set lo up
 random_file "$T/src" 200000 2
 
 # A wildcard address, no --insecure: the other namespace gets nothing.
