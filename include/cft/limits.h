@@ -109,19 +109,21 @@
  * (2 - gain) for the next, each phase a round trip (at least
  * CFT_CC_PHASE_MIN_US).  In flight: at most CFT_CC_CWND_GAIN times the
  * bandwidth-delay product, and never fewer than CFT_CWND_MIN.  A loss means
- * congestion only with a queue of CFT_CC_QUEUE_US (or a quarter of the
+ * congestion only with a queue of CFT_CC_QUEUE_US (or a sixteenth of the
  * round trip) behind it; then the bandwidth is cut to CFT_CC_BETA of
  * itself, once a round.  A queue that stays CFT_CC_QUEUE_ROUNDS rounds (a
  * whole probing cycle, its draining phase included) is another flow's: the
  * sender then shares like TCP, from a window of one bandwidth-delay product
  * (no queue of its own), cut to CFT_CC_BETA on a loss and, once losses
  * show the other flow fills the queue, grown by CFT_CC_AI datagrams a round
- * trip up to CFT_CC_CWND_GAIN times where it started.
+ * trip up to CFT_CC_CWND_GAIN times where it started; it leaves sharing
+ * after CFT_CC_SHARE_EXIT_ROUNDS rounds in a row without a queue.
  * Random loss is seen through: rate samples are scaled up by the share
- * lost while no queue builds, up to CFT_CC_LOSS_SEEN_MAX.  Pacing lets a burst of CFT_CC_BURST_US (at least
- * CFT_CC_BURST_MIN datagrams) through when the sender fell behind; before
- * any round trip is measured, the first window goes out paced as if it
- * were CFT_CC_RTT_GUESS_US.
+ * lost while no queue builds, up to CFT_CC_LOSS_SEEN_MAX.  Pacing lets a
+ * burst of CFT_CC_BURST_US (at least CFT_CC_BURST_MIN datagrams) through
+ * when the sender fell behind; before any round trip is measured, the first
+ * window goes out paced over the handshake's round trip, or
+ * CFT_CC_RTT_GUESS_US without one.
  */
 #define CFT_CC_BW_ROUNDS 10
 #define CFT_CC_MIN_RTT_WINDOW_US 10000000
@@ -135,6 +137,7 @@
 #define CFT_CC_BETA 0.7
 #define CFT_CC_AI 2
 #define CFT_CC_QUEUE_ROUNDS 8
+#define CFT_CC_SHARE_EXIT_ROUNDS 2
 #define CFT_CC_BURST_US 1000
 #define CFT_CC_BURST_MIN 8
 #define CFT_CC_RTT_GUESS_US 1000

@@ -179,12 +179,13 @@ static void new_round(struct cc *cc, uint32_t tx_seq)
 	cc->round_end = tx_seq;
 	round_loss(cc, congested);
 	cc->queue_rounds = queue ? cc->queue_rounds + 1 : 0;
+	cc->clear_rounds = queue ? 0 : cc->clear_rounds + 1;
 	cc->rtt_last = cc->rtt_round;
 	cc->rtt_round = 0;
 	if (cc->state == CC_STARTUP) {
 		startup_round(cc, queue);
 	} else if (cc->state == CC_SHARE) {
-		if (!queue) {
+		if (cc->clear_rounds >= CFT_CC_SHARE_EXIT_ROUNDS) {
 			/* The queue is gone: back to the model, from the rates
 			 * delivered while sharing (alone, the path's). */
 			cc->state = CC_PROBE_BW;
@@ -291,9 +292,8 @@ void cc_on_ack(struct cc *cc, uint64_t now, uint32_t seq, uint32_t count, uint32
 	cc->delivered = count;
 	cc->delivered_at = now;
 	cc->acked_sent_at = s->at;
-	if ((int32_t)(seq - cc->round_end) > 0) {
+	if ((int32_t)(seq - cc->round_end) > 0)
 		new_round(cc, tx_seq);
-	}
 	if (loss && (int32_t)(seq - cc->cut_end) > 0 && (queued(cc) || cc->state == CC_SHARE))
 		cut(cc, tx_seq);
 	advance(cc, now, tx_seq);

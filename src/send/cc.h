@@ -75,6 +75,7 @@ struct cc {
 	uint64_t rtt_last;		/* smallest of the round before */
 	uint64_t rtt_avg;		/* smoothed (1/8) */
 	unsigned queue_rounds;		/* rounds in a row with a queue */
+	unsigned clear_rounds;		/* ... and without one */
 	/* STARTUP and PROBE_BW */
 	double full_bw;			/* STARTUP: the bandwidth that stopped growing */
 	unsigned full_rounds;
