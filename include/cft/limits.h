@@ -246,9 +246,11 @@
  * While a new file still arrives, the receiver reads back what is written
  * each time this much more is (after making it durable): large enough that
  * the fdatasync it costs is rare, small enough that little is left to read
- * once the last block is written.
+ * once the last block is written.  32 MiB left a 32 MiB file all to read
+ * at the end (1.7% of a 100 Mbit/s link); 8 MiB costs nothing measurable on
+ * 1 GiB over loopback.
  */
-#define CFT_READBACK_AHEAD (32ull * 1024 * 1024)
+#define CFT_READBACK_AHEAD (8ull * 1024 * 1024)
 
 /* SHA-256 digest length, in bytes. */
 #define CFT_DIGEST_LEN 32
