@@ -41,11 +41,22 @@ int store_open_dir(const char *path)
 /* Bytes of a state file we are prepared to read; a real one is far smaller. */
 #define STATE_MAX 1024
 
-static void temp_names(const char *name, struct store_file *sf)
+/*
+ * A partial file belongs to its source (name, size, time, block size), not
+ * to its name alone: another offer of the name (another version, or a
+ * stranger's) is received beside it and leaves it for its sender's resume.
+ */
+static void temp_names(const char *name, const struct store_source *src, struct store_file *sf)
 {
+	const struct digest_part parts[] = {
+		{ name, strlen(name) + 1 }, { &src->size, sizeof(src->size) },
+		{ &src->mtime_sec, sizeof(src->mtime_sec) },
+		{ &src->mtime_nsec, sizeof(src->mtime_nsec) },
+		{ &src->block_size, sizeof(src->block_size) },
+	};
 	uint8_t d[CFT_DIGEST_LEN];
 
-	digest_sha256(name, strlen(name), d);
+	digest_sha256_parts(parts, sizeof(parts) / sizeof(parts[0]), d, CFT_DIGEST_LEN);
 	snprintf(sf->tmpname, sizeof(sf->tmpname), "%s%02x%02x%02x%02x%02x%02x%02x%02x",
 		 CFT_TEMP_PREFIX, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
 	snprintf(sf->statename, sizeof(sf->statename), "%s.state", sf->tmpname);
@@ -180,7 +191,7 @@ int store_open(int dirfd, const char *name, const struct store_source *src, mode
 	sf->mtime_sec = src->mtime_sec;
 	sf->mtime_nsec = src->mtime_nsec;
 	snprintf(sf->name, sizeof(sf->name), "%s", name);
-	temp_names(name, sf);
+	temp_names(name, src, sf);
 
 	/* The destination as it is: an identical re-run sends nothing.  Only
 	 * a regular file with one link is checked, and given its mode and time,
