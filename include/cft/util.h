@@ -59,6 +59,8 @@ extern int log_level;
 extern const char *log_prog;
 extern int log_stamp;
 void log_syslog(void);
+/* The last line log_error wrote (its message, without prefix), or "". */
+const char *log_last_error(void);
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

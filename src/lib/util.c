@@ -15,6 +15,7 @@ int log_level;
 const char *log_prog = "cft";
 int log_stamp;
 static int to_syslog;
+static char last_error[1024];
 
 /*
  * The length of the UTF-8 sequence at p (n bytes left), or 0 if it is not
@@ -83,6 +84,11 @@ void util_name_shown(const char *name, char *out, size_t cap)
 		n -= len;
 	}
 	out[o] = '\0';
+}
+
+const char *log_last_error(void)
+{
+	return last_error;
 }
 
 void log_syslog(void)
@@ -183,6 +189,8 @@ static void vlog(int prio, const char *fmt, va_list ap)
 	char line[1024], stamp[40] = "";
 
 	vsnprintf(line, sizeof(line), fmt, ap);
+	if (prio == LOG_ERR)
+		snprintf(last_error, sizeof(last_error), "%s", line);
 	if (to_syslog) {
 		syslog(prio, "%s", line);
 		return;

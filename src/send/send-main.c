@@ -337,6 +337,16 @@ static int run(struct send_run *r, const struct send_opts *o, struct send_file *
 	return send_outcome(r->s);
 }
 
+/* Was --json given, even if the command line is wrong otherwise?  A script
+ * that asked for JSON gets an object whatever happens. */
+static bool json_asked(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	return false;
+}
+
 int send_main(int argc, char **argv)
 {
 	struct send_opts o = { .timeout_s = CFT_TIMEOUT_DEFAULT_S };
@@ -348,6 +358,8 @@ int send_main(int argc, char **argv)
 	log_prog = "cft-send";
 	r.out.fd = -1;
 	rc = parse_options(argc, argv, &o);
+	if (rc > 0 && json_asked(argc, argv))
+		send_report_usage(rc, log_last_error());
 	if (rc >= 0)
 		return rc;
 	files = calloc((size_t)o.nfiles, sizeof(*files));
@@ -358,6 +370,8 @@ int send_main(int argc, char **argv)
 	r.rep = (struct send_report){ .files = files, .nfiles = (uint32_t)o.nfiles,
 				      .verbose = o.verbose, .json = o.json,
 				      .progress = !o.quiet && !o.verbose && isatty(STDERR_FILENO) };
+	for (int i = 0; i < o.nfiles; i++)
+		files[i].path = o.paths[i];	/* named in the report whatever happens */
 	loop_signals();
 	r.out.fd = connect_peer(o.peer, &rc);
 	if (r.out.fd >= 0)
@@ -367,8 +381,8 @@ int send_main(int argc, char **argv)
 	if (r.out.fd >= 0 && rc == 0)
 		rc = run(&r, &o, files, block_size);
 	send_report_end(&r.rep, rc,
-			r.s ? send_error(r.s) : "stopped before sending; see standard error",
-			o.quiet, util_now_us());
+			r.s ? send_error(r.s) : log_last_error()[0] ? log_last_error() :
+			"stopped before sending", o.quiet, util_now_us());
 	send_free(r.s);
 	net_batch_free(&r.out.batch);
 	if (r.out.fd >= 0)

@@ -1,5 +1,6 @@
 /* cft-send's words: -v events, the progress line, the summary, --json. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cft/digest.h"
 #include "cft/exit.h"
@@ -99,7 +100,12 @@ static void json_files(const struct send_report *r)
 		const struct send_file *f = &r->files[i];
 
 		printf("%s{\"name\": ", i ? ", " : "");
-		util_json_string(stdout, f->name ? f->name : "");
+		/* Not named yet (a pre-flight failure): the name it would have. */
+		if (f->name)
+			util_json_string(stdout, f->name);
+		else
+			util_json_string(stdout, f->path && strrchr(f->path, '/') ?
+					 strrchr(f->path, '/') + 1 : f->path ? f->path : "");
 		printf(", \"path\": ");
 		util_json_string(stdout, f->path ? f->path : "");
 		printf(", \"bytes\": %llu, \"committed\": %s, \"sha256\": ",
@@ -144,6 +150,14 @@ static void json_summary(const struct send_report *r, int status, const char *er
 		       (unsigned long long)st->timeouts, (unsigned long long)st->reconnects,
 		       (unsigned long long)st->chunksums, (unsigned long long)st->ignored);
 	printf("}\n");
+	fflush(stdout);
+}
+
+void send_report_usage(int status, const char *error)
+{
+	printf("{\"program\": \"cft-send\", \"status\": %d, \"error\": ", status);
+	util_json_string(stdout, error[0] ? error : "usage error");
+	printf(", \"seconds\": 0.000, \"files\": [], \"bytes\": 0}\n");
 	fflush(stdout);
 }
 

@@ -32,6 +32,9 @@ void send_report_tick(struct send_report *r, uint64_t now);
  * the summary (unless quiet) or the error, and the --json object.  `error`
  * is the message when there is no session to ask (the run stopped before).
  */
+/* --json for a command line refused before anything ran: status and why. */
+void send_report_usage(int status, const char *error);
+
 void send_report_end(struct send_report *r, int status, const char *error, bool quiet,
 		     uint64_t now);
 

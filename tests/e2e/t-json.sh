@@ -48,3 +48,16 @@ stop_shim
 grep -q '"status": 4, "error": "receiver stopped"' "$T/stop.json" || fail "no report of the cut session: $(cat "$T/stop.json")"
 ls -A "$T/out" | grep -q '^\.cft-tmp\..*\.state$' || fail "the partial file was not kept: $(ls -A "$T/out")"
 note "a receiver stopped mid-transfer reports the session (status 4) and keeps the partial file"
+
+# JSON whatever happens: a command line refused, a file missing, with the
+# real cause and the name, one valid object each.
+rc=0
+"$BIN/cft-send" --json --no-such-option "$T/src" "127.0.0.1:1" >"$T/usage.json" 2>/dev/null || rc=$?
+[ "$rc" = 1 ] && grep -q '^{"program": "cft-send", "status": 1, "error": "option .--no-such-option.: unknown' \
+	"$T/usage.json" || fail "usage error JSON (exit $rc): $(cat "$T/usage.json")"
+rc=0
+"$BIN/cft-send" --json "$T/absent" "127.0.0.1:1" >"$T/absent.json" 2>/dev/null || rc=$?
+[ "$rc" = 3 ] && grep -q '"error": "[^"]*absent: No such file or directory"' "$T/absent.json" &&
+	grep -q '"name": "absent"' "$T/absent.json" || fail "missing file JSON: $(cat "$T/absent.json")"
+[ "$(wc -l <"$T/usage.json")" = 1 ] && [ "$(wc -l <"$T/absent.json")" = 1 ] || fail "not one object each"
+note "--json on a refused command line and a missing file: one object each, with the cause"
