@@ -92,6 +92,7 @@ struct recv_server {
 	uint32_t mode_mask;		/* permission bits files may get (umask out) */
 	uint64_t reserve;		/* free bytes left to others (--reserve) */
 	uint64_t partial_quota;		/* abandoned partial files, bytes at most */
+	uint64_t evicted_at;		/* when they were last counted (0: never) */
 	/* Answers to an address that has not shown it receives at it: the
 	 * datagram being answered may get at most this many bytes back. */
 	struct proto_out stateless;

@@ -26,16 +26,18 @@ void recv_say(struct recv_session *s, const struct wire_msg *m)
 	proto_send(&s->srv->io.out, &s->peer, m);
 }
 
-/* What the file would be committed as: as it holds it, and its digest. */
+/* What the file would be committed as, and its digest: the size it holds,
+ * the mode and time it has or, for a file that exists already, will be
+ * given at the commit (the offered ones, the mode less the mask). */
 static void verified(const struct recv_file *f, struct wire_status *st)
 {
-	const struct proto_facts facts = { f->held.size, f->held.mode, f->held.mtime_sec,
-					   f->held.mtime_nsec };
+	const struct proto_facts facts = { f->held.size, (uint32_t)f->sf.mode, f->sf.mtime_sec,
+					   f->sf.mtime_nsec };
 
-	st->bytes = f->held.size;
-	st->mode = f->held.mode;
-	st->mtime_sec = f->held.mtime_sec;
-	st->mtime_nsec = f->held.mtime_nsec;
+	st->bytes = facts.size;
+	st->mode = facts.mode;
+	st->mtime_sec = facts.mtime_sec;
+	st->mtime_nsec = facts.mtime_nsec;
 	st->existing = f->sf.existing ? 1 : 0;
 	/* Withheld: the commit digest below shows the sender whether it agrees
 	 * with its own content, and nobody learns the digest of a file that

@@ -268,25 +268,56 @@ static bool held(void *ctx, const char *name)
 	return recv_server_holds(ctx, name);
 }
 
-/* Would this file, with the others, leave less than the reserve free?  Then
- * say so (an error for the sender, and nothing kept of a fresh file). */
-static bool no_room(struct recv_session *s, struct recv_file *f)
+/* Abandoned partial files past the quota go, oldest first: when space is
+ * short, or else at most once in CFT_SWEEP_INTERVAL_S (it reads DIR). */
+static void evict(struct recv_session *s, bool short_of_space)
+{
+	struct recv_server *srv = s->srv;
+	uint64_t now = s->last_heard;
+
+	if (!short_of_space && srv->evicted_at &&
+	    now - srv->evicted_at < (uint64_t)CFT_SWEEP_INTERVAL_S * 1000000)
+		return;
+	srv->evicted_at = now ? now : 1;
+	if (store_evict(srv->dirfd, srv->partial_quota, held, srv) > 0)
+		log_verbose("removed abandoned partial files past the quota of %llu bytes",
+			    (unsigned long long)srv->partial_quota);
+}
+
+/* Would this file, with the others, leave less than the reserve free? */
+static bool short_of_space(struct recv_session *s, struct recv_file *f, char *why, size_t cap)
 {
 	uint64_t avail, held = store_held(&f->sf), need, others = claims(s);
-	char detail[160];
 
 	if (f->sf.existing || store_space(s->srv->dirfd, &avail) < 0)
 		return false;	/* verified in place; or unknown: writes will tell */
 	need = f->size > held ? f->size - held : 0;
 	if (avail >= s->srv->reserve && need + others <= avail - s->srv->reserve)
 		return false;
-	snprintf(detail, sizeof(detail), "%llu bytes needed, %llu free beyond the reserve of %llu%s",
+	snprintf(why, cap, "%llu bytes needed, %llu free beyond the reserve of %llu%s",
 		 (unsigned long long)need,
 		 (unsigned long long)(avail > s->srv->reserve + others ?
 				      avail - s->srv->reserve - others : 0),
 		 (unsigned long long)s->srv->reserve, others ? " and other transfers" : "");
+	return true;
+}
+
+bool recv_session_no_room(struct recv_session *s, struct recv_file *f)
+{
+	char detail[160];
+
+	if (!short_of_space(s, f, detail, sizeof(detail))) {
+		evict(s, false);
+		return false;
+	}
+	evict(s, true);
+	if (!short_of_space(s, f, detail, sizeof(detail)))
+		return false;
+	/* Nothing kept of a new file; a partial one stays for later. */
 	if (f->origin == STORE_FRESH)
 		store_abort(&f->sf);
+	else
+		store_keep(&f->sf);
 	recv_fail_file(s, WIRE_R_NO_SPACE, detail);
 	return true;
 }
@@ -306,12 +337,7 @@ static void open_file(struct recv_session *s, struct recv_file *f, const char *n
 		recv_fail_file(s, WIRE_R_EXISTS, "--no-clobber, and the destination differs");
 		return;
 	}
-	/* Abandoned partial files first make room, oldest first, past the
-	 * quota; then the reserve decides. */
-	if (store_evict(s->srv->dirfd, s->srv->partial_quota, held, s->srv) > 0)
-		log_verbose("removed abandoned partial files past the quota of %llu bytes",
-			    (unsigned long long)s->srv->partial_quota);
-	if (no_room(s, f))
+	if (recv_session_no_room(s, f))
 		return;
 	ev.blocks = s->blocks.nblocks;
 	recv_disk_file(&s->disk, &f->sf, &f->rb);

@@ -15,6 +15,11 @@
 
 /* A session for an accepted HELLO (already checked), and its HELLO_ACK.
  * Returns NULL when out of memory (the sender asks again). */
+/* Would the file leave less than the reserve free, with what the other
+ * sessions still receive (once abandoned partial files past the quota made
+ * room)?  Then it fails (disk full) and true is returned. */
+bool recv_session_no_room(struct recv_session *s, struct recv_file *f);
+
 /* Blocks a session of this block size holds open (HELLO_ACK's window). */
 uint32_t recv_window_blocks(uint32_t block_size);
 

@@ -12,6 +12,7 @@
 #include "cft/exit.h"
 #include "cft/proto.h"
 #include "recv-reply.h"
+#include "recv-session.h"
 #include "recv-verify.h"
 
 /* Block digests only where a next round is likely (a partial or existing
@@ -82,6 +83,17 @@ static bool commit(struct recv_session *s, struct recv_file *f, const uint8_t *s
 static int meta_kept(struct recv_session *s, struct recv_file *f)
 {
 	char detail[128];
+
+	/* An existing file gets the offered mode and time at the commit,
+	 * unless --no-clobber: then it must have them already.  Decided here,
+	 * before any COMMIT (one sent early included) could be taken. */
+	if (f->sf.existing && f->no_clobber &&
+	    (f->held.mode != (uint32_t)f->sf.mode || f->held.mtime_sec != f->sf.mtime_sec ||
+	     f->held.mtime_nsec != f->sf.mtime_nsec)) {
+		recv_fail_file(s, WIRE_R_EXISTS, "--no-clobber, and the destination's mode or "
+			       "modification time differs");
+		return -1;
+	}
 
 	if (!f->sf.existing && (f->held.mode != (uint32_t)f->sf.mode ||
 				f->held.mtime_sec != f->sf.mtime_sec ||
@@ -165,6 +177,9 @@ static int open_round(struct recv_session *s, struct recv_file *f)
 			return -1;
 		}
 		f->origin = STORE_FRESH;
+		/* A new file after all: the reserve holds for it too. */
+		if (recv_session_no_room(s, f))
+			return -1;
 		recv_blocks_mark_all(&s->blocks, false);
 		again = false;
 	}

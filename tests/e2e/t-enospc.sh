@@ -38,3 +38,31 @@ grep -q "big: receiver: receiver disk full.*needed" "$T/send.log" ||
 assert_same "$T/small" "$T/out/small"
 kill -TERM "$RECV_PID"; wait_recv
 note "16 MiB offered with 8 MiB free beyond the reserve: refused at the offer; 1 MiB taken"
+
+# A resume refused for space keeps the partial file it would have resumed:
+# the next attempt, with room, still resumes.
+rm -rf "$T/out"; mkdir "$T/out"
+random_file "$T/res" $((16 * 1024 * 1024)) 44
+start_recv "$T/out"
+start_shim --seed 5 --rate 4M
+"$BIN/cft-send" -q "$T/res" "127.0.0.1:$SHIM_PORT" 2>/dev/null & pid=$!
+sleep 2
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+stop_shim
+kill -TERM "$RECV_PID"; wait_recv
+avail=$(df --output=avail -B1 "$T/out" | tail -n 1)
+start_recv "$T/out" --reserve $((avail - 1024 * 1024))
+rc=0
+"$BIN/cft-send" -q "$T/res" "127.0.0.1:$PORT" 2>"$T/send.log" || rc=$?
+[ "$rc" = 3 ] || fail "a resume past the reserve: cft-send exited $rc, expected 3"
+kill -TERM "$RECV_PID"; wait_recv
+ls -A "$T/out" | grep -q '^\.cft-tmp\..*\.state$' || fail "the refused resume lost its partial file"
+start_recv "$T/out"
+start_shim --seed 6
+"$BIN/cft-send" -q "$T/res" "127.0.0.1:$SHIM_PORT" 2>"$T/send.log" || fail "the resume: exit $?"
+stop_shim
+assert_same "$T/res" "$T/out/res"
+bytes=$(shim_count forward forwarded_bytes)
+[ "$bytes" -lt $((16 * 1024 * 1024 * 9 / 10)) ] || fail "$bytes bytes: the partial file was not resumed"
+kill -TERM "$RECV_PID"; wait_recv
+note "a resume refused for space kept its partial file; with room it resumed ($bytes bytes for 16 MiB)"

@@ -33,8 +33,17 @@ chmod 600 "$T/out/m600"
 cp "$T/m666" "$T/m600"
 chmod 666 "$T/m600"
 send m600 644
+# Re-runs onto an identical destination whose mode or time differ: verified
+# in place, given the offered mode (masked) and time, nothing sent again.
+chmod 600 "$T/out/m640"
+send m640 640
+chmod 644 "$T/out/m666"
+touch -d '2001-01-01' "$T/out/m666"
+send m666 644
+[ "$(stat -c %Y "$T/out/m666")" = "$(stat -c %Y "$T/m666")" ] || fail "m666: time not given"
 kill -TERM "$RECV_PID"; wait_recv
-note "umask 022, default mask 0755: 0666 -> 0644, 0777 -> 0755, 0640 kept"
+note "umask 022, default mask 0755: 0666 -> 0644, 0777 -> 0755, 0640 kept; re-runs onto other modes and times verify"
+
 
 rm -f "$T/out"/m*
 umask 077

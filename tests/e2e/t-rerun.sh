@@ -51,3 +51,24 @@ grep -q "source changed during transfer" "$T/send.log" || fail "unclear: $(cat "
 [ ! -e "$T/out/moving" ] || fail "a changed source was committed"
 kill -TERM "$RECV_PID"; wait_recv
 note "a source changed mid-transfer: exit 7, nothing committed"
+
+# --no-clobber and a destination with the same content but another time:
+# refused, and the time left as it is, even when the receiver's report is
+# lost and the sender's COMMIT, sent early, comes again after the read-back
+# (the receiver decides, not the sender).
+random_file "$T/nc" 3000000 64
+start_recv "$T/out"
+"$BIN/cft-send" -q "$T/nc" "127.0.0.1:$PORT" || fail "first copy of nc: exit $?"
+touch -d '2020-01-01' "$T/out/nc"
+before=$(stat -c %Y "$T/out/nc")
+for seed in 1 2 3 4; do
+	start_shim --seed "$seed" --direction reverse --drop 0.4 --delay 20
+	rc=0
+	"$BIN/cft-send" -q --no-clobber --timeout 10 "$T/nc" "127.0.0.1:$SHIM_PORT" \
+		2>"$T/send.log" || rc=$?
+	stop_shim
+	[ "$rc" = 2 ] || fail "seed $seed: --no-clobber onto another time exited $rc: $(cat "$T/send.log")"
+	[ "$(stat -c %Y "$T/out/nc")" = "$before" ] || fail "seed $seed: --no-clobber changed the time"
+done
+kill -TERM "$RECV_PID"; wait_recv
+note "--no-clobber onto the same content with another time: exit 2 and untouched, 4 lossy runs"
