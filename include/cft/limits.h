@@ -56,6 +56,11 @@
 /* Most files in one session; more files means another session. */
 #define CFT_FILES_MAX 65536
 
+/* A sender that no receiver answered yet gives up (exit 4) after this many
+ * ICMP port unreachable replies to its HELLOs, instead of waiting out its
+ * timeout; one may be a receiver starting a moment late. */
+#define CFT_REFUSED_MAX 3
+
 /* Sessions a receiver serves at once; more are refused (busy). */
 #define CFT_SESSIONS_MAX 8
 /* ... and from one source address (any port), so that one host cannot take

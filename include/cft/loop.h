@@ -50,6 +50,9 @@ struct loop {
 	void (*flush)(void *ctx);
 	/* True once the program's work is done. */
 	bool (*finished)(void *ctx);
+	/* Optional: fds[which], a connected socket, was refused (the peer's
+	 * host says nothing listens on that port). */
+	void (*refused)(void *ctx, unsigned which, uint64_t now);
 };
 
 /*

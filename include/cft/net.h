@@ -111,12 +111,15 @@ void net_batch_commit(struct net_batch *b, const struct net_addr *to, size_t len
 void net_batch_flush(int fd, struct net_batch *b);
 /*
  * Receive up to NET_BATCH messages without blocking into b.  Returns how
- * many (0 when none is waiting) or -1 on a real error.  Message i is
+ * many (0 when none is waiting), NET_REFUSED when the kernel reported an
+ * ICMP port unreachable for a connected socket, or -1 on a real error.
+ * Message i is
  * net_batch_data(b, i), b->m[i].msg_len bytes, from b->addr[i]: one
  * datagram, or with b->seg[i] set, datagrams of b->seg[i] bytes one after
  * another (the last maybe shorter).  A datagram longer than dgram_max is
  * reported as dgram_max + 1 bytes.
  */
+#define NET_REFUSED (-2)
 int net_batch_recv(int fd, struct net_batch *b);
 
 /* A socket and the batch of datagrams waiting to leave by it: where an

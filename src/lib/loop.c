@@ -96,6 +96,10 @@ static void drain(const struct loop *l, struct net_batch *in, unsigned which, in
 	for (unsigned round = 0; round < LOOP_BATCHES_PER_WAKE; round++) {
 		int n = net_batch_recv(fd, in);
 
+		if (n == NET_REFUSED && l->refused) {
+			l->refused(l->ctx, which, util_now_us());
+			continue;	/* what else is waiting */
+		}
 		for (int i = 0; i < n; i++)
 			hand_over(l, in, which, (unsigned)i);
 		l->flush(l->ctx);

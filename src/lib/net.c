@@ -415,7 +415,8 @@ int net_batch_recv(int fd, struct net_batch *b)
 		n = recvmmsg(fd, b->m, NET_BATCH, MSG_DONTWAIT, NULL);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED) ? 0 : -1;
+		return errno == ECONNREFUSED ? NET_REFUSED :
+		       (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
 	for (int i = 0; i < n; i++) {
 		b->addr[i].len = b->m[i].msg_hdr.msg_namelen;
 		b->seg[i] = gro_size(&b->m[i].msg_hdr);

@@ -158,6 +158,8 @@ struct send_run {
 	struct send_session *s;
 	struct net_out out;		/* the socket, connected to the receiver */
 	struct send_report rep;
+	const char *peer;		/* HOST:PORT as given */
+	unsigned refused;		/* port unreachable replies so far */
 };
 
 static unsigned run_fds(void *ctx, int *fds, unsigned cap)
@@ -177,6 +179,26 @@ static void run_datagram(void *ctx, unsigned which, uint64_t now, const struct n
 	(void)which;
 	(void)from;	/* connected: only the receiver's datagrams arrive */
 	send_on_datagram(r->s, now, buf, len);
+}
+
+/*
+ * Nothing listens at the receiver's address and port (its host answered an
+ * ICMP port unreachable): if no receiver ever answered this run, say so at
+ * once rather than after --timeout.  A receiver that answered before and is
+ * restarting gets the whole timeout to come back, as ever.
+ */
+static void run_refused(void *ctx, unsigned which, uint64_t now)
+{
+	struct send_run *r = ctx;
+	char why[256];
+
+	(void)which;
+	(void)now;
+	if (!r->s || send_answered(r->s) || ++r->refused < CFT_REFUSED_MAX)
+		return;
+	snprintf(why, sizeof(why), "%s: nothing listens there (port unreachable); is cft-recv "
+		 "running, on that port and address?", r->peer);
+	send_abort(r->s, CFT_EXIT_NETWORK, why);
 }
 
 static void run_tick(void *ctx, uint64_t now)
@@ -319,6 +341,7 @@ static int run(struct send_run *r, const struct send_opts *o, struct send_file *
 		.ctx = r, .dgram_max = CFT_DATAGRAM_MAX, .max_wait_us = MAX_WAIT_US,
 		.fds = run_fds, .datagram = run_datagram, .tick = run_tick,
 		.deadline = run_deadline, .flush = run_flush, .finished = run_finished,
+		.refused = run_refused,
 	};
 
 	if (digest_random(&cfg.session, sizeof(cfg.session)) < 0 ||
@@ -373,6 +396,7 @@ int send_main(int argc, char **argv)
 	for (int i = 0; i < o.nfiles; i++)
 		files[i].path = o.paths[i];	/* named in the report whatever happens */
 	loop_signals();
+	r.peer = o.peer;
 	r.out.fd = connect_peer(o.peer, &rc);
 	if (r.out.fd >= 0)
 		rc = check_files(files, o.nfiles, o.paths);

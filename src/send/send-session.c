@@ -40,6 +40,11 @@ static const struct send_file *cur_file(const struct send_session *s)
 	return &s->cfg.files[s->cur];
 }
 
+bool send_answered(const struct send_session *s)
+{
+	return s->answered;
+}
+
 void send_abort(struct send_session *s, int status, const char *why)
 {
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)
@@ -51,6 +56,7 @@ void send_abort(struct send_session *s, int status, const char *why)
 /* The peer answered: the session is alive and the backoff is over. */
 static void heard(struct send_session *s, uint64_t now)
 {
+	s->answered = true;
 	s->last_heard = now;
 	s->early_probed = false;
 	flow_heard(&s->data.flow, now);

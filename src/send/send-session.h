@@ -41,5 +41,7 @@ const struct send_stats *send_stats(const struct send_session *s);
 
 /* Give up (a signal): tell the receiver and fail with the given status. */
 void send_abort(struct send_session *s, int status, const char *why);
+/* Has the receiver ever answered this run? */
+bool send_answered(const struct send_session *s);
 
 #endif

@@ -33,6 +33,7 @@ struct send_session {
 	uint64_t hello_at;			/* when the last HELLO went */
 	uint8_t cookie[CFT_COOKIE_LEN];		/* the receiver's, for this session */
 	bool opened;				/* the receiver holds the session */
+	bool answered;				/* heard from the receiver, ever */
 	enum send_phase phase;
 	int status;
 	char err[512];

@@ -51,21 +51,33 @@ if truncate -s $((4096 * 1048576)) "$T/at-blocks" 2>/dev/null &&
 	truncate -s $((4 * 1024 * 1024 * 1024 * 1024 + 1)) "$T/past-size" 2>/dev/null; then
 	expect 1 "too small for a 4294967297-byte file" "$S" --block-size 4K "$T/past-blocks" 127.0.0.1:9
 	# exactly 1048576 blocks: accepted, so it fails later, for want of a peer
-	expect 4 "no answer" "$S" --timeout 1 --block-size 4K "$T/at-blocks" 127.0.0.1:9
+	expect 4 "nothing listens" "$S" --timeout 5 --block-size 4K "$T/at-blocks" 127.0.0.1:9
 	expect 3 "larger than the 4398046511104-byte limit" "$S" "$T/past-size" 127.0.0.1:9
 	rm -f "$T/at-blocks" "$T/past-blocks" "$T/past-size"
 else
 	note "no sparse files here: size limits not probed"
 fi
 
-# nobody listening: exit 4 once --timeout has passed, not before, not long after
+# nobody listening (the host says so: port unreachable): exit 4 at once,
+# naming the address and what to check, long before --timeout
 start=$(date +%s%N)
-expect 4 "no answer from the receiver for 2 s" "$S" --timeout 2 "$T/f" 127.0.0.1:9
+expect 4 "127.0.0.1:9: nothing listens there (port unreachable); is cft-recv running" \
+	"$S" --timeout 30 "$T/f" 127.0.0.1:9
+refused_ms=$((($(date +%s%N) - start) / 1000000))
+[ "$refused_ms" -lt 2500 ] || fail "a refused port took $refused_ms ms, expected under 2 s"
+# a peer that listens and never answers: exit 4 once --timeout has passed,
+# not before, not long after
+PORT=$(random_port)
+nc -u -l 127.0.0.1 "$PORT" >/dev/null 2>&1 & ncpid=$!
+sleep 0.2
+start=$(date +%s%N)
+expect 4 "no answer from the receiver for 2 s" "$S" --timeout 2 "$T/f" "127.0.0.1:$PORT"
 ms=$((($(date +%s%N) - start) / 1000000))
+kill "$ncpid" 2>/dev/null; wait "$ncpid" 2>/dev/null
 [ "$ms" -ge 1900 ] && [ "$ms" -lt 6000 ] || fail "gave up after $ms ms, expected about 2000"
 
 # --help and --version succeed and say what they are
 "$S" --help | grep -q "usage: cft-send" || fail "cft-send --help"
 "$R" --help | grep -q "usage: cft-recv" || fail "cft-recv --help"
 "$S" --version | grep -q "^cft-send [0-9]" || fail "cft-send --version"
-note "usage errors exit 1, file errors exit 3, silent peer exit 4 after ${ms} ms"
+note "usage errors exit 1, file errors exit 3, refused port exit 4 after ${refused_ms} ms, silent peer after ${ms} ms"

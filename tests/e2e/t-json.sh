@@ -23,9 +23,10 @@ for want in '"program": "cft-recv"' '"status": 0' "\"sha256\": \"$sum\"" '"name"
 done
 # A failure still gives one object, with the status and the error.
 rc=0
-"$BIN/cft-send" --json --timeout 1 "$T/src" 127.0.0.1:9 >"$T/fail.json" 2>"$T/fail.log" || rc=$?
+"$BIN/cft-send" --json --timeout 5 "$T/src" 127.0.0.1:9 >"$T/fail.json" 2>"$T/fail.log" || rc=$?
 [ "$rc" = 4 ] || fail "expected exit 4, got $rc"
-grep -q '"status": 4, "error": "src: no answer' "$T/fail.json" || fail "failure JSON: $(cat "$T/fail.json")"
+grep -q '"status": 4, "error": "127.0.0.1:9: nothing listens there' "$T/fail.json" ||
+	fail "failure JSON: $(cat "$T/fail.json")"
 rc=0
 "$BIN/cft-send" --json "$T/missing" 127.0.0.1:9 >"$T/fail.json" 2>"$T/fail.log" || rc=$?
 [ "$rc" = 3 ] && grep -q '"status": 3' "$T/fail.json" || fail "missing file JSON: $(cat "$T/fail.json")"

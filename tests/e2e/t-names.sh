@@ -34,6 +34,12 @@ printf 'other' >"$T/out/x"
 printf 'mine' >"$T/src/x"
 PORT=$(random_port)
 "$BIN/cft-recv" -q --listen "127.0.0.1:$PORT" "$T/out" 2>"$T/recv.log" & RECV_PID=$!
+# -q says nothing: wait until the port is bound (a sender that nobody
+# answered and that is refused gives up at once).
+for _ in $(seq 100); do
+	[ -n "$(ss -Huln "sport = :$PORT")" ] && break
+	sleep 0.05
+done
 for i in $(seq 1 25); do
 	"$BIN/cft-send" -q --no-clobber "$T/src/x" "127.0.0.1:$PORT" 2>/dev/null && fail "accepted"
 done
