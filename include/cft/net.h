@@ -25,6 +25,10 @@ int net_parse_hostport(const char *s, uint16_t default_port, int passive,
 		       struct net_addr *out, const char **why);
 
 /* "1.2.3.4:7411" or "[::1]:7411", into out. */
+/* The same, every address the name resolves to, in the resolver's order and
+ * without repeats: up to max into out, *n of them. */
+int net_resolve(const char *s, uint16_t default_port, int passive, struct net_addr *out,
+		unsigned max, unsigned *n, const char **why);
 void net_addr_str(const struct net_addr *a, char *out, size_t cap);
 int net_addr_equal(const struct net_addr *a, const struct net_addr *b);
 /* Same host (address), whatever the port? */

@@ -20,6 +20,14 @@
 int net_parse_hostport(const char *s, uint16_t default_port, int passive,
 		       struct net_addr *out, const char **why)
 {
+	unsigned n;
+
+	return net_resolve(s, default_port, passive, out, 1, &n, why);
+}
+
+int net_resolve(const char *s, uint16_t default_port, int passive, struct net_addr *out,
+		unsigned max, unsigned *n, const char **why)
+{
 	char host[256], port[8];
 	const char *p, *colon;
 	size_t hlen;
@@ -88,10 +96,26 @@ int net_parse_hostport(const char *s, uint16_t default_port, int passive,
 		*why = rc == EAI_NONAME ? "host not found" : gai_strerror(rc);
 		return CFT_E_IO;
 	}
-	memset(out, 0, sizeof(*out));
-	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-	out->len = res->ai_addrlen;
+	*n = 0;
+	for (const struct addrinfo *ai = res; ai && *n < max; ai = ai->ai_next) {
+		struct net_addr *a = &out[*n];
+		bool again = false;
+
+		if (ai->ai_addrlen > sizeof(a->ss))
+			continue;
+		memset(a, 0, sizeof(*a));
+		memcpy(&a->ss, ai->ai_addr, ai->ai_addrlen);
+		a->len = ai->ai_addrlen;
+		for (unsigned i = 0; i < *n && !again; i++)
+			again = net_addr_equal(a, &out[i]);
+		if (!again)
+			(*n)++;
+	}
 	freeaddrinfo(res);
+	if (*n == 0) {
+		*why = "no usable address";
+		return CFT_E_IO;
+	}
 	return 0;
 }
 

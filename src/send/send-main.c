@@ -154,12 +154,17 @@ static int choose_block_size(const struct send_file *files, int n, long long ask
 }
 
 /* The running program: the loop's context. */
+/* Addresses of the receiver's name tried in turn, at most. */
+#define SEND_ADDRS_MAX 8
+
 struct send_run {
 	struct send_session *s;
 	struct net_out out;		/* the socket, connected to the receiver */
 	struct send_report rep;
 	const char *peer;		/* HOST:PORT as given */
-	unsigned refused;		/* port unreachable replies so far */
+	struct net_addr addrs[SEND_ADDRS_MAX];	/* what it resolves to */
+	unsigned naddrs, at;		/* ... how many, and the one in use */
+	unsigned refused;		/* port unreachable replies from it so far */
 };
 
 static unsigned run_fds(void *ctx, int *fds, unsigned cap)
@@ -187,17 +192,45 @@ static void run_datagram(void *ctx, unsigned which, uint64_t now, const struct n
  * once rather than after --timeout.  A receiver that answered before and is
  * restarting gets the whole timeout to come back, as ever.
  */
+static int open_socket(const struct net_addr *a)
+{
+	int fd = net_udp_socket(NULL, a->ss.ss_family);
+
+	if (fd >= 0 && connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static void run_refused(void *ctx, unsigned which, uint64_t now)
 {
 	struct send_run *r = ctx;
-	char why[256];
+	char why[256], shown[80];
 
 	(void)which;
-	(void)now;
 	if (!r->s || send_answered(r->s) || ++r->refused < CFT_REFUSED_MAX)
 		return;
-	snprintf(why, sizeof(why), "%s: nothing listens there (port unreachable); is cft-recv "
-		 "running, on that port and address?", r->peer);
+	net_addr_str(&r->addrs[r->at], shown, sizeof(shown));
+	/* The name's next address, if it has one that takes a socket: the
+	 * HELLO goes there at its next retry. */
+	while (r->at + 1 < r->naddrs) {
+		int fd = open_socket(&r->addrs[++r->at]);
+		char next[80];
+
+		if (fd < 0)
+			continue;
+		close(r->out.fd);
+		r->out.fd = fd;
+		r->refused = 0;
+		send_peer_moved(r->s, now);
+		net_addr_str(&r->addrs[r->at], next, sizeof(next));
+		log_verbose("%s: nothing listens at %s; trying %s", r->peer, shown, next);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s: nothing listens there (port unreachable%s); is cft-recv "
+		 "running, on that port and address?", r->peer,
+		 r->naddrs > 1 ? " at every address it names" : "");
 	send_abort(r->s, CFT_EXIT_NETWORK, why);
 }
 
@@ -296,11 +329,11 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 
 /* A UDP socket connected to the receiver.  Returns it, or -1 after saying
  * why (*rc: the exit status). */
-static int connect_peer(const char *spec, int *rc)
+static int connect_peer(struct send_run *r, const char *spec, int *rc)
 {
-	struct net_addr peer;
 	const char *why;
-	int fd, err = net_parse_hostport(spec, CFT_DEFAULT_PORT, 0, &peer, &why);
+	int fd, err = net_resolve(spec, CFT_DEFAULT_PORT, 0, r->addrs, SEND_ADDRS_MAX, &r->naddrs,
+				  &why);
 
 	if (err < 0) {
 		if (err == CFT_E_SYNTAX)
@@ -310,15 +343,16 @@ static int connect_peer(const char *spec, int *rc)
 		*rc = err == CFT_E_SYNTAX ? CFT_EXIT_USAGE : CFT_EXIT_NETWORK;
 		return -1;
 	}
-	fd = net_udp_socket(NULL, peer.ss.ss_family);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&peer.ss, peer.len) < 0) {
-		log_error("%s: %s", spec, strerror(errno));
+	/* The first address that takes a socket; the others wait their turn
+	 * (run_refused). */
+	for (r->at = 0; r->at < r->naddrs; r->at++) {
+		fd = open_socket(&r->addrs[r->at]);
 		if (fd >= 0)
-			close(fd);
-		*rc = CFT_EXIT_NETWORK;
-		return -1;
+			return fd;
 	}
-	return fd;
+	log_error("%s: %s", spec, strerror(errno));
+	*rc = CFT_EXIT_NETWORK;
+	return -1;
 }
 
 /* Run the session to its end; returns the exit status. */
@@ -397,7 +431,7 @@ int send_main(int argc, char **argv)
 		files[i].path = o.paths[i];	/* named in the report whatever happens */
 	loop_signals();
 	r.peer = o.peer;
-	r.out.fd = connect_peer(o.peer, &rc);
+	r.out.fd = connect_peer(&r, o.peer, &rc);
 	if (r.out.fd >= 0)
 		rc = check_files(files, o.nfiles, o.paths);
 	if (r.out.fd >= 0 && rc == 0)

@@ -45,6 +45,14 @@ bool send_answered(const struct send_session *s)
 	return s->answered;
 }
 
+void send_peer_moved(struct send_session *s, uint64_t now)
+{
+	/* A new address owes nothing to the old one's silence: HELLO now,
+	 * and the backoff from the start. */
+	flow_heard(&s->data.flow, now);
+	s->data.flow.t_retx = now;
+}
+
 void send_abort(struct send_session *s, int status, const char *why)
 {
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)

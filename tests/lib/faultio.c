@@ -19,6 +19,7 @@
  *   CFT_FAULT_KILL_READ_NTH=N   die (SIGKILL) at the Nth read: a crash
  *   CFT_FAULT_KILL_WRITE_NTH=N  die at the Nth write
  *   CFT_FAULT_KILL_RENAME=before|after  die around the first renameat()
+ *   CFT_FAULT_RESOLVE=NAME=ADDR,...  NAME resolves to these addresses
  *   CFT_FAULT_LOG=FILE        append one line per fault
  *
  * Damage is one bit flipped at a position drawn from the seed: in the
@@ -31,6 +32,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,4 +273,40 @@ int renameat(int ofd, const char *old, int nfd, const char *new)
 		raise(SIGKILL);
 	}
 	return r;
+}
+
+/*
+ * CFT_FAULT_RESOLVE=NAME=ADDR,ADDR...: the name resolves to these numeric
+ * addresses, in this order (a host whose name has an address where nothing
+ * listens, before the one where the receiver is), whatever /etc/hosts says.
+ */
+typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *,
+			      struct addrinfo **);
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		struct addrinfo **res)
+{
+	const char *spec = getenv("CFT_FAULT_RESOLVE");
+	size_t nlen = node ? strlen(node) : 0;
+	struct addrinfo **tail = res, num;
+	char list[256], *save = NULL;
+
+	REAL(getaddrinfo_fn, getaddrinfo);
+	if (!spec || !node || strncmp(spec, node, nlen) != 0 || spec[nlen] != '=' ||
+	    strlen(spec + nlen + 1) >= sizeof(list))
+		return real_getaddrinfo(node, service, hints, res);
+	strcpy(list, spec + nlen + 1);
+	num = hints ? *hints : (struct addrinfo){ 0 };
+	num.ai_flags |= AI_NUMERICHOST;
+	*res = NULL;
+	for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		int rc = real_getaddrinfo(a, service, &num, tail);
+
+		if (rc != 0)
+			return rc;
+		while (*tail)
+			tail = &(*tail)->ai_next;
+	}
+	note("resolve", 1, 0, spec);
+	return *res ? 0 : EAI_NONAME;
 }
