@@ -25,17 +25,20 @@ int net_parse_hostport(const char *s, uint16_t default_port, int passive,
 	return net_resolve(s, default_port, passive, out, 1, &n, why);
 }
 
-int net_resolve(const char *s, uint16_t default_port, int passive, struct net_addr *out,
-		unsigned max, unsigned *n, const char **why)
+/* Room for a host name or address, and for a port number, as text. */
+#define HOST_TEXT_MAX 256
+#define PORT_TEXT_MAX 8
+
+/* HOST:PORT, [V6ADDR]:PORT, HOST or [V6ADDR] into host and port (the
+ * default when none is given). */
+static int split_hostport(const char *s, uint16_t default_port, int passive,
+			  char host[HOST_TEXT_MAX], char port[PORT_TEXT_MAX], const char **why)
 {
-	char host[256], port[8];
 	const char *p, *colon;
 	size_t hlen;
-	struct addrinfo hints, *res = NULL;
-	int rc;
 
 	*why = NULL;
-	snprintf(port, sizeof(port), "%u", default_port);
+	snprintf(port, PORT_TEXT_MAX, "%u", default_port);
 	if (s[0] == '[') {
 		p = strchr(s, ']');
 		if (!p) {
@@ -43,7 +46,7 @@ int net_resolve(const char *s, uint16_t default_port, int passive, struct net_ad
 			return CFT_E_SYNTAX;
 		}
 		hlen = (size_t)(p - s - 1);
-		if (hlen >= sizeof(host)) {
+		if (hlen >= HOST_TEXT_MAX) {
 			*why = "host name too long";
 			return CFT_E_SYNTAX;
 		}
@@ -65,7 +68,7 @@ int net_resolve(const char *s, uint16_t default_port, int passive, struct net_ad
 			return CFT_E_SYNTAX;
 		}
 		hlen = colon ? (size_t)(colon - s) : strlen(s);
-		if (hlen >= sizeof(host)) {
+		if (hlen >= HOST_TEXT_MAX) {
 			*why = "host name too long";
 			return CFT_E_SYNTAX;
 		}
@@ -81,12 +84,24 @@ int net_resolve(const char *s, uint16_t default_port, int passive, struct net_ad
 			*why = prc == CFT_E_RANGE ? "port out of range 1-65535" : "bad port";
 			return CFT_E_SYNTAX;
 		}
-		snprintf(port, sizeof(port), "%lld", v);
+		snprintf(port, PORT_TEXT_MAX, "%lld", v);
 	}
 	if (host[0] == '\0' && !passive) {
 		*why = "missing host";
 		return CFT_E_SYNTAX;
 	}
+	return 0;
+}
+
+int net_resolve(const char *s, uint16_t default_port, int passive, struct net_addr *out,
+		unsigned max, unsigned *n, const char **why)
+{
+	char host[HOST_TEXT_MAX], port[PORT_TEXT_MAX];
+	struct addrinfo hints, *res = NULL;
+	int rc = split_hostport(s, default_port, passive, host, port, why);
+
+	if (rc < 0)
+		return rc;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_DGRAM;
