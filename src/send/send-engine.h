@@ -31,7 +31,9 @@ struct send_stats {
 	uint64_t datagrams;		/* DATA datagrams sent, all kinds */
 	uint64_t retransmits;		/* DATA sent again for missing chunks */
 	uint64_t blocks_resent;		/* whole blocks sent again */
-	uint64_t e2e_mismatches;	/* read-backs whose digest differed */
+	uint64_t e2e_mismatches;	/* read-backs of what we sent that differed */
+	uint64_t resumed;		/* files the receiver held in part, or another
+					 * version of: only what differed was sent */
 	uint64_t e2e_rounds;		/* end-to-end checks, all files */
 	uint64_t probes;
 	uint64_t timeouts;		/* retransmission timer expiries in the data phase */

@@ -141,11 +141,13 @@ static void json_summary(const struct send_report *r, int status, const char *er
 	printf("], \"bytes\": %llu", (unsigned long long)total);
 	if (st)
 		printf(", \"repairs\": {\"datagrams_sent\": %llu, \"datagrams_resent\": %llu, "
-		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"e2e_rounds\": %llu, "
+		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"resumed\": %llu, "
+		       "\"e2e_rounds\": %llu, "
 		       "\"probes\": %llu, \"timeouts\": %llu, \"reconnects\": %llu, "
 		       "\"chunksums\": %llu, \"ignored\": %llu}",
 		       (unsigned long long)st->datagrams, (unsigned long long)st->retransmits,
 		       (unsigned long long)st->blocks_resent, (unsigned long long)st->e2e_mismatches,
+		       (unsigned long long)st->resumed,
 		       (unsigned long long)st->e2e_rounds, (unsigned long long)st->probes,
 		       (unsigned long long)st->timeouts, (unsigned long long)st->reconnects,
 		       (unsigned long long)st->chunksums, (unsigned long long)st->ignored);
@@ -166,7 +168,7 @@ static void summary(const struct send_report *r, uint64_t usec)
 {
 	const struct send_stats *st = send_stats(r->s);
 	uint64_t total = 0;
-	char hex[2 * CFT_DIGEST_LEN + 1], human[32], fresh[64] = "";
+	char hex[2 * CFT_DIGEST_LEN + 1], human[32], fresh[128] = "";
 	double secs = (double)usec / 1e6;
 	uint32_t same = 0, n = r->nfiles;
 
@@ -186,6 +188,10 @@ static void summary(const struct send_report *r, uint64_t usec)
 		    (unsigned long long)st->e2e_rounds);
 	if (same)
 		snprintf(fresh, sizeof(fresh), " (%u already up to date: no data sent)", same);
+	if (st->resumed)
+		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
+			 " (%llu resumed from what the receiver held)",
+			 (unsigned long long)st->resumed);
 	log_info("%u file%s%s, %s verified on the receiver's disk in %.2f s (%.1f MiB/s); "
 		 "repaired: %llu datagram%s resent, %llu block%s resent, %llu end-to-end "
 		 "mismatch%s",

@@ -154,6 +154,7 @@ static void start_file(struct send_session *s, uint64_t now)
 	s->round = 0;
 	s->v_asked = false;
 	s->early = false;
+	s->held = false;
 	feed_start(&s->data.feed, s->src.ffd, s->src.size);
 	send_verify_read(s, true);
 	if (s->phase == SEND_FAILED)
@@ -259,8 +260,10 @@ static void on_sums_count(struct send_session *s, uint64_t now, const struct wir
 static void on_status_now(struct send_session *s, uint64_t now, const struct wire_status *rep,
 			  uint32_t seen)
 {
-	if (s->phase == SEND_OFFER)
+	if (s->phase == SEND_OFFER) {
+		s->held = rep->state == WIRE_FS_VERIFYING || rep->state == WIRE_FS_VERIFIED;
 		enter_data(s, now);
+	}
 	if (s->phase == SEND_SUMS) {
 		if (rep->state == WIRE_FS_SUMS) {
 			on_sums_count(s, now, rep);

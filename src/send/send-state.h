@@ -34,6 +34,9 @@ struct send_session {
 	uint8_t cookie[CFT_COOKIE_LEN];		/* the receiver's, for this session */
 	bool opened;				/* the receiver holds the session */
 	bool answered;				/* heard from the receiver, ever */
+	bool held;				/* the receiver answered the offer by
+						 * checking what it holds (a partial or
+						 * existing file), not by receiving */
 	enum send_phase phase;
 	int status;
 	char err[512];

@@ -47,7 +47,7 @@ start_recv "$T/out"
 start_shim --seed 5 --rate 4M
 "$BIN/cft-send" -q "$T/res" "127.0.0.1:$SHIM_PORT" 2>/dev/null & pid=$!
 sleep 2
-kill -KILL "$pid"; wait "$pid" 2>/dev/null
+{ kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
 stop_shim
 kill -TERM "$RECV_PID"; wait_recv
 avail=$(df --output=avail -B1 "$T/out" | tail -n 1)

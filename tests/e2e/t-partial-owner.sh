@@ -13,16 +13,19 @@ start_recv "$T/out"
 start_shim --seed 3 --rate 4M
 "$BIN/cft-send" -q "$T/a/doc" "127.0.0.1:$SHIM_PORT" 2>"$T/send.log" & pid=$!
 sleep 2
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null
+{ kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
 stop_shim
 # Another file of the same name arrives meanwhile, and is committed.
 "$BIN/cft-send" -q "$T/b/doc" "127.0.0.1:$PORT" 2>"$T/send.log" || fail "the other doc: exit $?"
 assert_same "$T/b/doc" "$T/out/doc"
 # The first sender runs again: it resumes from its partial file.
 start_shim --seed 4
-"$BIN/cft-send" -q "$T/a/doc" "127.0.0.1:$SHIM_PORT" 2>"$T/send.log" || fail "the resumed run: exit $?"
+"$BIN/cft-send" -q --json "$T/a/doc" "127.0.0.1:$SHIM_PORT" >"$T/send.json" 2>"$T/send.log" ||
+	fail "the resumed run: exit $?"
 stop_shim
+# A resume is not a mismatch: nothing was damaged on the way.
+[ "$(json_num "$T/send.json" resumed)" = 1 ] && [ "$(json_num "$T/send.json" e2e_mismatches)" = 0 ] ||
+	fail "a resume reported as: $(grep -o '"repairs": {[^}]*}' "$T/send.json")"
 assert_same "$T/a/doc" "$T/out/doc"
 bytes=$(shim_count forward forwarded_bytes)
 [ "$bytes" -lt $((size * 8 / 10)) ] ||
