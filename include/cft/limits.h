@@ -60,6 +60,8 @@
  * ICMP port unreachable replies to its HELLOs, instead of waiting out its
  * timeout; one may be a receiver starting a moment late. */
 #define CFT_REFUSED_MAX 3
+/* ... and tries at most this many of the addresses its name resolves to. */
+#define CFT_ADDRS_MAX 8
 
 /* Sessions a receiver serves at once; more are refused (busy). */
 #define CFT_SESSIONS_MAX 8

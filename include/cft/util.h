@@ -11,7 +11,7 @@
 
 /*
  * Parse a whole decimal number in [min, max] (in the spirit of OpenBSD's
- * strtonum).  An optional binary suffix K, M or G (powers of 1024) is taken
+ * strtonum).  An optional binary suffix K, M, G or T (powers of 1024) is taken
  * when allow_suffix is set.  Returns 0, CFT_E_SYNTAX or CFT_E_RANGE.
  */
 int util_parse_num(const char *s, long long min, long long max, int allow_suffix,

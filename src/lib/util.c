@@ -118,6 +118,7 @@ int util_parse_num(const char *s, long long min, long long max, int allow_suffix
 		case 'k': case 'K': mult = 1LL << 10; break;
 		case 'm': case 'M': mult = 1LL << 20; break;
 		case 'g': case 'G': mult = 1LL << 30; break;
+		case 't': case 'T': mult = 1LL << 40; break;
 		default: return CFT_E_SYNTAX;
 		}
 		if (v > LLONG_MAX / mult || v < LLONG_MIN / mult)

@@ -154,15 +154,12 @@ static int choose_block_size(const struct send_file *files, int n, long long ask
 }
 
 /* The running program: the loop's context. */
-/* Addresses of the receiver's name tried in turn, at most. */
-#define SEND_ADDRS_MAX 8
-
 struct send_run {
 	struct send_session *s;
 	struct net_out out;		/* the socket, connected to the receiver */
 	struct send_report rep;
 	const char *peer;		/* HOST:PORT as given */
-	struct net_addr addrs[SEND_ADDRS_MAX];	/* what it resolves to */
+	struct net_addr addrs[CFT_ADDRS_MAX];	/* what it resolves to */
 	unsigned naddrs, at;		/* ... how many, and the one in use */
 	unsigned refused;		/* port unreachable replies from it so far */
 };
@@ -332,7 +329,7 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 static int connect_peer(struct send_run *r, const char *spec, int *rc)
 {
 	const char *why;
-	int fd, err = net_resolve(spec, CFT_DEFAULT_PORT, 0, r->addrs, SEND_ADDRS_MAX, &r->naddrs,
+	int fd, err = net_resolve(spec, CFT_DEFAULT_PORT, 0, r->addrs, CFT_ADDRS_MAX, &r->naddrs,
 				  &why);
 
 	if (err < 0) {

@@ -17,6 +17,14 @@ R="$BIN/cft-recv"
 expect_rc 1 "--partial-ttl '0'" "$R" --partial-ttl 0 "$T/out"
 expect_rc 1 "--partial-ttl '31622401'" "$R" --partial-ttl 31622401 "$T/out"
 expect_rc 1 "--partial-ttl 'soon'" "$R" --partial-ttl soon "$T/out"
+# --reserve and --partial-quota: 0 to 1P (CFT_RESERVE_MAX).  At the limit
+# the option is taken (the run then fails on the missing DIR: exit 3).
+for opt in --reserve --partial-quota; do
+	expect_rc 3 "no-such-dir" "$R" $opt 1024T "$T/no-such-dir"
+	expect_rc 3 "no-such-dir" "$R" $opt 0 "$T/no-such-dir"
+	expect_rc 1 "$opt '1125899906842625'" "$R" $opt 1125899906842625 "$T/out"
+	expect_rc 1 "$opt '-1'" "$R" $opt -1 "$T/out"
+done
 
 # Abandoned partial files older than the TTL go; younger ones stay; user
 # files are never touched, however old.

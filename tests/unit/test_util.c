@@ -1,5 +1,6 @@
 /* Names from the wire, numbers from the command line, addresses. */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,9 @@ Test(numbers, ranges_and_suffixes)
 	cr_assert_eq(v, 4 << 20);
 	cr_assert_eq(util_parse_num("4KB", 1, 1 << 30, 1, &v), CFT_E_SYNTAX);
 	cr_assert_eq(util_parse_num("9223372036854775807G", 1, 1 << 30, 1, &v), CFT_E_RANGE);
+	cr_assert_eq(util_parse_num("1024T", 0, 1LL << 50, 1, &v), 0);
+	cr_assert_eq(v, 1LL << 50);
+	cr_assert_eq(util_parse_num("8388608T", 0, LLONG_MAX, 1, &v), CFT_E_RANGE);
 	/* Block size limits, at and past each end. */
 	cr_assert_eq(util_parse_num("4K", CFT_BLOCK_SIZE_MIN, CFT_BLOCK_SIZE_MAX, 1, &v), 0);
 	cr_assert_eq(util_parse_num("4095", CFT_BLOCK_SIZE_MIN, CFT_BLOCK_SIZE_MAX, 1, &v),

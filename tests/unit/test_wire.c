@@ -350,6 +350,20 @@ static void poke16(uint8_t *buf, size_t len, size_t off, uint16_t v)
 	wire_reseal_all(buf, len);
 }
 
+/* A fresh datagram of `type` with byte off set to v (or, with `or`, v OR'd
+ * in), every check resealed: decoding it must fail as malformed. */
+static void refused_with_byte(unsigned type, size_t off, uint8_t v, bool or)
+{
+	uint8_t buf[CFT_DATAGRAM_MAX];
+	struct wire_msg m;
+	int n = encode(type, buf);
+
+	buf[off] = or ? (uint8_t)(buf[off] | v) : v;
+	wire_reseal_all(buf, (size_t)n);
+	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED, "%s byte %zu = %#x",
+		     wire_type_name(type), off, buf[off]);
+}
+
 Test(wire, oversize_length_fields_are_refused)
 {
 	uint8_t buf[CFT_DATAGRAM_MAX];
@@ -376,23 +390,14 @@ Test(wire, oversize_length_fields_are_refused)
 	/* STATUS: more open blocks than a window holds; a block of no chunks
 	 * or of more than a block can have; a want it does not know; a chunk
 	 * held past the block's last. */
-	n = encode(WIRE_STATUS, buf);
-	buf[WIRE_HDR_LEN + 53] = CFT_WINDOW_BLOCKS_MAX + 1;
-	wire_reseal_all(buf, (size_t)n);
-	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
+	refused_with_byte(WIRE_STATUS, WIRE_HDR_LEN + 53, CFT_WINDOW_BLOCKS_MAX + 1, false);
 	n = encode(WIRE_STATUS, buf);
 	poke16(buf, (size_t)n, WIRE_HDR_LEN + 59, 0);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
 	poke16(buf, (size_t)n, WIRE_HDR_LEN + 59, CFT_CHUNKS_MAX + 1);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
-	n = encode(WIRE_STATUS, buf);
-	buf[WIRE_HDR_LEN + 58] = WIRE_HELD_FLAGS + 1;
-	wire_reseal_all(buf, (size_t)n);
-	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
-	n = encode(WIRE_STATUS, buf);
-	buf[WIRE_HDR_LEN + 61 + 11] |= 0x40;	/* chunk 94 of 94 */
-	wire_reseal_all(buf, (size_t)n);
-	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
+	refused_with_byte(WIRE_STATUS, WIRE_HDR_LEN + 58, WIRE_HELD_FLAGS + 1, false);
+	refused_with_byte(WIRE_STATUS, WIRE_HDR_LEN + 61 + 11, 0x40, true);	/* chunk 94 of 94 */
 
 	/* SUMS count: zero and past the per-datagram maximum. */
 	n = encode(WIRE_SUMS, buf);
@@ -402,10 +407,7 @@ Test(wire, oversize_length_fields_are_refused)
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
 
 	/* ERROR message length past its maximum. */
-	n = encode(WIRE_ERROR, buf);
-	buf[WIRE_HDR_LEN + 22] = CFT_ERROR_MSG_MAX + 1;
-	wire_reseal_all(buf, (size_t)n);
-	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
+	refused_with_byte(WIRE_ERROR, WIRE_HDR_LEN + 22, CFT_ERROR_MSG_MAX + 1, false);
 }
 
 Test(wire, encoder_refuses_out_of_range_fields)
