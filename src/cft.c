@@ -18,6 +18,7 @@ static const struct subcommand subcommands[] = {
 	{ "send", send_main, "send files to a receiver, verified end to end (cft-send)" },
 	{ "recv", recv_main, "receive files into a directory (cft-recv)" },
 	{ "shim", shim_main, "relay UDP with reproducible faults (cft-shim)" },
+	{ "genkey", genkey_main, "print a new key for --key on both ends" },
 };
 
 static void usage(FILE *out)
@@ -26,7 +27,7 @@ static void usage(FILE *out)
 		     "cft moves files over UDP and proves every byte arrived on disk.\n\n"
 		     "commands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(out, "  %-6s %s\n", subcommands[i].name, subcommands[i].summary);
+		fprintf(out, "  %-7s %s\n", subcommands[i].name, subcommands[i].summary);
 	fprintf(out, "\n'cft COMMAND --help' for a command's options; cft(1) for more.\n");
 }
 

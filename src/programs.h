@@ -5,5 +5,6 @@
 int send_main(int argc, char **argv);
 int recv_main(int argc, char **argv);
 int shim_main(int argc, char **argv);
+int genkey_main(int argc, char **argv);
 
 #endif

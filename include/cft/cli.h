@@ -2,6 +2,10 @@
 #ifndef CFT_CLI_H
 #define CFT_CLI_H
 
+#include <stdint.h>
+
+#include "cft/limits.h"
+
 /* Report an option getopt_long refused (optopt, or the word at argv[optind-1]). */
 void cli_bad_option(int optopt, char **argv, int optind);
 
@@ -17,5 +21,9 @@ int cli_num(const char *name, const char *arg, long long min, long long max, int
 /* Set log_level from -q and -v; returns 0, or CFT_EXIT_USAGE (with a
  * message) when both are given. */
 int cli_verbosity(int quiet, int verbose);
+
+/* Read the key file of --key into key: 0, or CFT_EXIT_USAGE after a message
+ * (unreadable, not a key, or readable by others: refused). */
+int cli_key(const char *path, uint8_t key[CFT_KEY_LEN]);
 
 #endif

@@ -22,6 +22,8 @@ enum cft_err {
 	CFT_E_SYNTAX = -12,	/* text that does not parse */
 	CFT_E_CHANGED = -13,	/* a source file changed while we read it */
 	CFT_E_TAG = -14,	/* datagram tag does not match: damage past the CRC */
+	CFT_E_AUTH = -15,	/* keyed datagram: not made with our key (or damaged) */
+	CFT_E_REPLAY = -16,	/* keyed datagram seen before */
 };
 
 /* A short fixed description of a code, for messages. */

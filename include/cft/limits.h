@@ -7,7 +7,7 @@
 #define CFT_LIMITS_H
 
 /* Protocol version spoken by this build.  Bumped on any incompatible change. */
-#define CFT_PROTO_VERSION 5
+#define CFT_PROTO_VERSION 6
 #define CFT_STR_(x) #x
 #define CFT_STR(x) CFT_STR_(x)
 #define CFT_PROTO_VERSION_STR CFT_STR(CFT_PROTO_VERSION)
@@ -82,6 +82,24 @@
 #define CFT_COOKIE_PERIOD_US (30 * 1000000ull)
 #define CFT_COOKIE_SECRET_LEN 32
 #define CFT_AMPLIFICATION 3
+
+/*
+ * Keys (cft genkey, --key): a pre-shared key of CFT_KEY_LEN bytes; each
+ * side of a session adds CFT_RANDOM_LEN fresh random bytes to the session
+ * keys it derives (HKDF).  A receiver remembers the HELLOs of the last
+ * CFT_REPLAY_SESSIONS sessions it opened for as long as their cookies hold
+ * (two periods), so that a recorded session cannot be played to it again;
+ * each end drops a datagram whose packet number it has seen, or that is
+ * CFT_REPLAY_WINDOW numbers or more behind the highest.  A sender refused
+ * for its key (or for having none) waits CFT_KEY_GRACE_US for an answer it
+ * can authenticate, since anyone on the path could have sent the refusal,
+ * then gives up (exit 6).
+ */
+#define CFT_KEY_LEN 32
+#define CFT_RANDOM_LEN 32
+#define CFT_REPLAY_SESSIONS 1024
+#define CFT_REPLAY_WINDOW 4096
+#define CFT_KEY_GRACE_US (2 * 1000000ull)
 
 /*
  * Receiver memory for open (incomplete) blocks of one session, in bytes.

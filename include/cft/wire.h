@@ -22,6 +22,8 @@
 /* magic(2) version(1) type(1) flags(2) session(8) checksum(4) */
 #define WIRE_HDR_LEN 18
 #define WIRE_CSUM_OFF 14
+#define WIRE_FLAGS_OFF 4
+#define WIRE_SESSION_OFF 6
 
 /*
  * Every datagram but DATA ends with a tag: the first CFT_SHORT_DIGEST_LEN
@@ -33,6 +35,10 @@
  */
 #define WIRE_TAG_LEN CFT_SHORT_DIGEST_LEN
 #define WIRE_LEAF_LEN 4
+/* DATA: header, seq(4) file(4) block(4) chunk(2) len(2), then the leaf
+ * and the check (4 each), then the payload. */
+#define WIRE_DATA_LEAF_OFF 34
+#define WIRE_DATA_PAYLOAD_OFF 42
 
 enum wire_type {
 	WIRE_HELLO = 1,		/* S->R open a session */
@@ -66,8 +72,9 @@ enum wire_reason {
 	WIRE_R_EXISTS = 10,	/* destination cannot be replaced */
 	WIRE_R_UNKNOWN_SESSION = 11,	/* no such session (receiver restarted?) */
 	WIRE_R_METADATA = 12,	/* receiver cannot give the file its mode or mtime */
+	WIRE_R_KEY = 13,	/* no key, or another key, than the receiver's */
 };
-#define WIRE_REASON_MAX WIRE_R_METADATA
+#define WIRE_REASON_MAX WIRE_R_KEY
 
 /* FILE flags. */
 #define WIRE_FILE_NO_CLOBBER 0x1u	/* never replace an existing destination */
@@ -88,6 +95,7 @@ struct wire_hello {
 	uint32_t nfiles;
 	uint32_t features;	/* reserved, 0: auth, encryption, compression, ... */
 	uint8_t cookie[CFT_COOKIE_LEN];	/* the receiver's, or zeros */
+	uint8_t random[CFT_RANDOM_LEN];	/* the sender's, fresh per session */
 };
 
 struct wire_hello_ack {
@@ -95,6 +103,7 @@ struct wire_hello_ack {
 	uint16_t window_blocks;	/* receiver's open-block budget */
 	uint8_t hello[CFT_SHORT_DIGEST_LEN];	/* the HELLO it understood */
 	uint8_t cookie[CFT_COOKIE_LEN];	/* HELLO again with it, or: it opened */
+	uint8_t random[CFT_RANDOM_LEN];	/* the receiver's, for this session */
 };
 
 struct wire_file {
@@ -285,6 +294,8 @@ uint32_t wire_data_check(const struct wire_data *d);
  * that.
  */
 void wire_reseal(uint8_t *buf, size_t len);
+/* Does the CRC-32 of an encoded datagram hold? */
+bool wire_checksum_ok(const uint8_t *buf, size_t len);
 void wire_reseal_all(uint8_t *buf, size_t len);
 
 /* Exit status (enum cft_exit) that a reason means, on either side. */

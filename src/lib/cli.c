@@ -1,8 +1,12 @@
 /* Command-line habits shared by the programs. */
+#include <errno.h>
+#include <string.h>
+
 #include "cft/error.h"
 #include "cft/exit.h"
 #include "cft/util.h"
 #include "cft/cli.h"
+#include "cft/seal.h"
 
 void cli_bad_option(int optopt, char **argv, int optind)
 {
@@ -33,4 +37,18 @@ int cli_num(const char *name, const char *arg, long long min, long long max, int
 		return -1;
 	}
 	return 0;
+}
+
+int cli_key(const char *path, uint8_t key[CFT_KEY_LEN])
+{
+	const char *why;
+	int rc = seal_key_load(path, key, &why);
+
+	if (rc == 0)
+		return 0;
+	if (rc == CFT_E_IO)
+		log_error("--key %s: %s", path, strerror(errno));
+	else
+		log_error("--key %s: %s", path, why);
+	return CFT_EXIT_USAGE;
 }

@@ -274,6 +274,8 @@ const char *cft_strerror(int err)
 	case CFT_E_SYNTAX: return "not a number";
 	case CFT_E_CHANGED: return "source changed during transfer";
 	case CFT_E_TAG: return "bad tag";
+	case CFT_E_AUTH: return "not authenticated";
+	case CFT_E_REPLAY: return "replayed datagram";
 	default: return "unknown error";
 	}
 }

@@ -18,9 +18,11 @@
  * which its check covers, then the check(4) and the payload. */
 #define DATA_FIELDS_OFF WIRE_HDR_LEN
 #define DATA_FIELDS_LEN 20
-#define DATA_LEAF_OFF (DATA_FIELDS_OFF + DATA_FIELDS_LEN - WIRE_LEAF_LEN)
+#define DATA_LEAF_OFF WIRE_DATA_LEAF_OFF
 #define DATA_CHECK_OFF (DATA_FIELDS_OFF + DATA_FIELDS_LEN)
-#define DATA_PAYLOAD_OFF (DATA_CHECK_OFF + 4)
+#define DATA_PAYLOAD_OFF WIRE_DATA_PAYLOAD_OFF
+_Static_assert(DATA_LEAF_OFF == DATA_FIELDS_OFF + DATA_FIELDS_LEN - WIRE_LEAF_LEN, "DATA layout");
+_Static_assert(DATA_PAYLOAD_OFF == DATA_CHECK_OFF + 4, "DATA layout");
 
 static const uint8_t zero4[4];
 
@@ -93,6 +95,19 @@ void wire_reseal(uint8_t *buf, size_t len)
 {
 	if (len >= WIRE_HDR_LEN)
 		put_u32(buf + WIRE_CSUM_OFF, head_crc(buf, len));
+}
+
+bool wire_checksum_ok(const uint8_t *buf, size_t len)
+{
+	struct rd r;
+
+	if (len < WIRE_HDR_LEN)
+		return false;
+	rd_init(&r, buf + WIRE_CSUM_OFF, 4);
+	if (buf[3] == WIRE_DATA && len >= DATA_PAYLOAD_OFF)
+		return rd_u32(&r) == data_crc(buf, len, wire_leaf(buf + DATA_PAYLOAD_OFF,
+								  len - DATA_PAYLOAD_OFF));
+	return rd_u32(&r) == head_crc(buf, len);
 }
 
 void wire_reseal_all(uint8_t *buf, size_t len)
@@ -213,12 +228,14 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 		wr_u32(w, m->u.hello.nfiles);
 		wr_u32(w, m->u.hello.features);
 		wr_bytes(w, m->u.hello.cookie, CFT_COOKIE_LEN);
+		wr_bytes(w, m->u.hello.random, CFT_RANDOM_LEN);
 		break;
 	case WIRE_HELLO_ACK:
 		wr_u32(w, m->u.hello_ack.features);
 		wr_u16(w, m->u.hello_ack.window_blocks);
 		wr_bytes(w, m->u.hello_ack.hello, CFT_SHORT_DIGEST_LEN);
 		wr_bytes(w, m->u.hello_ack.cookie, CFT_COOKIE_LEN);
+		wr_bytes(w, m->u.hello_ack.random, CFT_RANDOM_LEN);
 		break;
 	case WIRE_FILE:
 		wr_u32(w, m->u.file.file);
@@ -396,22 +413,32 @@ static int decode_counted(struct rd *r, uint16_t count, unsigned max, size_t eac
 	return 0;
 }
 
+/* HELLO and HELLO_ACK: fixed fields only, nothing to range-check here. */
+static void decode_handshake(struct rd *r, struct wire_msg *m)
+{
+	if (m->type == WIRE_HELLO) {
+		m->u.hello.block_size = rd_u32(r);
+		m->u.hello.nfiles = rd_u32(r);
+		m->u.hello.features = rd_u32(r);
+		rd_copy(r, m->u.hello.cookie, CFT_COOKIE_LEN);
+		rd_copy(r, m->u.hello.random, CFT_RANDOM_LEN);
+	} else {
+		m->u.hello_ack.features = rd_u32(r);
+		m->u.hello_ack.window_blocks = rd_u16(r);
+		rd_copy(r, m->u.hello_ack.hello, CFT_SHORT_DIGEST_LEN);
+		rd_copy(r, m->u.hello_ack.cookie, CFT_COOKIE_LEN);
+		rd_copy(r, m->u.hello_ack.random, CFT_RANDOM_LEN);
+	}
+}
+
 /* The fields after the header, by type: 0 or CFT_E_MALFORMED (a length
  * field out of range; the cursor catches the rest). */
 static int decode_body(struct rd *r, struct wire_msg *m)
 {
 	switch (m->type) {
 	case WIRE_HELLO:
-		m->u.hello.block_size = rd_u32(r);
-		m->u.hello.nfiles = rd_u32(r);
-		m->u.hello.features = rd_u32(r);
-		rd_copy(r, m->u.hello.cookie, CFT_COOKIE_LEN);
-		return 0;
 	case WIRE_HELLO_ACK:
-		m->u.hello_ack.features = rd_u32(r);
-		m->u.hello_ack.window_blocks = rd_u16(r);
-		rd_copy(r, m->u.hello_ack.hello, CFT_SHORT_DIGEST_LEN);
-		rd_copy(r, m->u.hello_ack.cookie, CFT_COOKIE_LEN);
+		decode_handshake(r, m);
 		return 0;
 	case WIRE_FILE:
 		m->u.file.file = rd_u32(r);
@@ -536,7 +563,8 @@ int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 			m->type = 0;	/* not a readable ERROR: nothing to believe */
 		return CFT_E_VERSION;
 	}
-	/* No flag is defined yet; a set one means a feature we lack. */
+	/* No flag is defined in the keyless format; a keyed datagram
+	 * (seal.h) must be made keyless before it is decoded here. */
 	if (m->flags != 0)
 		return CFT_E_MALFORMED;
 	if (m->type < WIRE_HELLO || m->type > WIRE_TYPE_MAX)
@@ -575,6 +603,7 @@ const char *wire_reason_name(unsigned reason)
 		"destination exists",
 		"unknown session (receiver restarted?)",
 		"receiver cannot keep the mode or modification time",
+		"key refused",
 	};
 
 	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "unknown reason";
@@ -596,6 +625,8 @@ int wire_reason_exit(unsigned reason)
 		return CFT_EXIT_LOCAL;
 	case WIRE_R_DIGEST:
 		return CFT_EXIT_DIGEST;
+	case WIRE_R_KEY:
+		return CFT_EXIT_AUTH;
 	default:
 		return CFT_EXIT_NETWORK;
 	}

@@ -74,6 +74,10 @@ struct recv_counters {
 	uint64_t withheld;		/* answers larger than CFT_AMPLIFICATION times
 					 * what an unproven address sent: not sent */
 	uint64_t not_loopback;		/* from beyond loopback, without --insecure */
+	uint64_t bad_key;		/* HELLO without our key: refused */
+	uint64_t unauthentic;		/* keyed datagram failing its tag: damaged
+					 * or forged (it has no other check) */
+	uint64_t replayed;		/* keyed datagram or session seen before */
 	uint64_t files_committed;
 	uint64_t bytes_committed;
 };
@@ -89,13 +93,23 @@ struct recv_server {
 	bool threads;			/* disk work on threads (worker.h); false:
 					 * inline, for tests */
 	uint8_t secret[CFT_COOKIE_SECRET_LEN];	/* for cookies; drawn at start */
+	bool keyed;			/* --key: every datagram signed or sealed */
+	uint8_t key[CFT_KEY_LEN];
+	uint8_t hello_key[CFT_KEY_LEN];	/* seal_hello_key(key) */
+	/* The HELLOs of the sessions opened while their cookies hold: none
+	 * opens twice (a keyed session played again from a recording). */
+	struct {
+		uint8_t hello[CFT_SHORT_DIGEST_LEN];
+		uint64_t at;
+	} opened[CFT_REPLAY_SESSIONS];
 	uint32_t mode_mask;		/* permission bits files may get (umask out) */
 	uint64_t reserve;		/* free bytes left to others (--reserve) */
 	uint64_t partial_quota;		/* abandoned partial files, bytes at most */
 	uint64_t evicted_at;		/* when they were last counted (0: never) */
 	/* Answers to an address that has not shown it receives at it: the
 	 * datagram being answered may get at most this many bytes back. */
-	struct proto_out stateless;
+	struct proto_out stateless;	/* signed when keyed */
+	struct proto_out plain;		/* never signed: "not our key" */
 	size_t stateless_budget;
 	unsigned sessions_done;		/* finished sessions, any outcome */
 	unsigned sessions_complete;	/* ... that committed every file */

@@ -29,6 +29,7 @@ struct recv_opts {
 	const char *listen_at;
 	const char *dir;
 	const char *user;
+	const char *key;		/* --key FILE */
 	long long timeout_s, ttl_s, mode_mask, reserve, quota;
 	bool once, quiet, verbose, json, syslog, insecure;
 };
@@ -66,13 +67,15 @@ static void usage(FILE *out)
 		"      --json              one JSON object per finished session on stdout\n"
 		"      --syslog            log to syslog (daemon) instead of standard error\n"
 		"      --user NAME         become NAME once listening (when started as root)\n"
+		"  -k, --key FILE          the key shared with senders (cft genkey): every\n"
+		"                          datagram authenticated and encrypted\n"
 		"      --insecure          serve beyond loopback without a key (a trusted LAN)\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n"
 		"\n"
 		"Exit: 0 done, 1 usage, 3 DIR unusable, 4 network (or --once interrupted).\n"
 		"A session's own status (2 refused, 3 file error, 4 network, 5 digests never\n"
-		"agreed) is in its report.  See cft-recv(1).\n",
+		"agreed, 6 key refused) is in its report.  See cft-recv(1).\n",
 		CFT_DEFAULT_PORT, CFT_TIMEOUT_DEFAULT_S, CFT_PARTIAL_TTL_DEFAULT_S);
 }
 
@@ -137,7 +140,7 @@ static void run_datagram(void *ctx, unsigned which, uint64_t now, const struct n
 	(void)which;
 	/* Without a key, anybody who reaches the port could write into DIR:
 	 * only this host, unless the operator says the network is trusted. */
-	if (!r->o.insecure && !net_addr_is_loopback(from)) {
+	if (!r->o.insecure && !r->srv.keyed && !net_addr_is_loopback(from)) {
 		r->srv.c.datagrams++;
 		r->srv.c.not_loopback++;
 		return;
@@ -198,6 +201,25 @@ static int parse_mask(const char *arg, long long *out)
 	return 0;
 }
 
+/* What the options say together, and DIR.  -1 to go on, or an exit status. */
+static int check_options(int argc, char **argv, struct recv_opts *o)
+{
+	if (cli_verbosity(o->quiet, o->verbose) != 0)
+		return CFT_EXIT_USAGE;
+	if (o->key && o->insecure) {
+		log_error("--key and --insecure: with a key the receiver may face any network; "
+			  "--insecure is for none");
+		return CFT_EXIT_USAGE;
+	}
+	if (argc - optind != 1) {
+		log_error(argc - optind < 1 ? "missing DIR" : "one DIR only");
+		usage(stderr);
+		return CFT_EXIT_USAGE;
+	}
+	o->dir = argv[optind];
+	return -1;
+}
+
 /* Parse the command line into o.  Returns -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct recv_opts *o)
 {
@@ -215,6 +237,7 @@ static int parse_options(int argc, char **argv, struct recv_opts *o)
 		{ "syslog", no_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "insecure", no_argument, NULL, 'I' },
+		{ "key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -222,7 +245,7 @@ static int parse_options(int argc, char **argv, struct recv_opts *o)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "l:1t:p:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:1t:p:k:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': o->listen_at = optarg; break;
 		case '1': o->once = true; break;
@@ -256,6 +279,7 @@ static int parse_options(int argc, char **argv, struct recv_opts *o)
 		case 's': o->syslog = true; break;
 		case 'u': o->user = optarg; break;
 		case 'I': o->insecure = true; break;
+		case 'k': o->key = optarg; break;
 		case 'h': usage(stdout); return CFT_EXIT_OK;
 		case 'V': printf("cft-recv %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
 			return CFT_EXIT_OK;
@@ -265,15 +289,7 @@ static int parse_options(int argc, char **argv, struct recv_opts *o)
 			return CFT_EXIT_USAGE;
 		}
 	}
-	if (cli_verbosity(o->quiet, o->verbose) != 0)
-		return CFT_EXIT_USAGE;
-	if (argc - optind != 1) {
-		log_error(argc - optind < 1 ? "missing DIR" : "one DIR only");
-		usage(stderr);
-		return CFT_EXIT_USAGE;
-	}
-	o->dir = argv[optind];
-	return -1;
+	return check_options(argc, argv, o);
 }
 
 /* The destination and the socket.  Returns -1 to go on, or an exit status. */
@@ -290,9 +306,11 @@ static int open_ends(struct recv_run *r)
 			log_error("--listen '%s': %s", r->o.listen_at, why);
 			return rc == CFT_E_SYNTAX ? CFT_EXIT_USAGE : CFT_EXIT_NETWORK;
 		}
-		if (!r->o.insecure && !net_addr_is_loopback(&addr) && !net_addr_is_any(&addr)) {
+		if (!r->o.insecure && !r->o.key && !net_addr_is_loopback(&addr) &&
+		    !net_addr_is_any(&addr)) {
 			log_error("--listen '%s': without a key, cft-recv serves this host only "
-				  "(loopback); --insecure serves a trusted network", r->o.listen_at);
+				  "(loopback); --key FILE serves any network, --insecure a "
+				  "trusted one", r->o.listen_at);
 			return CFT_EXIT_USAGE;
 		}
 	}
@@ -313,7 +331,8 @@ static int open_ends(struct recv_run *r)
 	if (privs_drop(r->o.user) < 0)
 		return CFT_EXIT_USAGE;
 	log_verbose("listening on %s%s, writing into %s", shown,
-		    r->o.insecure ? "" : " (this host only: no key)", r->o.dir);
+		    r->o.key ? " (keyed)" : r->o.insecure ? " (no key: trusted network)" :
+		    " (this host only: no key)", r->o.dir);
 	return -1;
 }
 
@@ -342,6 +361,7 @@ static int serve(struct recv_run *r)
 int recv_main(int argc, char **argv)
 {
 	static struct recv_run r;
+	uint8_t key[CFT_KEY_LEN];
 	int rc;
 
 	log_prog = "cft-recv";
@@ -353,6 +373,10 @@ int recv_main(int argc, char **argv)
 	rc = parse_options(argc, argv, &r.o);
 	if (rc >= 0)
 		return rc;
+	/* Before anything else, and before privileges go: a key readable only
+	 * by root is the usual case. */
+	if (r.o.key && cli_key(r.o.key, key) != 0)
+		return CFT_EXIT_USAGE;
 	/* A log kept in a file (a service's) needs the time of each line. */
 	log_stamp = !isatty(STDERR_FILENO);
 	if (r.o.syslog)
@@ -365,6 +389,8 @@ int recv_main(int argc, char **argv)
 
 		umask(um);
 		r.srv.mode_mask = (uint32_t)r.o.mode_mask & ~(uint32_t)um;
+		if (r.o.key)
+			recv_server_set_key(&r.srv, key);
 		r.srv.reserve = (uint64_t)r.o.reserve;
 		r.srv.partial_quota = r.o.quota >= 0 ? (uint64_t)r.o.quota : default_quota(r.dirfd);
 		r.rep.json = r.o.json;
@@ -380,6 +406,8 @@ int recv_main(int argc, char **argv)
 		log_error("out of memory");
 		rc = CFT_EXIT_LOCAL;
 	}
+	memset(key, 0, sizeof(key));
+	memset(r.srv.key, 0, sizeof(r.srv.key));
 	recv_report_free(&r.rep);
 	net_batch_free(&r.out.batch);
 	if (r.out.fd >= 0)

@@ -23,7 +23,7 @@ void recv_say_event(struct recv_session *s, struct recv_event *ev)
 
 void recv_say(struct recv_session *s, const struct wire_msg *m)
 {
-	proto_send(&s->srv->io.out, &s->peer, m);
+	proto_send(&s->out, &s->peer, m);
 }
 
 /* What the file would be committed as, and its digest: the size it holds,
@@ -96,7 +96,7 @@ void recv_say_error(struct recv_session *s, unsigned reason, uint32_t file,
 	uint8_t ref[CFT_SHORT_DIGEST_LEN];
 
 	proto_error_ref(offer ? offer : s->hello, reason, file, ref);
-	proto_send_error(&s->srv->io.out, &s->peer, s->id, reason, file, ref, text);
+	proto_send_error(&s->out, &s->peer, s->id, reason, file, ref, text);
 }
 
 void recv_session_end(struct recv_session *s, int status, const char *why)

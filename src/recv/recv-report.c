@@ -32,13 +32,16 @@ static const struct {
 	C("outside window", "outside_window", window_full, 1),
 	C("offer digest", "bad_offer", bad_offer, 1),
 	C("unmatched", "unmatched", unmatched, 1),
+	C("not loopback", "not_loopback", not_loopback, 1),
+	C("not authentic", "unauthentic", unauthentic, 1),
+	C("replayed", "replayed", replayed, 1),
 	C("chunk check", "bad_chunk", bad_chunk, 2),
 	C("block digest", "block_mismatch", block_mismatch, 2),
 	C("read-back", "readback_mismatch", readback_mismatch, 2),
 	C("refused", "refused", refused, 3),
 	C("cookies", "cookies", cookies, 3),
 	C("withheld", "withheld", withheld, 3),
-	C("not loopback", "not_loopback", not_loopback, 1),
+	C("key refused", "bad_key", bad_key, 3),
 #undef C
 };
 

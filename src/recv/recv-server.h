@@ -22,6 +22,9 @@ int recv_server_init(struct recv_server *srv, int dirfd, uint64_t timeout_us,
  * and frees memory. */
 void recv_server_free(struct recv_server *srv);
 
+/* Keys: from now on every datagram signed or sealed under this key. */
+void recv_server_set_key(struct recv_server *srv, const uint8_t key[CFT_KEY_LEN]);
+
 void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
 			     const struct net_addr *from, const uint8_t *buf, size_t len);
 void recv_server_on_timer(struct recv_server *srv, uint64_t now);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cft/check.h"
 #include "cft/digest.h"
 #include "cft/error.h"
 #include "cft/exit.h"
@@ -421,6 +422,7 @@ static void send_hello_ack(struct recv_session *s)
 	ack.u.hello_ack.window_blocks = (uint16_t)s->blocks.window;
 	memcpy(ack.u.hello_ack.hello, s->hello, CFT_SHORT_DIGEST_LEN);
 	memcpy(ack.u.hello_ack.cookie, s->cookie, CFT_COOKIE_LEN);	/* opened */
+	memcpy(ack.u.hello_ack.random, s->random, CFT_RANDOM_LEN);
 	recv_say(s, &ack);
 }
 
@@ -441,11 +443,24 @@ static void on_bye(struct recv_session *s, const struct wire_bye *b)
 		recv_session_end(s, CFT_EXIT_NETWORK, "sender left before the last file");
 }
 
+/* The HELLO that opened us, again: our HELLO_ACK was lost. */
+static void on_hello(struct recv_session *s, const struct wire_msg *m)
+{
+	uint8_t hello[CFT_DIGEST_LEN];
+
+	proto_hello_digest(m->session, &m->u.hello, hello);
+	if (!digest_equal_n(hello, s->hello, CFT_SHORT_DIGEST_LEN)) {
+		s->srv->c.unmatched++;
+		return;
+	}
+	send_hello_ack(s);
+}
+
 void recv_session_on_msg(struct recv_session *s, uint64_t now, const struct wire_msg *m)
 {
 	s->last_heard = now;
 	switch (m->type) {
-	case WIRE_HELLO: send_hello_ack(s); break;	/* our HELLO_ACK was lost */
+	case WIRE_HELLO: on_hello(s, m); break;
 	case WIRE_FILE: on_file(s, &m->u.file); break;
 	case WIRE_BLOCK: on_block(s, &m->u.block); break;
 	case WIRE_DATA: on_data(s, now, &m->u.data); break;
@@ -500,9 +515,37 @@ uint32_t recv_window_blocks(uint32_t block_size)
 	return window;
 }
 
+/*
+ * Everything a session says leaves here.  Keyed, the HELLO_ACK is signed
+ * (the sender checks it before it has the session's keys, to learn them)
+ * and everything else is sealed.
+ */
+static void session_datagram(void *ctx, const struct net_addr *to, const uint8_t *buf,
+			     size_t len)
+{
+	struct recv_session *s = ctx;
+	uint8_t out[CFT_DATAGRAM_MAX];
+	int n;
+
+	if (!s->keyed) {
+		s->srv->io.out.datagram(s->srv->io.out.ctx, to, buf, len);
+		return;
+	}
+	if (buf[3] == WIRE_HELLO_ACK) {
+		memcpy(out, buf, len);
+		seal_sign(s->srv->hello_key, out, len);
+		n = (int)len;
+	} else {
+		n = seal_close(&s->seal, buf, len, out, sizeof(out));
+		CFT_ASSERT(n > 0);	/* our control datagrams keep their size */
+	}
+	s->srv->io.out.datagram(s->srv->io.out.ctx, to, out, (size_t)n);
+}
+
 struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 				      const struct net_addr *from, uint64_t id,
-				      const struct wire_hello *h)
+				      const struct wire_hello *h,
+				      const uint8_t random[CFT_RANDOM_LEN])
 {
 	struct recv_session *s = calloc(1, sizeof(*s));
 	struct recv_event ev = { .kind = RECV_EV_OPENED, .nfiles = h->nfiles,
@@ -512,7 +555,16 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 	if (!s)
 		return NULL;
 	s->srv = srv;
+	s->out = (struct proto_out){ session_datagram, s };
+	if (srv->keyed) {
+		if (seal_init(&s->seal, srv->key, id, h->random, random, false) < 0) {
+			free(s);
+			return NULL;
+		}
+		s->keyed = true;
+	}
 	memcpy(s->cookie, h->cookie, CFT_COOKIE_LEN);
+	memcpy(s->random, random, CFT_RANDOM_LEN);
 	s->id = id;
 	proto_hello_digest(id, h, s->hello);
 	s->peer = *from;
@@ -523,6 +575,7 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 	recv_blocks_init(&s->blocks, h->block_size, window);
 	if (recv_disk_init(&s->disk, srv->threads, on_written, recv_verify_checked, s) < 0) {
 		recv_disk_free(&s->disk);
+		seal_free(&s->seal);
 		free(s);
 		return NULL;
 	}
@@ -537,5 +590,6 @@ void recv_session_free(struct recv_session *s)
 	recv_file_free(s->f);
 	recv_disk_free(&s->disk);
 	recv_blocks_free(&s->blocks);
+	seal_free(&s->seal);
 	free(s);
 }

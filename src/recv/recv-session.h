@@ -23,9 +23,12 @@ bool recv_session_no_room(struct recv_session *s, struct recv_file *f);
 /* Blocks a session of this block size holds open (HELLO_ACK's window). */
 uint32_t recv_window_blocks(uint32_t block_size);
 
+/* A session opened by HELLO h from `from`; `random` is ours, for the
+ * HELLO_ACK and, keyed, the session keys.  NULL when out of memory. */
 struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 				      const struct net_addr *from, uint64_t id,
-				      const struct wire_hello *h);
+				      const struct wire_hello *h,
+				      const uint8_t random[CFT_RANDOM_LEN]);
 /* A decoded datagram of this session, from its peer. */
 void recv_session_on_msg(struct recv_session *s, uint64_t now, const struct wire_msg *m);
 /* Work that is due: time-outs, a delayed STATUS, a step of a read-back. */

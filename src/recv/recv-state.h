@@ -13,6 +13,7 @@
 
 #include "cft/filesum.h"
 #include "cft/net.h"
+#include "cft/seal.h"
 #include "cft/wire.h"
 #include "recv-blocks.h"
 #include "recv-disk.h"
@@ -59,6 +60,10 @@ struct recv_session {
 	uint8_t hello[CFT_DIGEST_LEN];	/* the HELLO as understood */
 	struct net_addr peer;
 	uint8_t cookie[CFT_COOKIE_LEN];	/* the HELLO's, echoed: it opened */
+	uint8_t random[CFT_RANDOM_LEN];	/* ours, in the HELLO_ACK */
+	struct proto_out out;		/* to the peer: sealed when keyed */
+	bool keyed;
+	struct seal seal;
 	char peer_str[64];
 	uint32_t nfiles;
 	uint32_t next_file;		/* files [0, next_file) are committed */

@@ -74,6 +74,9 @@ struct send_config {
 	bool threads;			/* disk work on a thread of its own (worker.h);
 					 * false: inline, for tests */
 	uint64_t session;		/* the session id: random, the caller's */
+	uint8_t random[CFT_RANDOM_LEN];	/* the caller's, fresh: each session's
+					 * random is a keyed digest of it */
+	const uint8_t *key;		/* CFT_KEY_LEN bytes, borrowed; NULL: keyless */
 	struct proto_out out;
 	/* Optional: called for every event. */
 	void (*event)(void *ctx, const struct send_event *ev);

@@ -31,6 +31,8 @@ struct send_opts {
 	long long block_size;	/* 0: choose */
 	long long bwlimit;	/* bytes per second; 0: none */
 	bool quiet, verbose, json, no_clobber;
+	const char *key_path;	/* --key FILE */
+	uint8_t key[CFT_KEY_LEN];
 	int nfiles;
 	char **paths;
 	const char *peer;
@@ -52,11 +54,14 @@ static void usage(FILE *out)
 		"  -v, --verbose           report each step and repair\n"
 		"      --json              print one JSON summary on standard output\n"
 		"  -n, --no-clobber        never replace an existing destination (exit 2)\n"
+		"  -k, --key FILE          the key shared with the receiver (cft genkey):\n"
+		"                          every datagram authenticated and encrypted\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n"
 		"\n"
 		"Exit: 0 verified, 1 usage, 2 refused, 3 file error, 4 network, 5 digests\n"
-		"never agreed, 7 source changed, 130 interrupted.  See cft-send(1).\n",
+		"never agreed, 6 key refused, 7 source changed, 130 interrupted.\n"
+		"See cft-send(1).\n",
 		CFT_TIMEOUT_DEFAULT_S, CFT_BLOCK_SIZE_MIN / 1024, CFT_BLOCK_SIZE_MAX / (1024 * 1024),
 		CFT_BLOCK_SIZE_DEFAULT / (1024 * 1024), CFT_BLOCKS_MAX, (unsigned)(CFT_BWLIMIT_MIN / 1024),
 		(unsigned)(CFT_BWLIMIT_MAX >> 30));
@@ -270,6 +275,7 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "no-clobber", no_argument, NULL, 'n' },
+		{ "key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -277,7 +283,7 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "t:b:qvnhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:b:k:qvnhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (cli_num("--timeout", optarg, 1, CFT_TIMEOUT_MAX_S, 0, "seconds",
@@ -298,6 +304,7 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 		case 'v': o->verbose = true; break;
 		case 'j': o->json = true; break;
 		case 'n': o->no_clobber = true; break;
+		case 'k': o->key_path = optarg; break;
 		case 'h': usage(stdout); return CFT_EXIT_OK;
 		case 'V': printf("cft-send %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
 			return CFT_EXIT_OK;
@@ -321,6 +328,8 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 	}
 	o->paths = argv + optind;
 	o->peer = argv[argc - 1];
+	if (o->key_path && cli_key(o->key_path, o->key) != 0)
+		return CFT_EXIT_USAGE;
 	return -1;
 }
 
@@ -362,6 +371,7 @@ static int run(struct send_run *r, const struct send_opts *o, struct send_file *
 		.block_size = block_size,
 		.timeout_us = (uint64_t)o->timeout_s * 1000000u,
 		.no_clobber = o->no_clobber,
+		.key = o->key_path ? o->key : NULL,
 		.bwlimit = (double)o->bwlimit,
 		.threads = true,
 		.out = { net_out_datagram, &r->out },
@@ -376,6 +386,7 @@ static int run(struct send_run *r, const struct send_opts *o, struct send_file *
 	};
 
 	if (digest_random(&cfg.session, sizeof(cfg.session)) < 0 ||
+	    digest_random(cfg.random, sizeof(cfg.random)) < 0 ||
 	    net_batch_init(&r->out.batch, CFT_DATAGRAM_MAX, NET_SEND) < 0 || !(r->s = send_new(&cfg))) {
 		log_error("cannot start: out of memory or no randomness");
 		return CFT_EXIT_LOCAL;
@@ -445,5 +456,6 @@ int send_main(int argc, char **argv)
 	for (int i = 0; i < o.nfiles; i++)
 		free((void *)files[i].name);
 	free(files);
+	memset(o.key, 0, sizeof(o.key));
 	return rc;
 }

@@ -15,7 +15,7 @@ void send_msg(struct send_session *s, struct wire_msg *m, uint8_t type)
 
 void send_say(struct send_session *s, const struct wire_msg *m)
 {
-	proto_send(&s->cfg.out, NULL, m);
+	proto_send(&s->out, NULL, m);
 }
 
 void send_say_error(struct send_session *s, unsigned reason, const char *text)
@@ -24,7 +24,7 @@ void send_say_error(struct send_session *s, unsigned reason, const char *text)
 	uint8_t ref[CFT_SHORT_DIGEST_LEN];
 
 	proto_error_ref(s->hello, reason, file, ref);
-	proto_send_error(&s->cfg.out, NULL, s->id, reason, file, ref, text);
+	proto_send_error(&s->out, NULL, s->id, reason, file, ref, text);
 }
 
 void send_event(struct send_session *s, enum send_event_kind kind)

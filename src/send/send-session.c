@@ -18,6 +18,8 @@
 #include "cft/exit.h"
 #include "cft/util.h"
 #include "cft/wire.h"
+#include "send-hello.h"
+#include "send-keys.h"
 #include "send-say.h"
 #include "send-session.h"
 #include "send-verify.h"
@@ -62,41 +64,12 @@ void send_abort(struct send_session *s, int status, const char *why)
 }
 
 /* The peer answered: the session is alive and the backoff is over. */
-static void heard(struct send_session *s, uint64_t now)
+void send_heard(struct send_session *s, uint64_t now)
 {
 	s->answered = true;
 	s->last_heard = now;
 	s->early_probed = false;
 	flow_heard(&s->data.flow, now);
-}
-
-/* The session id in use is s->id: its HELLO and that HELLO's digests. */
-static void set_session(struct send_session *s, uint64_t id)
-{
-	struct wire_hello h = { .block_size = s->cfg.block_size, .nfiles = s->cfg.nfiles };
-
-	s->id = id;
-	memset(s->cookie, 0, sizeof(s->cookie));	/* made for the session id */
-	s->opened = false;
-	s->data.session = id;
-	proto_hello_digest(id, &h, s->hello);
-}
-
-static void send_hello(struct send_session *s, uint64_t now)
-{
-	uint8_t buf[CFT_DATAGRAM_MAX];
-	struct wire_msg m;
-	int n;
-
-	send_msg(s, &m, WIRE_HELLO);
-	m.u.hello.block_size = s->cfg.block_size;
-	m.u.hello.nfiles = s->cfg.nfiles;
-	memcpy(m.u.hello.cookie, s->cookie, CFT_COOKIE_LEN);
-	n = wire_encode(&m, buf, sizeof(buf));
-	/* A receiver of another version refers to these very bytes. */
-	digest_sha256(buf, (size_t)n, s->hello_sent);
-	s->cfg.out.datagram(s->cfg.out.ctx, NULL, buf, (size_t)n);
-	s->hello_at = now;
 }
 
 static void send_offer(struct send_session *s, uint64_t now)
@@ -135,7 +108,7 @@ static void make_offer(struct send_session *s)
 }
 
 /* Open file s->cur and offer it. */
-static void start_file(struct send_session *s, uint64_t now)
+void send_start_file(struct send_session *s, uint64_t now)
 {
 	const struct send_file *sf = cur_file(s);
 	int rc = source_open(&s->src, sf->path, sf->size);
@@ -213,7 +186,7 @@ static void file_committed(struct send_session *s, uint64_t now)
 	send_progress(s, now);
 	s->stats.file = ++s->cur;
 	if (s->cur < s->cfg.nfiles) {
-		start_file(s, now);
+		send_start_file(s, now);
 	} else {
 		/* Every file is committed: the transfer is done.  BYE only
 		 * spares the receiver its timeout, so it goes twice (one loss
@@ -312,7 +285,7 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
 		seen = s->data.flow.ack_seq;
 	if (rep->state == WIRE_FS_COMMITTED) {
 		if (send_verify_committed(s, rep)) {
-			heard(s, now);
+			send_heard(s, now);
 			file_committed(s, now);
 		} else if (s->phase == SEND_COMMIT) {
 			s->stats.ignored++;
@@ -322,7 +295,7 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
 	if (rep->round != s->round)
 		return;		/* an answer from an earlier round */
 	flow_on_counts(&s->data.flow, now, rep->rx_seq, rep->rx_count);
-	heard(s, now);
+	send_heard(s, now);
 	on_status_now(s, now, rep, seen);
 }
 
@@ -331,7 +304,7 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
  * offer the current file again; the receiver checks what it kept of it and
  * only what it lacks is sent.  Committed files stay committed.
  */
-static void reconnect(struct send_session *s, uint64_t now)
+void send_reconnect(struct send_session *s, uint64_t now)
 {
 	if (s->phase == SEND_HELLO)
 		return;
@@ -343,75 +316,14 @@ static void reconnect(struct send_session *s, uint64_t now)
 	source_close(&s->src);
 	s->phase = SEND_HELLO;
 	s->opened = false;
+	/* Keyed, a session opens once: the next is another. */
+	if (s->cfg.key)
+		send_next_session(s);
 	sched_start(&s->data.sched, 0, s->cfg.block_size);
 	flow_new_peer(&s->data.flow);
 	s->data.flow.backoffs = 0;
 	s->last_heard = now;
 	s->data.flow.t_retx = now;	/* HELLO at the next timer call */
-}
-
-/*
- * The receiver accepted a HELLO.  If it is not ours as we sent it (damaged
- * on the way, and resealed), that session has the wrong parameters: leave it
- * to time out, and open another with a new id.
- */
-static void on_hello_ack(struct send_session *s, uint64_t now, const struct wire_hello_ack *a)
-{
-	static const uint8_t none[CFT_COOKIE_LEN];
-	uint32_t window = a->window_blocks;
-	uint8_t next[CFT_DIGEST_LEN];
-
-	if (s->phase == SEND_DONE || s->phase == SEND_FAILED || s->opened)
-		return;
-	if (!digest_equal_n(a->hello, s->hello, CFT_SHORT_DIGEST_LEN)) {
-		s->stats.ignored++;
-		/* A HELLO damaged on the way.  Without our cookie nothing was
-		 * kept; with it, a session with the wrong parameters was opened
-		 * (left to time out): either way, again with a new id. */
-		if (s->phase != SEND_HELLO && !digest_equal_n(a->cookie, s->cookie, CFT_COOKIE_LEN))
-			return;
-		digest_sha256(s->hello, CFT_DIGEST_LEN, next);
-		if (s->phase != SEND_HELLO)
-			reconnect(s, now);
-		set_session(s, (uint64_t)next[0] << 56 | (uint64_t)next[1] << 48 |
-			       (uint64_t)next[2] << 40 | (uint64_t)next[3] << 32 |
-			       (uint64_t)next[4] << 24 | (uint64_t)next[5] << 16 |
-			       (uint64_t)next[6] << 8 | next[7]);
-		s->data.flow.t_retx = now;	/* HELLO at the next timer call */
-		return;
-	}
-	if (s->phase != SEND_HELLO) {
-		/* The answer to the HELLO that carried the cookie: open.  Or
-		 * another cookie (ours was damaged, or is too old): HELLO with
-		 * that one. */
-		if (digest_equal_n(a->cookie, s->cookie, CFT_COOKIE_LEN)) {
-			s->opened = true;
-		} else {
-			memcpy(s->cookie, a->cookie, CFT_COOKIE_LEN);
-			send_hello(s, now);
-		}
-		return;
-	}
-	/* The handshake's round trip, if only one HELLO went (Karn): the
-	 * path model paces its first flight over it. */
-	if (s->data.flow.backoffs == 1)
-		cc_seed_rtt(&s->data.flow.cc, now, now - s->hello_at);
-	heard(s, now);
-	if (window < 1)
-		window = 1;
-	if (window > CFT_WINDOW_BLOCKS_MAX)
-		window = CFT_WINDOW_BLOCKS_MAX;
-	s->data.sched.window = window;
-	/*
-	 * The session is open if this answers a HELLO that carried the cookie.
-	 * If not, it carries one: the HELLO goes again with it, and the offer
-	 * right behind it (with it until the receiver answers), so that
-	 * proving our address costs no round trip.
-	 */
-	s->opened = !digest_equal_n(s->cookie, none, CFT_COOKIE_LEN) &&
-		    digest_equal_n(a->cookie, s->cookie, CFT_COOKIE_LEN);
-	memcpy(s->cookie, a->cookie, CFT_COOKIE_LEN);
-	start_file(s, now);
 }
 
 /* An ERROR is believed only if it refers to what it answers: our HELLO, or
@@ -428,7 +340,7 @@ static void on_error(struct send_session *s, uint64_t now, const struct wire_err
 		if (s->phase == SEND_OFFER && !s->opened)
 			send_offer(s, now);
 		else
-			reconnect(s, now);	/* at worst a needless restart */
+			send_reconnect(s, now);	/* at worst a needless restart */
 		return;
 	}
 	if (e->file != WIRE_NO_FILE && (e->file != s->cur || s->phase == SEND_HELLO)) {
@@ -445,40 +357,31 @@ static void on_error(struct send_session *s, uint64_t now, const struct wire_err
 		  wire_reason_name(e->reason), text[0] ? ": " : "", text);
 }
 
-/* A datagram of another version: believed only as an ERROR that refers to
- * the very HELLO we sent. */
-static void on_other_version(struct send_session *s, const struct wire_msg *m)
-{
-	uint8_t ref[CFT_SHORT_DIGEST_LEN];
-
-	if (m->type != WIRE_ERROR || m->u.error.reason != WIRE_R_VERSION ||
-	    s->phase != SEND_HELLO)
-		return;
-	proto_error_ref(s->hello_sent, WIRE_R_VERSION, m->u.error.file, ref);
-	if (!digest_equal_n(ref, m->u.error.ref, CFT_SHORT_DIGEST_LEN)) {
-		s->stats.ignored++;
-		return;
-	}
-	send_fail(s, CFT_EXIT_REFUSED, "receiver speaks protocol version %u, we speak %u",
-		  m->version, CFT_PROTO_VERSION);
-}
-
 static void on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf, size_t len)
 {
+	uint8_t plain[CFT_DATAGRAM_MAX];
 	struct wire_msg m;
-	int rc = wire_decode(buf, len, &m);
+	int rc;
 
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED)
 		return;
+	if (s->cfg.key) {
+		rc = send_keys_open(s, now, buf, len, plain);
+		if (rc < 0)
+			return;
+		buf = plain;
+		len = (size_t)rc;
+	}
+	rc = wire_decode(buf, len, &m);
 	if (rc == CFT_E_VERSION && m.session == s->id) {
-		on_other_version(s, &m);
+		send_on_other_version(s, &m);
 		return;
 	}
 	if (rc < 0 || m.session != s->id)
 		return;		/* damaged, or not ours: the protocol repairs */
 	switch (m.type) {
 	case WIRE_HELLO_ACK:
-		on_hello_ack(s, now, &m.u.hello_ack);
+		send_on_hello_ack(s, now, &m.u.hello_ack);
 		break;
 	case WIRE_STATUS:
 		on_status(s, now, &m.u.status);
@@ -547,7 +450,8 @@ static bool timed_out(struct send_session *s, uint64_t now)
 
 static void on_timer(struct send_session *s, uint64_t now)
 {
-	if (s->phase == SEND_DONE || s->phase == SEND_FAILED || timed_out(s, now))
+	if (s->phase == SEND_DONE || s->phase == SEND_FAILED || timed_out(s, now) ||
+	    send_keys_refused(s, now))
 		return;
 	if (s->phase == SEND_DATA)
 		pump(s, now);
@@ -606,6 +510,8 @@ uint64_t send_next_deadline(const struct send_session *s, uint64_t now)
 		t = s->last_heard + s->cfg.timeout_us;
 	if (s->last_progress + s->cfg.timeout_us < t)
 		t = s->last_progress + s->cfg.timeout_us;
+	if (s->keys.refused_at && s->keys.refused_at + CFT_KEY_GRACE_US < t)
+		t = s->keys.refused_at + CFT_KEY_GRACE_US;
 	return t;
 }
 
@@ -626,8 +532,10 @@ struct send_session *send_new(const struct send_config *cfg)
 		send_free(s);
 		return NULL;
 	}
-	s->data.out = cfg->out;
-	set_session(s, cfg->session);
+	s->out = s->data.out = cfg->out;
+	if (cfg->key)
+		send_keys_start(s);
+	send_set_session(s, cfg->session);
 	s->phase = SEND_HELLO;
 	flow_init(&s->data.flow, cfg->bwlimit / CFT_DATAGRAM_MAX);
 	s->data.sched.window = CFT_WINDOW_BLOCKS_MIN;
@@ -643,6 +551,7 @@ void send_free(struct send_session *s)
 	feed_stop(&s->data.feed);
 	source_close(&s->src);
 	send_data_free(&s->data);
+	send_keys_forget(s);
 	free(s);
 }
 

@@ -12,6 +12,7 @@
 
 #include "cft/filesum.h"
 #include "cft/proto.h"
+#include "cft/seal.h"
 #include "cft/worker.h"
 #include "send-data.h"
 #include "send-engine.h"
@@ -32,6 +33,18 @@ struct send_session {
 	uint8_t hello_sent[CFT_DIGEST_LEN];	/* SHA-256 of the HELLO datagram */
 	uint64_t hello_at;			/* when the last HELLO went */
 	uint8_t cookie[CFT_COOKIE_LEN];		/* the receiver's, for this session */
+	uint8_t random[CFT_RANDOM_LEN];		/* ours, for this session */
+	uint32_t sessions;			/* session ids used so far */
+	struct proto_out out;			/* to the receiver: cfg.out, or
+						 * through the keys */
+	struct {				/* keyed: cfg.key (send-keys.c) */
+		uint8_t hello_key[CFT_KEY_LEN];
+		bool ready;			/* seal holds the session's keys */
+		uint8_t peer_random[CFT_RANDOM_LEN];	/* theirs, in seal */
+		struct seal seal;
+		uint64_t refused_at;		/* "not my key" heard (0: not) */
+		char refused_why[CFT_ERROR_MSG_MAX + 1];
+	} keys;
 	bool opened;				/* the receiver holds the session */
 	bool answered;				/* heard from the receiver, ever */
 	bool held;				/* the receiver answered the offer by

@@ -13,7 +13,7 @@
 #   send/*.bin        inputs for fuzz_send.c, in the same form: the
 #                     receiver's answers to the sender that harness runs.
 #
-# Everything below is computed from cft-protocol(7), version 5, with
+# Everything below is computed from cft-protocol(7), version 6, with
 # python3's zlib and hashlib, not with cft's code.  The harnesses reseal the
 # CRC-32 only, so each seed carries its own tag (or, for DATA, its leaf and
 # check), and the digests that make the engines believe it: hello and offer
@@ -37,11 +37,11 @@ done
 # checks.
 # Each python3 program below starts with it.
 common=$(cat <<'PY'
-import hashlib, struct, zlib
+import hashlib, hmac, struct, zlib
 
 HDR = 18            # the header: magic .. checksum
 TAG = 16            # every datagram but DATA ends with one
-VERSION = 5
+VERSION = 6
 DATA = 5
 DATA_LEAF = HDR + 16        # DATA: sequence file block chunk length, leaf,
 DATA_CHECK = HDR + 20       # ... check (the CRC-32 of the 20 bytes before it),
@@ -90,7 +90,16 @@ def replace(d, off, old_len, new):
     """d with d[off:off+old_len] replaced by new (fields of other widths)."""
     return d[:off] + new + d[off + old_len:]
 
-HELLO = sha(b"cft-hello" + struct.pack(">BQIII", VERSION, SESSION, BLOCK, NFILES, 0))
+# Each harness's HELLO: fuzz_recv.c sends it with a random of zeros;
+# fuzz_send.c's sender derives its random, HMAC-SHA-256 under the random its
+# caller gave (zeros), of the session and the count of sessions before (0).
+RANDOM_RECV = bytes(32)
+RANDOM_SEND = hmac.new(bytes(32), struct.pack(">QI", SESSION, 0), hashlib.sha256).digest()
+
+def hello_digest(random):
+    return sha(b"cft-hello" + struct.pack(">BQIII", VERSION, SESSION, BLOCK, NFILES, 0) + random)
+
+HELLO = None    # the harness's, set below
 
 def offer_digest(file, size, mtime_sec, mtime_nsec, mode, flags, name):
     return sha(b"cft-offer" + HELLO + struct.pack(">IQqIIIH", file, size, mtime_sec,
@@ -104,10 +113,15 @@ def error_ref(context, reason, file):
     return sha(b"cft-error" + context + struct.pack(">HI", reason, file))[:16]
 
 def write(folder, seeds):
+    """Each seed twice: after the byte that makes the harness keyless (0),
+    and after the one that makes it keyed, sealing or signing what it feeds
+    (1)."""
     for name, datagrams in seeds.items():
-        with open("%s/%s.bin" % (folder, name), "wb") as f:
-            for d in datagrams:
-                f.write(struct.pack(">H", len(d)) + d)
+        for mode, suffix in ((0, ""), (1, "-keyed")):
+            with open("%s/%s%s.bin" % (folder, name, suffix), "wb") as f:
+                f.write(bytes([mode]))
+                for d in datagrams:
+                    f.write(struct.pack(">H", len(d)) + d)
 PY
 )
 
@@ -120,6 +134,7 @@ PY
 # "cft-kat", so its last block, 3, is one 7-byte chunk.
 { printf '%s\n' "$common"; cat <<'PY'; } | python3 -
 
+HELLO = hello_digest(RANDOM_RECV)
 SIZE = 3 * BLOCK + 7
 CONTENT = bytes(i * 7 % 251 for i in range(3 * BLOCK)) + b"cft-kat"
 NAME = b"f"
@@ -216,6 +231,7 @@ PY
 # state, ERRORs that refer to its HELLO or offer.
 { printf '%s\n' "$common"; cat <<'PY'; } | python3 -
 
+HELLO = hello_digest(RANDOM_SEND)
 MTIME = (1700000000, 123456789)
 A = bytes(i * 7 % 251 for i in range(3 * BLOCK + 7))
 FILES = [(b"a", A), (b"b", b"")]

@@ -189,3 +189,24 @@ shim_count() {
 shim_seed() {
 	grep -o 'seed [0-9]*' "$T/shim.log" | head -n 1
 }
+
+# flood_beside_send SEED COUNT FLOODSEED [CFT-SEND OPTIONS...]: send $T/src
+# through a 20 MB/s shim (so that the two meet) while cft-dgram floods the
+# receiver with COUNT openings from 200 other loopback addresses; fails
+# unless the copy verifies and no address got back more than 3 times what
+# it sent.  Sets FLOOD_SENT and FLOOD_GOT (bytes).
+flood_beside_send() {
+	local seed=$1 count=$2 fseed=$3 pid out rc=0
+	shift 3
+	start_shim --seed "$seed" --rate 20M
+	"$BIN/cft-send" -q --timeout 20 "$@" "$T/src" "127.0.0.1:$SHIM_PORT" 2>"$T/send.log" &
+	pid=$!
+	out=$("$BUILD/cft-dgram" "127.0.0.1:$PORT" flood "$count" "$fseed") || fail "cft-dgram flood"
+	wait $pid || rc=$?
+	stop_shim
+	[ "$rc" = 0 ] || fail "cft-send beside the flood exited $rc: $(cat "$T/send.log")"
+	assert_same "$T/src" "$T/out/src"
+	read -r _ FLOOD_SENT _ FLOOD_GOT <<<"$out"
+	[ "$FLOOD_GOT" -le $((3 * FLOOD_SENT)) ] ||
+		fail "answers of $FLOOD_GOT bytes to $FLOOD_SENT bytes sent (more than 3x)"
+}

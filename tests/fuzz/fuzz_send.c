@@ -7,8 +7,12 @@
  * sending two small files from a fresh directory, with the clock moving
  * between datagrams so that timers, the data phase and the independent read
  * all run.  The engine must never crash, hang or read outside its files.
+ * The first byte chooses a keyless sender or a keyed one, to which the
+ * handshake's datagrams are signed with its key (the rest, unsealed, tries
+ * the seal).
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 #include <unistd.h>
 
 #include "cft/limits.h"
+#include "cft/seal.h"
 #include "cft/wire.h"
 #include "fuzz_dir.h"
 #include "send/send-session.h"
@@ -59,6 +64,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct send_config cfg = { .files = files, .nfiles = 2, .block_size = 4096,
 				   .timeout_us = 30000000, .session = SESSION,
 				   .out = { out, NULL } };
+	static const uint8_t key[CFT_KEY_LEN] = { 0xf0, 0x22 };
+	uint8_t hello_key[CFT_KEY_LEN];
+	bool keyed;
+
+	if (len < 1)
+		return 0;
+	keyed = data[0] & 1;
+	data++;
+	len--;
+	cfg.key = keyed ? key : NULL;
+	seal_hello_key(key, hello_key);
 
 	fuzz_dir_new(dir);
 	snprintf(p0, sizeof(p0), "%s/a", dir);
@@ -87,6 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 				for (unsigned i = 0; i < 8; i++)
 					buf[6 + i] = (uint8_t)(SESSION >> (56 - 8 * i));
 			wire_reseal(buf, n);
+			if (keyed && n >= WIRE_HDR_LEN + WIRE_TAG_LEN &&
+			    (buf[3] == WIRE_HELLO_ACK || buf[3] == WIRE_ERROR))
+				seal_sign(hello_key, buf, n);
 			send_on_datagram(s, now, buf, n);
 		}
 		data += n;

@@ -122,10 +122,15 @@ static void link_send(struct link *l, struct queue *q, const uint8_t *b, size_t 
 	}
 }
 
+const uint8_t *harness_send_key, *harness_recv_key;
+void (*harness_tap)(const uint8_t *b, size_t len);
+
 static void emit_sr(void *ctx, const struct net_addr *to, const uint8_t *b, size_t len)
 {
 	(void)ctx;
 	(void)to;
+	if (harness_tap)
+		harness_tap(b, len);
 	link_send(&L, &L.sr, b, len);
 }
 
@@ -237,6 +242,8 @@ void harness_setup(void)
 	cr_assert_not_null(mkdtemp(dir_src));
 	cr_assert_not_null(mkdtemp(dir_dst));
 	memset(&L, 0, sizeof(L));
+	harness_send_key = harness_recv_key = NULL;
+	harness_tap = NULL;
 	L.sr.d = calloc(QCAP, sizeof(struct dgram));
 	L.rs.d = calloc(QCAP, sizeof(struct dgram));
 	memset(&sender_addr, 0, sizeof(sender_addr));
@@ -319,6 +326,8 @@ int run_transfer_opts(struct run *r, const char **names, unsigned n, uint32_t bl
 	cr_assert_eq(recv_server_init(&r->srv, r->dirfd, 30000000,
 				      (struct recv_io){ .out = { emit_rs, NULL },
 							.event = harness_event }), 0);
+	if (harness_recv_key)
+		recv_server_set_key(&r->srv, harness_recv_key);
 	memset(files, 0, sizeof(files));
 	for (unsigned i = 0; i < n; i++) {
 		struct stat st;
@@ -331,7 +340,8 @@ int run_transfer_opts(struct run *r, const char **names, unsigned n, uint32_t bl
 	}
 	cfg = (struct send_config){ .files = files, .nfiles = n, .block_size = block_size,
 				    .timeout_us = 30000000, .session = seed + 1,
-				    .no_clobber = no_clobber, .out = { emit_sr, NULL } };
+				    .no_clobber = no_clobber, .key = harness_send_key,
+				    .out = { emit_sr, NULL } };
 	r->s = send_new(&cfg);
 	cr_assert_not_null(r->s);
 	r->now = 1000000;

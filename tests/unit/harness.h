@@ -66,6 +66,10 @@ extern struct link L;
 /* Optional: the receiver's events, for debugging a test. */
 extern void (*harness_event)(void *ctx, const struct recv_event *ev);
 extern struct net_addr sender_addr;
+/* Keys for run_transfer (NULL: keyless; reset by harness_setup), and a tap
+ * that sees every datagram the sender sends, before the link's faults. */
+extern const uint8_t *harness_send_key, *harness_recv_key;
+extern void (*harness_tap)(const uint8_t *b, size_t len);
 extern char dir_src[64], dir_dst[64];
 
 /* Fresh directories and queues (criterion .init), and their removal (.fini). */

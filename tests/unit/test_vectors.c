@@ -50,10 +50,11 @@
 /* The man page's magic, version and digest sizes, written out here so the
  * test does not take them from the header files it is checking. */
 #define SPEC_MAGIC 0xC57Fu
-#define SPEC_VERSION 5u
+#define SPEC_VERSION 6u
 #define SPEC_DIGEST 32u		/* SHA-256 */
 #define SPEC_SHORT 16u		/* a "short" digest: its first 16 bytes */
 #define SPEC_COOKIE 16u		/* HELLO's and HELLO_ACK's cookie */
+#define SPEC_RANDOM 32u		/* HELLO's and HELLO_ACK's random */
 #define SPEC_LEAF 4u		/* a chunk's leaf: a CRC-32, big-endian */
 #define SPEC_DATA_CHECKED 20u	/* DATA's check covers sequence .. leaf */
 #define SPEC_CHUNKSUMS 320u	/* leaves in one CHUNKSUMS, at most */
@@ -138,6 +139,8 @@ GET(g_ack_window, m->u.hello_ack.window_blocks)
 GET_BYTES(b_ack_hello, m->u.hello_ack.hello, SPEC_SHORT)
 GET_BYTES(b_hello_cookie, m->u.hello.cookie, SPEC_COOKIE)
 GET_BYTES(b_ack_cookie, m->u.hello_ack.cookie, SPEC_COOKIE)
+GET_BYTES(b_hello_random, m->u.hello.random, SPEC_RANDOM)
+GET_BYTES(b_ack_random, m->u.hello_ack.random, SPEC_RANDOM)
 GET(g_file_file, m->u.file.file)
 GET(g_file_size, m->u.file.size)
 GET(g_file_mtime_sec, m->u.file.mtime_sec)
@@ -244,12 +247,14 @@ static const struct vec_entry entries[] = {
 	UINT(WIRE_HELLO, 0, "nfiles", 4, g_hello_nfiles),
 	UINT(WIRE_HELLO, 0, "features", 4, g_hello_features),
 	BYTES(WIRE_HELLO, 0, "cookie", SPEC_COOKIE, b_hello_cookie),
+	BYTES(WIRE_HELLO, 0, "random", SPEC_RANDOM, b_hello_random),
 	TAG(WIRE_HELLO),
 
 	UINT(WIRE_HELLO_ACK, 0, "features", 4, g_ack_features),
 	UINT(WIRE_HELLO_ACK, 0, "window", 2, g_ack_window),
 	BYTES(WIRE_HELLO_ACK, 0, "hello", SPEC_SHORT, b_ack_hello),
 	BYTES(WIRE_HELLO_ACK, 0, "cookie", SPEC_COOKIE, b_ack_cookie),
+	BYTES(WIRE_HELLO_ACK, 0, "random", SPEC_RANDOM, b_ack_random),
 	TAG(WIRE_HELLO_ACK),
 
 	UINT(WIRE_FILE, 0, "file", 4, g_file_file),
@@ -1258,8 +1263,8 @@ Test(vectors, the_checker_catches_faults)
 	const char *status = VEC_DIR "/07-status-receiving.hex";
 	const char *chunksums = VEC_DIR "/13-chunksums.hex";
 	/* 01-hello.hex's tag, as its two lines read. */
-	const char *tag = "87 f1 10 5a f2 25 00 29   tag = 87f1105af2250029928ab053563a03b6\n"
-			  "92 8a b0 53 56 3a 03 b6";
+	const char *tag = "d0 a0 0b 79 86 bc cb 5c   tag = d0a00b7986bccb5cf39fe2277e127776\n"
+			  "f3 9f e2 27 7e 12 77 76";
 	/* 05-data.hex's leaf and check, as their lines read. */
 	const char *leaf = "36 10 a6 86               leaf = 0x3610a686";
 	const char *check = "de 6c 51 34               check = 0xde6c5134";
@@ -1271,12 +1276,12 @@ Test(vectors, the_checker_catches_faults)
 	expect_caught(hello, "00 00 01 03               ", "00 00 01 03 ", "expected a byte");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
 		      "00 00 01 03 00 00 00 00  nfiles = 259", "has 8 bytes");
-	expect_caught(hello, "b1 fd 97 64               checksum = 0xb1fd9764",
-		      "b1 fd 97 65               checksum = 0xb1fd9765", "CRC-32 of the bytes");
+	expect_caught(hello, "58 e6 3d 10               checksum = 0x58e63d10",
+		      "58 e6 3d 11               checksum = 0x58e63d11", "CRC-32 of the bytes");
 	expect_caught(hello, "c5 7f                     magic = 0xc57f",
 		      "c5 7e                     magic = 0xc57e", "cft-protocol(7) says");
-	expect_caught(hello, "05                        version = 5",
-		      "04                        version = 4", "cft-protocol(7) is version 5");
+	expect_caught(hello, "06                        version = 6",
+		      "05                        version = 5", "cft-protocol(7) is version 6");
 	expect_caught(hello, "00 04 00 00               block_size = 262144\n"
 			     "00 00 01 03               nfiles = 259",
 		      "00 00 01 03               nfiles = 259\n"
@@ -1288,22 +1293,22 @@ Test(vectors, the_checker_catches_faults)
 	 * left as it was; a field dropped; the tag computed over the checksum
 	 * as written rather than as zero; a whole SHA-256 where the man page
 	 * keeps 16 bytes; no tag; a field after it. */
-	expect_caught(hello, tag, "87 f1 10 5a f2 25 00 2e   tag = 87f1105af225002e928ab053563a03b1\n"
-				  "92 8a b0 53 56 3a 03 b1", "short SHA-256 of the 46 bytes");
+	expect_caught(hello, tag, "d0 a0 0b 79 86 bc cb 2e   tag = d0a00b7986bccb2ef39fe2277e127771\n"
+				  "f3 9f e2 27 7e 12 77 71", "short SHA-256 of the 78 bytes");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
-		      "00 00 01 04               nfiles = 260", "short SHA-256 of the 46 bytes");
+		      "00 00 01 04               nfiles = 260", "short SHA-256 of the 78 bytes");
 	expect_caught(hello, "00 00 00 00               features = 0\n", "",
-		      "short SHA-256 of the 42 bytes");
-	expect_caught(hello, tag, "63 50 73 ec 81 9f 02 53   tag = 635073ec819f0253bb27ceb6ef4999a3\n"
-				  "bb 27 ce b6 ef 49 99 a3", "(checksum as zero)");
-	expect_caught(hello, tag, "87 f1 10 5a f2 25 00 29   tag = 87f1105af2250029928ab053563a03b6"
-				  "ca210fb5bb74663ecdd4ad23f3f41d41\n"
-				  "92 8a b0 53 56 3a 03 b6\n"
-				  "ca 21 0f b5 bb 74 66 3e\n"
-				  "cd d4 ad 23 f3 f4 1d 41", "tag has 32 bytes; cft-protocol(7) gives it 16");
+		      "short SHA-256 of the 74 bytes");
+	expect_caught(hello, tag, "1a f6 2f 80 e3 cd 53 46   tag = 1af62f80e3cd53464c21a9dbfbdea3dc\n"
+				  "4c 21 a9 db fb de a3 dc", "(checksum as zero)");
+	expect_caught(hello, tag, "d0 a0 0b 79 86 bc cb 5c   tag = d0a00b7986bccb5cf39fe2277e127776"
+				  "2ec7d276a3b81a45688a7d6f9f74930f\n"
+				  "f3 9f e2 27 7e 12 77 76\n"
+				  "2e c7 d2 76 a3 b8 1a 45\n"
+				  "68 8a 7d 6f 9f 74 93 0f", "tag has 32 bytes; cft-protocol(7) gives it 16");
 	expect_caught(hello, tag, "", "HELLO ends with its tag");
-	expect_caught(hello, "92 8a b0 53 56 3a 03 b6",
-		      "92 8a b0 53 56 3a 03 b6\n00 00 00 00               features = 0",
+	expect_caught(hello, "f3 9f e2 27 7e 12 77 76",
+		      "f3 9f e2 27 7e 12 77 76\n00 00 00 00               features = 0",
 		      "4 bytes follow it");
 
 	/* DATA's leaf: a wrong byte; the payload changed under it; none.  Its
