@@ -50,8 +50,11 @@
 /* Largest file, in bytes: CFT_BLOCKS_MAX blocks of the largest size. */
 #define CFT_FILE_SIZE_MAX ((unsigned long long)CFT_BLOCKS_MAX * CFT_BLOCK_SIZE_MAX)
 
-/* Longest file name, in bytes (NAME_MAX on Linux and the BSDs). */
+/* Longest file name, in bytes (NAME_MAX on Linux and the BSDs), and the
+ * longest name on the wire: a path below DIR, names joined by '/' (a file
+ * of a directory tree), which FILE and a verified STATUS must still fit. */
 #define CFT_NAME_MAX 255
+#define CFT_PATH_MAX 1024
 
 /* Most files in one session; more files means another session. */
 #define CFT_FILES_MAX 65536

@@ -29,6 +29,14 @@ int util_parse_prob(const char *s, double *out);
  */
 int util_name_valid(const uint8_t *name, size_t len);
 
+/*
+ * A name on the wire: a file's name, or a path below the receiver's DIR
+ * (names util_name_valid accepts, joined by single '/', nothing before the
+ * first or after the last), at most CFT_PATH_MAX bytes.  Returns 0 or
+ * CFT_E_NAME.
+ */
+int util_path_valid(const uint8_t *path, size_t len);
+
 /* Prefix of the receiver's temporary files; no accepted name starts so. */
 #define CFT_TEMP_PREFIX ".cft-tmp."
 
@@ -45,7 +53,7 @@ void util_sanitize(const uint8_t *in, size_t len, char *out, size_t cap);
  * U+FEFF) as \u{XXXX}; a backslash as \\.  The result is valid UTF-8
  * (truncated at a character to fit cap >= 1), so JSON can carry it.
  */
-#define UTIL_NAME_SHOWN_MAX (4 * CFT_NAME_MAX + 1)
+#define UTIL_NAME_SHOWN_MAX (4 * CFT_PATH_MAX + 1)
 void util_name_shown(const char *name, char *out, size_t cap);
 
 /* Monotonic clock, microseconds. */

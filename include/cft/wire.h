@@ -78,7 +78,8 @@ enum wire_reason {
 
 /* FILE flags. */
 #define WIRE_FILE_NO_CLOBBER 0x1u	/* never replace an existing destination */
-#define WIRE_FILE_FLAGS_KNOWN WIRE_FILE_NO_CLOBBER
+#define WIRE_FILE_DIRECTORY 0x2u	/* a directory of a tree: size 0, no data */
+#define WIRE_FILE_FLAGS_KNOWN (WIRE_FILE_NO_CLOBBER | WIRE_FILE_DIRECTORY)
 
 /* Receiver's state for the file a STATUS describes. */
 enum wire_fstate {
@@ -112,9 +113,9 @@ struct wire_file {
 	int64_t mtime_sec;	/* the source's modification time, kept */
 	uint32_t mtime_nsec;
 	uint32_t mode;		/* permission bits only (0777), kept */
-	uint32_t flags;		/* WIRE_FILE_*; the rest reserved (directory trees) */
+	uint32_t flags;		/* WIRE_FILE_* */
 	uint16_t name_len;
-	const uint8_t *name;	/* not NUL-terminated; util_name_valid checks it */
+	const uint8_t *name;	/* not NUL-terminated; util_path_valid checks it */
 	uint8_t offer[CFT_DIGEST_LEN];	/* proto_offer_digest of the above */
 };
 

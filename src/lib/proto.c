@@ -62,7 +62,7 @@ uint16_t proto_chunk_len(uint32_t block_len, uint32_t c)
 }
 
 /* The canonical bytes of each digest: a label, then fields as on the wire. */
-#define CANON_MAX (16 + 64 + CFT_NAME_MAX + 2 * CFT_DIGEST_LEN)
+#define CANON_MAX (16 + 64 + CFT_PATH_MAX + 2 * CFT_DIGEST_LEN)
 
 static void canon_digest(const struct wr *w, uint8_t *out, size_t len)
 {

@@ -168,6 +168,25 @@ int util_name_valid(const uint8_t *name, size_t len)
 	return 0;
 }
 
+int util_path_valid(const uint8_t *path, size_t len)
+{
+	size_t start = 0;
+
+	if (len == 0 || len > CFT_PATH_MAX)
+		return CFT_E_NAME;
+	/* Each name between the slashes on its own: no empty one (a leading,
+	 * trailing or doubled '/'), no '.' or '..', nothing util_name_valid
+	 * refuses.  So the path stays below DIR, whatever it says. */
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && path[i] != '/')
+			continue;
+		if (util_name_valid(path + start, i - start) < 0)
+			return CFT_E_NAME;
+		start = i + 1;
+	}
+	return 0;
+}
+
 void util_sanitize(const uint8_t *in, size_t len, char *out, size_t cap)
 {
 	size_t o = 0;

@@ -189,7 +189,7 @@ static int body_valid(const struct wire_msg *m)
 {
 	switch (m->type) {
 	case WIRE_FILE:
-		return m->u.file.name_len <= CFT_NAME_MAX;
+		return m->u.file.name_len <= CFT_PATH_MAX;
 	case WIRE_DATA:
 		return m->u.data.len >= 1 && m->u.data.len <= CFT_CHUNK_SIZE;
 	case WIRE_STATUS:
@@ -197,7 +197,7 @@ static int body_valid(const struct wire_msg *m)
 		       m->u.status.state <= WIRE_FS_MAX &&
 		       (m->u.status.state != WIRE_FS_RECEIVING || held_valid(&m->u.status)) &&
 		       (m->u.status.state != WIRE_FS_VERIFIED ||
-			(m->u.status.name_len <= CFT_NAME_MAX && m->u.status.existing <= 1));
+			(m->u.status.name_len <= CFT_PATH_MAX && m->u.status.existing <= 1));
 	case WIRE_SUMS:
 		return m->u.sums.count >= 1 && m->u.sums.count <= CFT_SUMS_PER_DATAGRAM;
 	case WIRE_CHUNKSUMS:
@@ -362,7 +362,7 @@ static int decode_status_state(struct rd *r, struct wire_status *s)
 		rd_copy(r, s->digest, CFT_DIGEST_LEN);
 		rd_copy(r, s->commit, CFT_DIGEST_LEN);
 		s->name_len = rd_u16(r);
-		if (s->name_len > CFT_NAME_MAX || s->existing > 1)
+		if (s->name_len > CFT_PATH_MAX || s->existing > 1)
 			return CFT_E_MALFORMED;
 		s->name = rd_bytes(r, s->name_len);
 		return 0;
@@ -448,7 +448,7 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 		m->u.file.mode = rd_u32(r);
 		m->u.file.flags = rd_u32(r);
 		m->u.file.name_len = rd_u16(r);
-		if (m->u.file.name_len > CFT_NAME_MAX)
+		if (m->u.file.name_len > CFT_PATH_MAX)
 			return CFT_E_MALFORMED;
 		m->u.file.name = rd_bytes(r, m->u.file.name_len);
 		rd_copy(r, m->u.file.offer, CFT_DIGEST_LEN);

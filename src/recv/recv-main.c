@@ -41,6 +41,7 @@ struct recv_run {
 	struct recv_report rep;
 	struct net_out out;		/* the listening socket */
 	int dirfd;
+	char listening[160];		/* the address, and how it is served */
 	unsigned swept_at;		/* sessions_done at the last sweep */
 	uint64_t swept_when;		/* ... and when (loop clock, us) */
 };
@@ -330,9 +331,9 @@ static int open_ends(struct recv_run *r)
 	/* What root was needed for is done: the port is bound, DIR is open. */
 	if (privs_drop(r->o.user) < 0)
 		return CFT_EXIT_USAGE;
-	log_verbose("listening on %s%s, writing into %s", shown,
-		    r->o.key ? " (keyed)" : r->o.insecure ? " (no key: trusted network)" :
-		    " (this host only: no key)", r->o.dir);
+	snprintf(r->listening, sizeof(r->listening), "%s%s", shown,
+		 r->o.key ? " (keyed)" : r->o.insecure ? " (no key: trusted network)" :
+		 " (this host only: no key)");
 	return -1;
 }
 
@@ -347,6 +348,9 @@ static int serve(struct recv_run *r)
 	int sig;
 
 	sweep(r);
+	/* Said once signals wait for the loop and the first sweep is done:
+	 * whoever waits for this line finds the receiver serving. */
+	log_verbose("listening on %s, writing into %s", r->listening, r->o.dir);
 	sig = loop_run(&loop);
 	if (sig == 0)
 		return CFT_EXIT_OK;	/* --once, complete */

@@ -434,6 +434,10 @@ void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
 
 	srv->c.datagrams++;
 	srv->stateless_budget = CFT_AMPLIFICATION * len;
+	if (len > CFT_DATAGRAM_MAX) {
+		srv->c.malformed++;	/* cut short by the loop: never read */
+		return;
+	}
 	if (srv->keyed) {
 		int n = unkey(srv, from, buf, len, plain);
 

@@ -218,8 +218,8 @@ static int offer_news(struct recv_session *s, const struct wire_file *wf)
  * refused. */
 static int check_offer(struct recv_session *s, const struct wire_file *wf, char *name)
 {
-	if (util_name_valid(wf->name, wf->name_len) < 0) {
-		char shown[CFT_NAME_MAX + 1];
+	if (util_path_valid(wf->name, wf->name_len) < 0) {
+		char shown[CFT_PATH_MAX + 1];
 
 		util_sanitize(wf->name, wf->name_len, shown, sizeof(shown));
 		refuse_offer(s, WIRE_R_BAD_NAME, wf, shown, "file name refused");
@@ -233,7 +233,7 @@ static int check_offer(struct recv_session *s, const struct wire_file *wf, char 
 		return -1;
 	}
 	if ((wf->flags & ~WIRE_FILE_FLAGS_KNOWN) || (wf->mode & ~0777u) ||
-	    wf->mtime_nsec >= 1000000000u) {
+	    wf->mtime_nsec >= 1000000000u || ((wf->flags & WIRE_FILE_DIRECTORY) && wf->size)) {
 		refuse_offer(s, WIRE_R_BAD_REQUEST, wf, "file flags, mode or time not supported",
 			     "file flags, mode or time not supported");
 		return -1;
@@ -328,13 +328,29 @@ static void open_file(struct recv_session *s, struct recv_file *f, const char *n
 		      mode_t mode)
 {
 	struct recv_event ev = { .kind = RECV_EV_RECEIVING };
+	int rc;
 
-	if (store_open(s->srv->dirfd, name, &f->src, mode, 0, &f->sf, &f->origin) < 0) {
+	if (f->dir) {
+		/* A directory of a tree: made if need be, then checked like an
+		 * existing file of no bytes; its commit gives it its mode and
+		 * time (it comes after everything in it). */
+		rc = store_open_dir_entry(s->srv->dirfd, name, &f->src, mode, &f->sf);
+		f->origin = STORE_EXISTING;
+	} else {
+		rc = store_open(s->srv->dirfd, name, &f->src, mode, 0, &f->sf, &f->origin);
+	}
+	if (rc < 0) {
 		snprintf(f->sf.name, sizeof(f->sf.name), "%s", name);
 		recv_fail_io(s, "create");
 		return;
 	}
-	if (f->no_clobber && f->origin != STORE_EXISTING && store_exists(s->srv->dirfd, name)) {
+	/* A directory under the name would refuse the rename at the end:
+	 * say so now, before the data travels. */
+	if (!f->dir && store_final_is_dir(&f->sf)) {
+		recv_fail_file(s, WIRE_R_EXISTS, "a directory has this name");
+		return;
+	}
+	if (f->no_clobber && f->origin != STORE_EXISTING && store_final_exists(&f->sf)) {
 		recv_fail_file(s, WIRE_R_EXISTS, "--no-clobber, and the destination differs");
 		return;
 	}
@@ -362,7 +378,7 @@ static void open_file(struct recv_session *s, struct recv_file *f, const char *n
 
 static void on_file(struct recv_session *s, const struct wire_file *wf)
 {
-	char name[CFT_NAME_MAX + 1];
+	char name[CFT_PATH_MAX + 1];
 	struct recv_file *f;
 
 	if (offer_news(s, wf) < 0 || check_offer(s, wf, name) < 0)
@@ -378,12 +394,13 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 		return;
 	}
 	s->f = f;
-	f->sf.fd = f->sf.dfd = -1;
+	f->sf.fd = f->sf.dfd = f->sf.parent = -1;
 	f->index = wf->file;
 	f->size = wf->size;
 	f->state = WIRE_FS_RECEIVING;
 	memcpy(f->offer, wf->offer, CFT_DIGEST_LEN);
 	f->no_clobber = (wf->flags & WIRE_FILE_NO_CLOBBER) != 0;
+	f->dir = (wf->flags & WIRE_FILE_DIRECTORY) != 0;
 	f->src = (struct store_source){ wf->size, wf->mtime_sec, wf->mtime_nsec,
 					s->blocks.block_size };
 	/* The operator's mask, not the sender, has the last word on modes;

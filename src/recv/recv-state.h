@@ -31,6 +31,7 @@ struct recv_file {
 	struct store_source src;
 	enum store_origin origin;
 	bool no_clobber;
+	bool dir;			/* a directory of a tree (store_open_dir_entry) */
 	bool flushed;			/* durable, and dropped from the page cache */
 	bool rehash;			/* reading back again for block digests */
 	bool streaming;			/* read back while blocks still arrive */

@@ -39,7 +39,7 @@ int store_open_dir(const char *path)
 }
 
 /* Bytes of a state file we are prepared to read; a real one is far smaller. */
-#define STATE_MAX 1024
+#define STATE_MAX 4096
 
 /*
  * A partial file belongs to its source (name, size, time, block size), not
@@ -66,7 +66,7 @@ static void temp_names(const char *name, const struct store_source *src, struct 
 static size_t state_text(const struct store_file *sf, const struct store_source *src,
 			 char *out, size_t cap)
 {
-	char hexname[2 * CFT_NAME_MAX + 1], check[2 * CFT_DIGEST_LEN + 1];
+	char hexname[2 * CFT_PATH_MAX + 1], check[2 * CFT_DIGEST_LEN + 1];
 	uint8_t d[CFT_DIGEST_LEN];
 	size_t n, len = strlen(sf->name);
 	int w;
@@ -168,7 +168,15 @@ static int create_fresh(struct store_file *sf, const struct store_source *src)
 	return 0;
 }
 
-/* Close both descriptors (the names stay). */
+/* The final name's directory, when it is one of ours to close. */
+static void close_parent(struct store_file *sf)
+{
+	if (sf->parent >= 0 && sf->parent != sf->dirfd)
+		close(sf->parent);
+	sf->parent = -1;
+}
+
+/* Close the file's descriptors (the names stay). */
 static void close_fds(struct store_file *sf)
 {
 	if (sf->fd >= 0)
@@ -178,32 +186,118 @@ static void close_fds(struct store_file *sf)
 	sf->fd = sf->dfd = -1;
 }
 
-int store_open(int dirfd, const char *name, const struct store_source *src, mode_t mode,
-	       int no_existing, struct store_file *sf, enum store_origin *origin)
+/*
+ * The directory that holds the last name of sf->name, below sf->dirfd: each
+ * name before it opened in turn, never through a symbolic link, and made
+ * (mode 0700, until its own entry of the tree gives it its mode) where it is
+ * missing.  Nothing is created or opened outside DIR.
+ */
+static int open_parent(struct store_file *sf)
 {
-	struct stat st;
+	char *p = sf->name, *slash;
+	int fd = sf->dirfd;
 
+	while ((slash = strchr(p, '/'))) {
+		int next;
+
+		*slash = '\0';
+		if (mkdirat(fd, p, 0700) < 0 && errno != EEXIST)
+			next = -1;
+		else
+			next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		*slash = '/';
+		if (fd != sf->dirfd) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+		}
+		if (next < 0)
+			return CFT_E_IO;	/* ELOOP, ENOTDIR: not ours to go through */
+		fd = next;
+		p = slash + 1;
+	}
+	sf->parent = fd;
+	sf->leaf = p;
+	return 0;
+}
+
+/* What every open of sf starts with: its facts, its names, its parent. */
+static int store_init(struct store_file *sf, int dirfd, const char *name,
+		      const struct store_source *src, mode_t mode)
+{
 	memset(sf, 0, sizeof(*sf));
-	sf->fd = sf->dfd = -1;
+	sf->fd = sf->dfd = sf->parent = -1;
 	sf->dirfd = dirfd;
 	sf->size = src->size;
 	sf->mode = mode & 0777;
 	sf->mtime_sec = src->mtime_sec;
 	sf->mtime_nsec = src->mtime_nsec;
 	snprintf(sf->name, sizeof(sf->name), "%s", name);
+	sf->leaf = sf->name;
 	temp_names(name, src, sf);
+	return open_parent(sf);
+}
+
+int store_open_dir_entry(int dirfd, const char *name, const struct store_source *src,
+			 mode_t mode, struct store_file *sf)
+{
+	struct stat st;
+
+	if (store_init(sf, dirfd, name, src, mode) < 0)
+		return CFT_E_IO;
+	sf->dir = true;
+	if (mkdirat(sf->parent, sf->leaf, 0700) < 0 && errno != EEXIST)
+		goto fail;
+	sf->fd = openat(sf->parent, sf->leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sf->fd < 0 || fstat(sf->fd, &st) < 0 || !S_ISDIR(st.st_mode))
+		goto fail;
+	sf->existing = 1;
+	return 0;
+fail:
+	if (errno == ELOOP)
+		errno = ENOTDIR;
+	close_fds(sf);
+	close_parent(sf);
+	return CFT_E_IO;
+}
+
+int store_final_exists(const struct store_file *sf)
+{
+	struct stat st;
+
+	return sf->parent >= 0 && fstatat(sf->parent, sf->leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int store_final_is_dir(const struct store_file *sf)
+{
+	struct stat st;
+
+	return sf->parent >= 0 && fstatat(sf->parent, sf->leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+int store_open(int dirfd, const char *name, const struct store_source *src, mode_t mode,
+	       int no_existing, struct store_file *sf, enum store_origin *origin)
+{
+	struct stat st;
+
+	*origin = STORE_FRESH;
+	if (store_init(sf, dirfd, name, src, mode) < 0)
+		return CFT_E_IO;
 
 	/* The destination as it is: an identical re-run sends nothing.  Only
 	 * a regular file with one link is checked, and given its mode and time,
 	 * in place: a FIFO would hang the open (O_NONBLOCK) and the read, and a
 	 * second link may be outside DIR (it would get the mode and time too).
 	 * Anything else is received afresh and renamed over the name. */
-	if (!no_existing && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (!no_existing && fstatat(sf->parent, sf->leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode) && (uint64_t)st.st_size == src->size) {
-		sf->fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		sf->fd = openat(sf->parent, sf->leaf,
+				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (sf->fd >= 0 && fstat(sf->fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_nlink == 1 && (uint64_t)st.st_size == src->size) {
-			sf->dfd = dio_open(dirfd, name, sf->fd, O_RDONLY);
+			sf->dfd = dio_open(sf->parent, sf->leaf, sf->fd, O_RDONLY);
 			sf->existing = 1;
 			*origin = STORE_EXISTING;
 			return 0;
@@ -338,13 +432,6 @@ uint64_t store_held(const struct store_file *sf)
 	return (uint64_t)st.st_blocks * 512;
 }
 
-int store_exists(int dirfd, const char *name)
-{
-	struct stat st;
-
-	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
 int store_sweep(int dirfd, uint64_t ttl_s, bool (*live)(void *ctx, const char *name), void *ctx)
 {
 	static const char prefix[] = CFT_TEMP_PREFIX;
@@ -463,7 +550,9 @@ int store_meta(struct store_file *sf, struct store_meta *m)
 
 	if (fstat(sf->fd, &st) < 0)
 		return CFT_E_IO;
-	m->size = (uint64_t)st.st_size;
+	/* A directory holds no bytes of the transfer's: its size is its
+	 * file system's business. */
+	m->size = sf->dir ? 0 : (uint64_t)st.st_size;
 	m->mode = st.st_mode & 0777;
 	m->mtime_sec = st.st_mtim.tv_sec;
 	m->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
@@ -497,6 +586,9 @@ int store_commit(struct store_file *sf, struct store_meta *m)
 		 * it is of no more use. */
 		if (set_meta(sf) < 0 || fsync(sf->fd) < 0 || store_meta(sf, m) < 0)
 			goto out;
+		/* A directory made for this entry is durable with its parent. */
+		if (sf->dir && fsync(sf->parent) < 0)
+			goto out;
 		discard(sf);
 		ret = 0;
 		goto out;
@@ -505,14 +597,15 @@ int store_commit(struct store_file *sf, struct store_meta *m)
 	 * flush; the rename keeps them. */
 	if (set_meta(sf) < 0 || fsync(sf->fd) < 0 || store_meta(sf, m) < 0)
 		goto out;
-	if (renameat(sf->dirfd, sf->tmpname, sf->dirfd, sf->name) < 0)
+	if (renameat(sf->dirfd, sf->tmpname, sf->parent, sf->leaf) < 0)
 		goto out;
 	sf->tmpname[0] = '\0';
 	/* The state file after the rename: a crash between the two leaves a
 	 * state file for a partial file that is gone, which is discarded. */
 	(void)unlinkat(sf->dirfd, sf->statename, 0);
 	sf->statename[0] = '\0';
-	if (fsync(sf->dirfd) < 0)
+	/* The name where it now is, and (below DIR) its going from DIR. */
+	if (fsync(sf->parent) < 0 || (sf->parent != sf->dirfd && fsync(sf->dirfd) < 0))
 		goto out;
 	ret = 0;
 out:
@@ -522,6 +615,7 @@ out:
 		errno = e;
 	} else {
 		close_fds(sf);
+		close_parent(sf);
 	}
 	return ret;
 }
@@ -529,6 +623,7 @@ out:
 void store_abort(struct store_file *sf)
 {
 	close_fds(sf);
+	close_parent(sf);
 	if (sf->existing)
 		return;		/* never remove the user's file */
 	if (sf->tmpname[0] != '\0') {
@@ -544,6 +639,7 @@ void store_abort(struct store_file *sf)
 void store_keep(struct store_file *sf)
 {
 	close_fds(sf);
+	close_parent(sf);
 	/* Forget the names, so that a later store_abort leaves them be. */
 	sf->tmpname[0] = sf->statename[0] = '\0';
 }

@@ -27,7 +27,10 @@
 #include "cft/limits.h"
 
 struct store_file {
-	int dirfd;		/* borrowed */
+	int dirfd;		/* DIR, borrowed: the temporary and state files */
+	int parent;		/* the final name's directory: dirfd, or one
+				 * below it (ours to close) */
+	bool dir;		/* a directory of a tree, not a file */
 	int fd;			/* temporary file, read-write */
 	int dfd;		/* the same file, O_DIRECT, or -1 (file system) */
 	int dwrite;		/* writes may go through dfd (the writer's) */
@@ -37,7 +40,8 @@ struct store_file {
 	uint32_t mtime_nsec;
 	char tmpname[64];
 	char statename[80];
-	char name[CFT_NAME_MAX + 1];
+	char name[CFT_PATH_MAX + 1];	/* below DIR, as offered */
+	const char *leaf;	/* its last name, in parent */
 	int existing;		/* fd is the final file itself, read-only */
 };
 
@@ -76,13 +80,23 @@ int store_open_dir(const char *path);
  */
 int store_open(int dirfd, const char *name, const struct store_source *src, mode_t mode,
 	       int no_existing, struct store_file *sf, enum store_origin *origin);
+/*
+ * A directory of a tree, offered as `name`: created (mode 0700 until its
+ * commit) if it is not there, and opened as an existing final file of no
+ * bytes (STORE_EXISTING): its check is of its mode and time, which the
+ * commit gives it.  Returns 0 or CFT_E_IO (ENOTDIR: something else has the
+ * name).
+ */
+int store_open_dir_entry(int dirfd, const char *name, const struct store_source *src,
+			 mode_t mode, struct store_file *sf);
+/* Does the final name of sf exist (as anything)?  As a directory? */
+int store_final_exists(const struct store_file *sf);
+int store_final_is_dir(const struct store_file *sf);
 
 /* Replace whatever sf holds by a new, empty temporary file (after the final
  * file or a partial one turned out to differ).  Returns 0 or CFT_E_IO. */
 int store_restart(struct store_file *sf, const struct store_source *src);
 
-/* Does `name` exist in dirfd (as anything)? */
-int store_exists(int dirfd, const char *name);
 /*
  * Keep the space that partial files not held by a live session (live(ctx,
  * name) false) take in dirfd within `quota` bytes: remove the least recently

@@ -16,7 +16,9 @@
 /* One file to send, and what became of it. */
 struct send_file {
 	const char *path;		/* as given */
-	const char *name;		/* name at the receiver: the base name */
+	const char *name;		/* name at the receiver: the base name, or
+					 * a path below it for a tree's entry */
+	bool dir;			/* a directory of a tree: no data */
 	uint64_t size;
 	bool committed;
 	uint8_t digest[CFT_DIGEST_LEN];	/* verified whole-file SHA-256 */

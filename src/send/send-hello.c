@@ -4,6 +4,7 @@
  * refusal in another version, means.  Part of the sender's engine, beside
  * send-session.c, whose phases it starts.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cft/digest.h"
@@ -65,7 +66,9 @@ void send_next_session(struct send_session *s)
 	uint8_t next[CFT_DIGEST_LEN];
 	uint64_t id = 0;
 
-	digest_sha256(s->hello, CFT_DIGEST_LEN, next);
+	/* Keyed under the caller's random, which never travels: nobody can
+	 * foresee the next id (and fetch answers for it in advance). */
+	digest_hmac(s->cfg.random, CFT_RANDOM_LEN, s->hello, CFT_DIGEST_LEN, next);
 	for (int i = 0; i < 8; i++)
 		id = id << 8 | next[i];
 	send_set_session(s, id);
@@ -96,7 +99,21 @@ void send_on_hello_ack(struct send_session *s, uint64_t now, const struct wire_h
 		s->data.flow.t_retx = now;	/* HELLO at the next timer call */
 		return;
 	}
-	send_keys_derive(s, a->random);
+	if (!send_keys_derive(s, a->random)) {
+		/* Another random for a session that has keys: the cookie's
+		 * period ended, or an old answer was played back to us.  Start
+		 * over as another session, never with another key. */
+		s->stats.ignored++;
+		if (s->phase != SEND_HELLO)
+			send_reconnect(s, now);
+		send_next_session(s);
+		s->data.flow.t_retx = now;	/* HELLO at the next timer call */
+		return;
+	}
+	if (s->cfg.key) {
+		s->keys.authentic = true;	/* signed, and about our HELLO */
+		s->keys.hint_at = 0;
+	}
 	if (s->phase != SEND_HELLO) {
 		/* The answer to the HELLO that carried the cookie: open.  Or
 		 * another cookie (ours was damaged, or is too old): HELLO with
@@ -133,9 +150,10 @@ void send_on_hello_ack(struct send_session *s, uint64_t now, const struct wire_h
 
 /* A datagram of another version: believed only as an ERROR that refers to
  * the very HELLO we sent. */
-void send_on_other_version(struct send_session *s, const struct wire_msg *m)
+void send_on_other_version(struct send_session *s, uint64_t now, const struct wire_msg *m)
 {
 	uint8_t ref[CFT_SHORT_DIGEST_LEN];
+	char why[96];
 
 	if (m->type != WIRE_ERROR || m->u.error.reason != WIRE_R_VERSION ||
 	    s->phase != SEND_HELLO)
@@ -145,6 +163,11 @@ void send_on_other_version(struct send_session *s, const struct wire_msg *m)
 		s->stats.ignored++;
 		return;
 	}
-	send_fail(s, CFT_EXIT_REFUSED, "receiver speaks protocol version %u, we speak %u",
-		  m->version, CFT_PROTO_VERSION);
+	snprintf(why, sizeof(why), "receiver speaks protocol version %u, we speak %u",
+		 m->version, CFT_PROTO_VERSION);
+	/* Keyed, it is not signed: believed only if nothing authentic comes. */
+	if (s->cfg.key)
+		send_keys_hint(s, now, CFT_EXIT_REFUSED, why);
+	else
+		send_fail(s, CFT_EXIT_REFUSED, "%s", why);
 }

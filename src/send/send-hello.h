@@ -18,7 +18,7 @@ void send_next_session(struct send_session *s);
 void send_hello(struct send_session *s, uint64_t now);
 void send_on_hello_ack(struct send_session *s, uint64_t now, const struct wire_hello_ack *a);
 /* A datagram of another protocol version, decoded as far as it goes. */
-void send_on_other_version(struct send_session *s, const struct wire_msg *m);
+void send_on_other_version(struct send_session *s, uint64_t now, const struct wire_msg *m);
 
 /* send-session.c's, for the handshake: the receiver answered; open the
  * current file and offer it; the receiver forgot us, so start over. */

@@ -1,4 +1,5 @@
 /* A sender's keys: signing, sealing, and what it believes (send-keys.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "cft/check.h"
@@ -43,29 +44,51 @@ void send_keys_forget(struct send_session *s)
 	if (s->keys.ready)
 		seal_free(&s->keys.seal);
 	s->keys.ready = false;
+	s->keys.authentic = false;
+	s->keys.hint_at = s->keys.unknown_at = 0;
 }
 
-void send_keys_derive(struct send_session *s, const uint8_t random[CFT_RANDOM_LEN])
+bool send_keys_derive(struct send_session *s, const uint8_t random[CFT_RANDOM_LEN])
 {
 	if (!s->cfg.key)
-		return;
-	/* The same keys again: keep their packet numbers going, since a
-	 * number used twice under one key would give the cipher away. */
-	if (s->keys.ready && memcmp(random, s->keys.peer_random, CFT_RANDOM_LEN) == 0)
-		return;
-	send_keys_forget(s);
+		return true;
+	/*
+	 * One receiver random per session id.  Keys derived again for another
+	 * random would number their datagrams from 0 once more; switching back
+	 * (a replayed HELLO_ACK) would then use a key and nonce twice, which
+	 * gives the cipher away.  Another random means another session.
+	 */
+	if (s->keys.ready)
+		return memcmp(random, s->keys.peer_random, CFT_RANDOM_LEN) == 0;
 	if (seal_init(&s->keys.seal, s->cfg.key, s->id, s->random, random, true) < 0) {
 		send_fail(s, CFT_EXIT_LOCAL, "out of memory");
-		return;
+		return true;
 	}
 	memcpy(s->keys.peer_random, random, CFT_RANDOM_LEN);
 	s->keys.ready = true;
+	return true;
+}
+
+void send_keys_hint(struct send_session *s, uint64_t now, int status, const char *why)
+{
+	/* Once a holder of the key has answered this session, an unsigned
+	 * refusal is somebody else's. */
+	if (s->keys.authentic) {
+		s->stats.ignored++;
+		return;
+	}
+	if (!s->keys.hint_at) {
+		s->keys.hint_at = now ? now : 1;
+		s->keys.hint_status = status;
+		snprintf(s->keys.hint_why, sizeof(s->keys.hint_why), "%s", why);
+	}
 }
 
 /* An unsigned ERROR: the receiver says our key (or our lack of one) is not
  * its own, and could not sign that for us.  Noted if it answers our HELLO. */
 static void note_refusal(struct send_session *s, uint64_t now, const uint8_t *buf, size_t len)
 {
+	char text[CFT_ERROR_MSG_MAX + 1], why[CFT_ERROR_MSG_MAX + 40];
 	uint8_t ref[CFT_SHORT_DIGEST_LEN];
 	struct wire_msg m;
 
@@ -77,11 +100,10 @@ static void note_refusal(struct send_session *s, uint64_t now, const uint8_t *bu
 		s->stats.ignored++;
 		return;
 	}
-	if (!s->keys.refused_at) {
-		s->keys.refused_at = now ? now : 1;
-		util_sanitize(m.u.error.msg, m.u.error.msg_len, s->keys.refused_why,
-			      sizeof(s->keys.refused_why));
-	}
+	util_sanitize(m.u.error.msg, m.u.error.msg_len, text, sizeof(text));
+	snprintf(why, sizeof(why), "the receiver refused our key%s%s", text[0] ? ": " : "",
+		 text);
+	send_keys_hint(s, now, CFT_EXIT_AUTH, why);
 }
 
 int send_keys_open(struct send_session *s, uint64_t now, const uint8_t *buf, size_t len,
@@ -97,11 +119,16 @@ int send_keys_open(struct send_session *s, uint64_t now, const uint8_t *buf, siz
 		rc = rc < 0 ? rc : (int)len;
 	} else if (seal_is_sealed(buf, len) && s->keys.ready) {
 		rc = seal_open(&s->keys.seal, buf, len, out, CFT_DATAGRAM_MAX);
+		if (rc > 0) {
+			/* Only this session's receiver can say this. */
+			s->keys.authentic = true;
+			s->keys.hint_at = s->keys.unknown_at = 0;
+		}
 	} else {
 		struct wire_msg m;
 
-		/* Unsigned: a receiver of another version may say so (checked
-		 * like any, against the very HELLO we sent). */
+		/* Unsigned: a receiver of another version may say so (a hint,
+		 * as below: send-hello.c). */
 		memcpy(out, buf, len);
 		if (wire_decode(out, len, &m) == CFT_E_VERSION)
 			return (int)len;
@@ -112,15 +139,38 @@ int send_keys_open(struct send_session *s, uint64_t now, const uint8_t *buf, siz
 		s->stats.ignored++;
 		return -1;
 	}
-	s->keys.refused_at = 0;	/* a holder of the key answers */
 	return rc;
+}
+
+void send_keys_unknown(struct send_session *s, uint64_t now)
+{
+	if (!s->keys.unknown_at)
+		s->keys.unknown_at = now ? now : 1;
 }
 
 bool send_keys_refused(struct send_session *s, uint64_t now)
 {
-	if (!s->keys.refused_at || now < s->keys.refused_at + CFT_KEY_GRACE_US)
+	if (!s->keys.hint_at || now < s->keys.hint_at + CFT_KEY_GRACE_US)
 		return false;
-	send_fail(s, CFT_EXIT_AUTH, "session: the receiver refused our key%s%s",
-		  s->keys.refused_why[0] ? ": " : "", s->keys.refused_why);
+	send_fail(s, s->keys.hint_status, "session: %s", s->keys.hint_why);
 	return true;
+}
+
+bool send_keys_forgotten(struct send_session *s, uint64_t now)
+{
+	if (!s->keys.unknown_at || now < s->keys.unknown_at + CFT_KEY_GRACE_US)
+		return false;
+	s->keys.unknown_at = 0;
+	return true;
+}
+
+uint64_t send_keys_deadline(const struct send_session *s)
+{
+	uint64_t t = UINT64_MAX;
+
+	if (s->keys.hint_at)
+		t = s->keys.hint_at + CFT_KEY_GRACE_US;
+	if (s->keys.unknown_at && s->keys.unknown_at + CFT_KEY_GRACE_US < t)
+		t = s->keys.unknown_at + CFT_KEY_GRACE_US;
+	return t;
 }

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "programs.h"
 #include "send-report.h"
 #include "send-session.h"
+#include "tree.h"
 
 /* Longest sleep, microseconds: the progress line is refreshed this often. */
 #define MAX_WAIT_US 200000
@@ -67,82 +67,28 @@ static void usage(FILE *out)
 		(unsigned)(CFT_BWLIMIT_MAX >> 30));
 }
 
-/* Check every FILE before any byte moves: a bad one fails the run now, not
- * after the others have gone.  Returns 0 or an exit status. */
-static int check_files(struct send_file *files, int n, char **paths)
+/* Every FILE and tree walked before any byte moves: a bad one fails the run
+ * now, not after the others have gone.  Returns 0 or an exit status. */
+static int collect(struct tree *t, int n, char **paths)
 {
 	for (int i = 0; i < n; i++) {
-		struct stat st;
-		char *copy, *base;
-		int fd;
+		int rc = tree_add(t, paths[i]);
 
-		files[i].path = paths[i];
-		/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-		fd = open(paths[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0) {
-			log_error("%s: %s", paths[i], strerror(errno));
-			return CFT_EXIT_LOCAL;
-		}
-		if (fstat(fd, &st) < 0) {
-			log_error("%s: %s", paths[i], strerror(errno));
-			close(fd);
-			return CFT_EXIT_LOCAL;
-		}
-		close(fd);
-		if (S_ISDIR(st.st_mode)) {
-			log_error("%s: is a directory (directory trees are not supported yet)",
-				  paths[i]);
-			return CFT_EXIT_LOCAL;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			log_error("%s: not a regular file", paths[i]);
-			return CFT_EXIT_LOCAL;
-		}
-		if ((unsigned long long)st.st_size > CFT_FILE_SIZE_MAX) {
-			log_error("%s: larger than the %llu-byte limit", paths[i],
-				  (unsigned long long)CFT_FILE_SIZE_MAX);
-			return CFT_EXIT_LOCAL;
-		}
-		files[i].size = (uint64_t)st.st_size;
-		copy = strdup(paths[i]);
-		if (!copy) {
-			log_error("out of memory");
-			return CFT_EXIT_LOCAL;
-		}
-		base = basename(copy);
-		if (util_name_valid((const uint8_t *)base, strlen(base)) < 0) {
-			log_error("%s: name cannot be sent (empty, '.', '..', control characters, "
-				  "over %d bytes, or starting with " CFT_TEMP_PREFIX ")",
-				  paths[i], CFT_NAME_MAX);
-			free(copy);
-			return CFT_EXIT_USAGE;
-		}
-		files[i].name = strdup(base);
-		free(copy);
-		if (!files[i].name) {
-			log_error("out of memory");
-			return CFT_EXIT_LOCAL;
-		}
-		for (int j = 0; j < i; j++) {
-			if (strcmp(files[j].name, files[i].name) == 0) {
-				log_error("%s and %s would both be sent as '%s'", files[j].path,
-					  files[i].path, files[i].name);
-				return CFT_EXIT_USAGE;
-			}
-		}
+		if (rc)
+			return rc;
 	}
-	return 0;
+	return tree_check_names(t);
 }
 
 /* The block size for the session: as asked, or the default raised until the
  * largest file fits in CFT_BLOCKS_MAX blocks. */
-static int choose_block_size(const struct send_file *files, int n, long long asked,
+static int choose_block_size(const struct send_file *files, unsigned n, long long asked,
 			     uint32_t *out)
 {
 	uint64_t largest = 0, need;
 	uint32_t bs = asked ? (uint32_t)asked : CFT_BLOCK_SIZE_DEFAULT;
 
-	for (int i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++)
 		if (files[i].size > largest)
 			largest = files[i].size;
 	need = (largest + CFT_BLOCKS_MAX - 1) / CFT_BLOCKS_MAX;
@@ -362,12 +308,12 @@ static int connect_peer(struct send_run *r, const char *spec, int *rc)
 }
 
 /* Run the session to its end; returns the exit status. */
-static int run(struct send_run *r, const struct send_opts *o, struct send_file *files,
+static int run(struct send_run *r, const struct send_opts *o, struct tree *t,
 	       uint32_t block_size)
 {
 	struct send_config cfg = {
-		.files = files,
-		.nfiles = (uint32_t)o->nfiles,
+		.files = t->files,
+		.nfiles = t->n,
 		.block_size = block_size,
 		.timeout_us = (uint64_t)o->timeout_s * 1000000u,
 		.no_clobber = o->no_clobber,
@@ -417,6 +363,7 @@ int send_main(int argc, char **argv)
 	struct send_opts o = { .timeout_s = CFT_TIMEOUT_DEFAULT_S };
 	static struct send_run r;
 	struct send_file *files = NULL;
+	struct tree tree = { 0 };
 	uint32_t block_size;
 	int rc;
 
@@ -441,11 +388,16 @@ int send_main(int argc, char **argv)
 	r.peer = o.peer;
 	r.out.fd = connect_peer(&r, o.peer, &rc);
 	if (r.out.fd >= 0)
-		rc = check_files(files, o.nfiles, o.paths);
+		rc = collect(&tree, o.nfiles, o.paths);
+	if (r.out.fd >= 0 && rc == 0) {
+		/* The report names what is sent from now on. */
+		r.rep.files = tree.files;
+		r.rep.nfiles = tree.n;
+		r.rep.skipped = tree.skipped;
+		rc = choose_block_size(tree.files, tree.n, o.block_size, &block_size);
+	}
 	if (r.out.fd >= 0 && rc == 0)
-		rc = choose_block_size(files, o.nfiles, o.block_size, &block_size);
-	if (r.out.fd >= 0 && rc == 0)
-		rc = run(&r, &o, files, block_size);
+		rc = run(&r, &o, &tree, block_size);
 	send_report_end(&r.rep, rc,
 			r.s ? send_error(r.s) : log_last_error()[0] ? log_last_error() :
 			"stopped before sending", o.quiet, util_now_us());
@@ -453,8 +405,7 @@ int send_main(int argc, char **argv)
 	net_batch_free(&r.out.batch);
 	if (r.out.fd >= 0)
 		close(r.out.fd);
-	for (int i = 0; i < o.nfiles; i++)
-		free((void *)files[i].name);
+	tree_free(&tree);
 	free(files);
 	memset(o.key, 0, sizeof(o.key));
 	return rc;

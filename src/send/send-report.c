@@ -108,8 +108,9 @@ static void json_files(const struct send_report *r)
 					 strrchr(f->path, '/') + 1 : f->path ? f->path : "");
 		printf(", \"path\": ");
 		util_json_string(stdout, f->path ? f->path : "");
-		printf(", \"bytes\": %llu, \"committed\": %s, \"sha256\": ",
-		       (unsigned long long)f->size, f->committed ? "true" : "false");
+		printf(", \"directory\": %s, \"bytes\": %llu, \"committed\": %s, \"sha256\": ",
+		       f->dir ? "true" : "false", (unsigned long long)f->size,
+		       f->committed ? "true" : "false");
 		if (f->committed) {
 			digest_hex(f->digest, hex);
 			printf("\"%s\"", hex);
@@ -138,7 +139,7 @@ static void json_summary(const struct send_report *r, int status, const char *er
 	json_files(r);
 	for (uint32_t i = 0; i < r->nfiles; i++)
 		total += r->files[i].size;
-	printf("], \"bytes\": %llu", (unsigned long long)total);
+	printf("], \"bytes\": %llu, \"skipped\": %u", (unsigned long long)total, r->skipped);
 	if (st)
 		printf(", \"repairs\": {\"datagrams_sent\": %llu, \"datagrams_resent\": %llu, "
 		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"resumed\": %llu, "
@@ -168,16 +169,19 @@ static void summary(const struct send_report *r, uint64_t usec)
 {
 	const struct send_stats *st = send_stats(r->s);
 	uint64_t total = 0;
-	char hex[2 * CFT_DIGEST_LEN + 1], human[32], fresh[128] = "";
+	char hex[2 * CFT_DIGEST_LEN + 1], human[32], fresh[192] = "";
 	double secs = (double)usec / 1e6;
-	uint32_t same = 0, n = r->nfiles;
+	uint32_t same = 0, n = 0, dirs = 0;
 
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < r->nfiles; i++) {
+		dirs += r->files[i].dir;
+		n += !r->files[i].dir;
 		total += r->files[i].size;
 		same += r->files[i].datagrams == 0 && r->files[i].size > 0;
 		digest_hex(r->files[i].digest, hex);
-		/* The sha256sum format, so `sha256sum -c` can check the far end. */
-		if (!r->json)
+		/* The sha256sum format, so `sha256sum -c` can check the far end
+		 * (a directory has nothing it could check). */
+		if (!r->json && !r->files[i].dir)
 			printf("%s  %s\n", hex, r->files[i].name);
 	}
 	fflush(stdout);
@@ -186,8 +190,15 @@ static void summary(const struct send_report *r, uint64_t usec)
 		    "%llu end-to-end rounds", (unsigned long long)st->datagrams,
 		    (unsigned long long)st->probes, (unsigned long long)st->timeouts,
 		    (unsigned long long)st->e2e_rounds);
+	if (dirs)
+		snprintf(fresh, sizeof(fresh), " and %u director%s", dirs, dirs == 1 ? "y" : "ies");
+	if (r->skipped)
+		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
+			 " (%u link%s or special file%s not sent)", r->skipped,
+			 r->skipped == 1 ? "" : "s", r->skipped == 1 ? "" : "s");
 	if (same)
-		snprintf(fresh, sizeof(fresh), " (%u already up to date: no data sent)", same);
+		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
+			 " (%u already up to date: no data sent)", same);
 	if (st->resumed)
 		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
 			 " (%llu resumed from what the receiver held)",

@@ -15,6 +15,7 @@
 struct send_report {
 	const struct send_file *files;
 	uint32_t nfiles;
+	unsigned skipped;		/* links and special files left out of trees */
 	bool verbose, json, progress;	/* progress: a live line on stderr */
 	uint64_t started;		/* util_now_us at the first datagram */
 	uint64_t last_progress, last_repairs;

@@ -72,6 +72,15 @@ void send_heard(struct send_session *s, uint64_t now)
 	flow_heard(&s->data.flow, now);
 }
 
+/* The FILE flags of the current file.  A directory is never refused for
+ * existing: nothing of its content is replaced, only its mode and time. */
+static uint32_t file_flags(const struct send_session *s)
+{
+	if (cur_file(s)->dir)
+		return WIRE_FILE_DIRECTORY;
+	return s->cfg.no_clobber ? WIRE_FILE_NO_CLOBBER : 0;
+}
+
 static void send_offer(struct send_session *s, uint64_t now)
 {
 	const struct send_file *sf = cur_file(s);
@@ -85,7 +94,7 @@ static void send_offer(struct send_session *s, uint64_t now)
 	m.u.file.mtime_sec = s->facts.mtime_sec;
 	m.u.file.mtime_nsec = s->facts.mtime_nsec;
 	m.u.file.mode = s->facts.mode;
-	m.u.file.flags = s->cfg.no_clobber ? WIRE_FILE_NO_CLOBBER : 0;
+	m.u.file.flags = file_flags(s);
 	m.u.file.name_len = (uint16_t)strlen(sf->name);
 	m.u.file.name = (const uint8_t *)sf->name;
 	memcpy(m.u.file.offer, s->offer, CFT_DIGEST_LEN);
@@ -100,7 +109,7 @@ static void make_offer(struct send_session *s)
 	struct wire_file f = {
 		.file = s->cur, .size = s->facts.size, .mtime_sec = s->facts.mtime_sec,
 		.mtime_nsec = s->facts.mtime_nsec, .mode = s->facts.mode,
-		.flags = s->cfg.no_clobber ? WIRE_FILE_NO_CLOBBER : 0,
+		.flags = file_flags(s),
 		.name_len = (uint16_t)strlen(sf->name), .name = (const uint8_t *)sf->name,
 	};
 
@@ -111,7 +120,7 @@ static void make_offer(struct send_session *s)
 void send_start_file(struct send_session *s, uint64_t now)
 {
 	const struct send_file *sf = cur_file(s);
-	int rc = source_open(&s->src, sf->path, sf->size);
+	int rc = source_open(&s->src, sf->path, sf->size, sf->dir);
 
 	if (rc == CFT_E_CHANGED) {
 		send_fail(s, CFT_EXIT_CHANGED, "%s: source changed before it was sent", sf->path);
@@ -339,6 +348,8 @@ static void on_error(struct send_session *s, uint64_t now, const struct wire_err
 		 * overtaken the HELLO that opens it: both go again. */
 		if (s->phase == SEND_OFFER && !s->opened)
 			send_offer(s, now);
+		else if (s->cfg.key)
+			send_keys_unknown(s, now);	/* believed if nothing else comes */
 		else
 			send_reconnect(s, now);	/* at worst a needless restart */
 		return;
@@ -374,7 +385,7 @@ static void on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf
 	}
 	rc = wire_decode(buf, len, &m);
 	if (rc == CFT_E_VERSION && m.session == s->id) {
-		send_on_other_version(s, &m);
+		send_on_other_version(s, now, &m);
 		return;
 	}
 	if (rc < 0 || m.session != s->id)
@@ -453,6 +464,8 @@ static void on_timer(struct send_session *s, uint64_t now)
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED || timed_out(s, now) ||
 	    send_keys_refused(s, now))
 		return;
+	if (send_keys_forgotten(s, now))
+		send_reconnect(s, now);
 	if (s->phase == SEND_DATA)
 		pump(s, now);
 	if (s->phase == SEND_DATA && !s->early_probed &&
@@ -510,8 +523,8 @@ uint64_t send_next_deadline(const struct send_session *s, uint64_t now)
 		t = s->last_heard + s->cfg.timeout_us;
 	if (s->last_progress + s->cfg.timeout_us < t)
 		t = s->last_progress + s->cfg.timeout_us;
-	if (s->keys.refused_at && s->keys.refused_at + CFT_KEY_GRACE_US < t)
-		t = s->keys.refused_at + CFT_KEY_GRACE_US;
+	if (send_keys_deadline(s) < t)
+		t = send_keys_deadline(s);
 	return t;
 }
 

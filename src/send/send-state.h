@@ -42,8 +42,12 @@ struct send_session {
 		bool ready;			/* seal holds the session's keys */
 		uint8_t peer_random[CFT_RANDOM_LEN];	/* theirs, in seal */
 		struct seal seal;
-		uint64_t refused_at;		/* "not my key" heard (0: not) */
-		char refused_why[CFT_ERROR_MSG_MAX + 1];
+		bool authentic;			/* this session heard one holding
+						 * the key: refusals are forged */
+		uint64_t hint_at;		/* an unsigned refusal heard (0: not) */
+		int hint_status;		/* ... the exit status it means */
+		char hint_why[CFT_ERROR_MSG_MAX + 64];
+		uint64_t unknown_at;		/* a signed "unknown session" (0: not) */
 	} keys;
 	bool opened;				/* the receiver holds the session */
 	bool answered;				/* heard from the receiver, ever */

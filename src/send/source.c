@@ -14,11 +14,12 @@ void source_clear(struct source *src)
 	src->fd = src->vfd = src->ffd = -1;
 }
 
-int source_open(struct source *src, const char *path, uint64_t size)
+int source_open(struct source *src, const char *path, uint64_t size, bool dir)
 {
 	struct stat a, b;
 
 	source_clear(src);
+	src->dir = dir;
 	/* O_NONBLOCK: a FIFO put in the file's place must not hang the open
 	 * (it is refused below); it means nothing to a regular file. */
 	src->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -30,9 +31,10 @@ int source_open(struct source *src, const char *path, uint64_t size)
 		errno = e;
 		return CFT_E_IO;
 	}
-	/* Replaced between the two opens, or since the run began. */
-	if (!S_ISREG(a.st_mode) || a.st_ino != b.st_ino || a.st_dev != b.st_dev ||
-	    (uint64_t)a.st_size != size) {
+	/* Replaced between the two opens, or since the run began.  A
+	 * directory's size is its file system's, not content: 0 is sent. */
+	if ((dir ? !S_ISDIR(a.st_mode) || size : !S_ISREG(a.st_mode) ||
+		   (uint64_t)a.st_size != size) || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
 		source_close(src);
 		return CFT_E_CHANGED;
 	}
@@ -42,6 +44,8 @@ int source_open(struct source *src, const char *path, uint64_t size)
 	src->mtime_nsec = (uint32_t)a.st_mtim.tv_nsec;
 	src->dev = a.st_dev;
 	src->ino = a.st_ino;
+	if (dir)
+		return 0;	/* nothing to read */
 	/* The independent read asks the disk, where the file system can. */
 	src->direct = dio_enable(src->vfd) == 0;
 	/* So does the read ahead that feeds the datagrams, through a third
@@ -103,7 +107,7 @@ int source_check(const struct source *src, const char *path)
 	struct stat st;
 
 	/* Changed in place (size, time), or replaced under its name. */
-	if (fstat(src->fd, &st) < 0 || (uint64_t)st.st_size != src->size ||
+	if (fstat(src->fd, &st) < 0 || (!src->dir && (uint64_t)st.st_size != src->size) ||
 	    st.st_mtim.tv_sec != src->mtime_sec ||
 	    (uint32_t)st.st_mtim.tv_nsec != src->mtime_nsec)
 		return CFT_E_CHANGED;

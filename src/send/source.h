@@ -31,6 +31,7 @@ struct source {
 	uint32_t mtime_nsec;
 	dev_t dev;
 	ino_t ino;
+	bool dir;			/* a directory of a tree: 0 bytes, no reads */
 };
 
 /* A closed source (every descriptor -1), safe to source_close. */
@@ -38,10 +39,11 @@ void source_clear(struct source *src);
 
 /*
  * Open path twice and check both are the same regular file of `size`
- * bytes.  Returns 0, CFT_E_IO (errno tells) or CFT_E_CHANGED (no longer
+ * bytes (or, with dir, the same directory, sent as 0 bytes: its mode and
+ * time).  Returns 0, CFT_E_IO (errno tells) or CFT_E_CHANGED (no longer
  * that file, or no longer that size).  On failure src is closed.
  */
-int source_open(struct source *src, const char *path, uint64_t size);
+int source_open(struct source *src, const char *path, uint64_t size, bool dir);
 
 /* Read exactly len bytes at off, through the feeding descriptor.  Returns 0,
  * CFT_E_IO (errno) or CFT_E_CHANGED (the file ends before off + len). */

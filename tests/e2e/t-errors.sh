@@ -35,7 +35,7 @@ expect 1 "--listen" "$R" --listen '[::1' "$T/d"
 
 # local file errors: exit 3, naming the file
 expect 3 "$T/missing: No such file" "$S" "$T/missing" 127.0.0.1:9
-expect 3 "is a directory" "$S" "$T/d" 127.0.0.1:9
+expect 3 "not a regular file or a directory" "$S" /dev/null 127.0.0.1:9
 expect 3 "$T/nodir: No such file" "$R" "$T/nodir"
 expect 3 "not a directory\|Not a directory" "$R" "$T/f"
 if [ "$(id -u)" != 0 ]; then

@@ -196,3 +196,49 @@ Test(net, loopback_and_any)
 		cr_assert_eq(net_addr_is_any(&a), cases[i].any, "%s", cases[i].spec);
 	}
 }
+
+static int path_ok(const char *p)
+{
+	return util_path_valid((const uint8_t *)p, strlen(p)) == 0;
+}
+
+Test(names, paths_stay_below_dir)
+{
+	cr_assert(path_ok("a"));
+	cr_assert(path_ok("photos/2024/a.jpg"));
+	cr_assert(path_ok("a/.hidden/b"));
+	cr_assert_not(path_ok(""));
+	cr_assert_not(path_ok("/etc/passwd"), "absolute");
+	cr_assert_not(path_ok("a/"), "trailing slash");
+	cr_assert_not(path_ok("a//b"), "empty name");
+	cr_assert_not(path_ok("../a"));
+	cr_assert_not(path_ok("a/../../b"));
+	cr_assert_not(path_ok("a/./b"));
+	cr_assert_not(path_ok("a/.."));
+	cr_assert_not(path_ok("a/" CFT_TEMP_PREFIX "x"), "a temporary name anywhere");
+	cr_assert_not(path_ok("a/b\nc"));
+	cr_assert_neq(util_path_valid((const uint8_t *)"a/\0b", 4), 0);
+}
+
+Test(names, path_length_limits)
+{
+	char p[CFT_PATH_MAX + 2];
+
+	/* Names of 200 bytes and one of 220, joined: at the limit, and one
+	 * byte past. */
+	memset(p, 'x', sizeof(p));
+	for (size_t i = 200; i < CFT_PATH_MAX - 200; i += 201)
+		p[i] = '/';
+	p[CFT_PATH_MAX] = '\0';
+	cr_assert(path_ok(p), "a path of exactly CFT_PATH_MAX bytes is fine");
+	p[CFT_PATH_MAX] = 'x';
+	p[CFT_PATH_MAX + 1] = '\0';
+	cr_assert_not(path_ok(p), "one byte more is refused");
+	/* A name past CFT_NAME_MAX inside a short path. */
+	memset(p, 'y', CFT_NAME_MAX + 1);
+	p[CFT_NAME_MAX + 1] = '\0';
+	cr_assert_not(path_ok(p));
+	p[0] = 'a';
+	p[1] = '/';
+	cr_assert(path_ok(p), "a/ and a name of 254");
+}

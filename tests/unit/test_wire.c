@@ -370,9 +370,10 @@ Test(wire, oversize_length_fields_are_refused)
 	struct wire_msg m;
 	int n;
 
-	/* FILE name length: at the limit passes (in the encoder), past fails. */
+	/* FILE name length (a path): at the limit passes (in the encoder),
+	 * past fails. */
 	n = encode(WIRE_FILE, buf);
-	poke16(buf, (size_t)n, WIRE_HDR_LEN + 32, CFT_NAME_MAX + 1);
+	poke16(buf, (size_t)n, WIRE_HDR_LEN + 32, CFT_PATH_MAX + 1);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
 	poke16(buf, (size_t)n, WIRE_HDR_LEN + 32, 0xffff);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
@@ -415,14 +416,22 @@ Test(wire, encoder_refuses_out_of_range_fields)
 	uint8_t buf[CFT_DATAGRAM_MAX];
 	struct wire_msg m;
 
-	static const uint8_t long_name[CFT_NAME_MAX + 1];
+	static const uint8_t long_name[CFT_PATH_MAX + 1];
 
 	sample(WIRE_FILE, &m);
 	m.u.file.name = long_name;
-	m.u.file.name_len = CFT_NAME_MAX;
+	m.u.file.name_len = CFT_PATH_MAX;
 	cr_assert_gt(wire_encode(&m, buf, sizeof(buf)), 0, "a name at the limit must encode");
-	m.u.file.name_len = CFT_NAME_MAX + 1;
+	m.u.file.name_len = CFT_PATH_MAX + 1;
 	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
+	/* The longest name still fits the report that names it back. */
+	memset(&m, 0, sizeof(m));
+	m.version = CFT_PROTO_VERSION;
+	m.type = WIRE_STATUS;
+	m.u.status.state = WIRE_FS_VERIFIED;
+	m.u.status.name = long_name;
+	m.u.status.name_len = CFT_PATH_MAX;
+	cr_assert_gt(wire_encode(&m, buf, sizeof(buf)), 0, "a verified report of the longest name");
 	sample(WIRE_DATA, &m);
 	m.u.data.len = CFT_CHUNK_SIZE + 1;
 	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
