@@ -115,9 +115,16 @@ void wire_reseal_all(uint8_t *buf, size_t len)
 	if (len < WIRE_HDR_LEN)
 		return;
 	if (buf[3] == WIRE_DATA && len >= DATA_PAYLOAD_OFF) {
-		put_u32(buf + DATA_LEAF_OFF, wire_leaf(buf + DATA_PAYLOAD_OFF, len - DATA_PAYLOAD_OFF));
+		uint32_t leaf = wire_leaf(buf + DATA_PAYLOAD_OFF, len - DATA_PAYLOAD_OFF);
+
+		put_u32(buf + DATA_LEAF_OFF, leaf);
 		put_u32(buf + DATA_CHECK_OFF, digest_crc32(buf + DATA_FIELDS_OFF, DATA_FIELDS_LEN));
-	} else if (buf[3] != WIRE_DATA && len >= WIRE_HDR_LEN + WIRE_TAG_LEN)
+		/* The checksum from the leaf, as the encoder makes it: one pass
+		 * over the payload, not two (the seal opens every DATA so). */
+		put_u32(buf + WIRE_CSUM_OFF, data_crc(buf, len, leaf));
+		return;
+	}
+	if (len >= WIRE_HDR_LEN + WIRE_TAG_LEN)
 		datagram_tag(buf, len - WIRE_TAG_LEN, buf + len - WIRE_TAG_LEN);
 	wire_reseal(buf, len);
 }

@@ -449,7 +449,7 @@ void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
 		if (buf[3] == WIRE_HELLO)
 			refuse_key(srv, from, buf, len, "this receiver has no key");
 		else
-			srv->c.bad_key++;
+			srv->c.malformed++;	/* a flag we do not know */
 		return;
 	}
 	if (decode(srv, from, buf, len, &m) < 0)

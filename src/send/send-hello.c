@@ -110,10 +110,8 @@ void send_on_hello_ack(struct send_session *s, uint64_t now, const struct wire_h
 		s->data.flow.t_retx = now;	/* HELLO at the next timer call */
 		return;
 	}
-	if (s->cfg.key) {
-		s->keys.authentic = true;	/* signed, and about our HELLO */
-		s->keys.hint_at = 0;
-	}
+	if (s->cfg.key)
+		send_keys_authentic(s);	/* signed, and about our HELLO */
 	if (s->phase != SEND_HELLO) {
 		/* The answer to the HELLO that carried the cookie: open.  Or
 		 * another cookie (ours was damaged, or is too old): HELLO with

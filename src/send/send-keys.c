@@ -121,8 +121,8 @@ int send_keys_open(struct send_session *s, uint64_t now, const uint8_t *buf, siz
 		rc = seal_open(&s->keys.seal, buf, len, out, CFT_DATAGRAM_MAX);
 		if (rc > 0) {
 			/* Only this session's receiver can say this. */
-			s->keys.authentic = true;
-			s->keys.hint_at = s->keys.unknown_at = 0;
+			send_keys_authentic(s);
+			s->keys.unknown_at = 0;
 		}
 	} else {
 		struct wire_msg m;
@@ -140,6 +140,12 @@ int send_keys_open(struct send_session *s, uint64_t now, const uint8_t *buf, siz
 		return -1;
 	}
 	return rc;
+}
+
+void send_keys_authentic(struct send_session *s)
+{
+	s->keys.authentic = true;
+	s->keys.hint_at = 0;
 }
 
 void send_keys_unknown(struct send_session *s, uint64_t now)

@@ -38,6 +38,10 @@ void send_keys_hint(struct send_session *s, uint64_t now, int status, const char
 void send_keys_unknown(struct send_session *s, uint64_t now);
 bool send_keys_forgotten(struct send_session *s, uint64_t now);
 
+/* An authentic answer about our HELLO came (a signed HELLO_ACK for it):
+ * refusals from now on are somebody else's. */
+void send_keys_authentic(struct send_session *s);
+
 /* When the next of those is due (UINT64_MAX: none). */
 uint64_t send_keys_deadline(const struct send_session *s);
 

@@ -261,6 +261,23 @@ static unsigned data3;
 static uint64_t drop_from;
 static bool inject3, forge_version;
 
+/* An unsigned ERROR to the sender, as anyone who saw our HELLO can make:
+ * `reason` about the session, referring to `context`, in `version`. */
+static void forge_error(uint64_t session, uint8_t version, unsigned reason,
+			const uint8_t context[CFT_DIGEST_LEN])
+{
+	uint8_t e[CFT_DATAGRAM_MAX];
+	struct wire_msg em = { .version = version, .type = WIRE_ERROR, .session = session };
+	int n;
+
+	em.u.error.reason = (uint16_t)reason;
+	em.u.error.file = WIRE_NO_FILE;
+	proto_error_ref(context, reason, WIRE_NO_FILE, em.u.error.ref);
+	n = wire_encode(&em, e, sizeof(e));
+	cr_assert_gt(n, 0);
+	push_rs(e, (size_t)n);
+}
+
 static void tap_forge(const uint8_t *b, size_t len)
 {
 	if (b[3] == WIRE_HELLO) {
@@ -273,38 +290,15 @@ static void tap_forge(const uint8_t *b, size_t len)
 		cr_assert_eq(wire_decode(copy, len, &m), 0);
 		proto_hello_digest(m.session, &m.u.hello, hd3);
 		if (forge_version) {
-			uint8_t e[CFT_DATAGRAM_MAX], ref[CFT_SHORT_DIGEST_LEN];
-			struct wire_msg em = { .version = 5, .type = WIRE_ERROR,
-					       .session = m.session };
-			int n;
-
-			proto_error_ref(hsent, WIRE_R_VERSION, WIRE_NO_FILE, ref);
-			em.u.error.reason = WIRE_R_VERSION;
-			em.u.error.file = WIRE_NO_FILE;
-			memcpy(em.u.error.ref, ref, sizeof(ref));
-			n = wire_encode(&em, e, sizeof(e));
-			cr_assert_gt(n, 0);
-			push_rs(e, (size_t)n);
+			forge_error(m.session, 5, WIRE_R_VERSION, hsent);
 			forge_version = false;
 		}
 	}
 	if (b[3] == WIRE_DATA && ++data3 == 50) {
 		drop_from = G->now;
 		L.f.drop_type = WIRE_STATUS;	/* on the path: 2.1 s of STATUS lost */
-		if (inject3) {
-			uint8_t e[CFT_DATAGRAM_MAX], ref[CFT_SHORT_DIGEST_LEN];
-			struct wire_msg em = { .version = CFT_PROTO_VERSION, .type = WIRE_ERROR,
-					       .session = hdr_session(b) };
-			int n;
-
-			proto_error_ref(hd3, WIRE_R_KEY, WIRE_NO_FILE, ref);
-			em.u.error.reason = WIRE_R_KEY;
-			em.u.error.file = WIRE_NO_FILE;
-			memcpy(em.u.error.ref, ref, sizeof(ref));
-			n = wire_encode(&em, e, sizeof(e));
-			cr_assert_gt(n, 0);
-			push_rs(e, (size_t)n);
-		}
+		if (inject3)
+			forge_error(hdr_session(b), CFT_PROTO_VERSION, WIRE_R_KEY, hd3);
 	}
 	if (drop_from && G->now > drop_from + 2100000)
 		L.f.drop_type = 0;
@@ -417,6 +411,25 @@ Test(forgery, keyless_oversize_signed_hello)
 	/* loop.c hands over dgram_max + 1 bytes for anything longer. */
 	recv_server_on_datagram(&srv, 1000, &sender_addr, b, CFT_DATAGRAM_MAX + 1);
 	cr_assert_eq(srv.c.malformed, 1u);
+	recv_server_free(&srv);
+	close(dirfd);
+}
+
+/* A keyless receiver and a sealed datagram: a flag it does not know, dropped
+ * and counted as malformed, unanswered (only a HELLO is told "no key"). */
+Test(forgery, keyless_receiver_drops_sealed_datagrams)
+{
+	struct recv_server srv;
+	int dirfd;
+	uint8_t b[WIRE_HDR_LEN + SEAL_AEAD_TAG_LEN] = { WIRE_MAGIC0, WIRE_MAGIC1, CFT_PROTO_VERSION,
+							 WIRE_PROBE, 0, SEAL_FLAG_SEALED };
+
+	open_server(&srv, &dirfd);
+	L.rs.n = 0;
+	recv_server_on_datagram(&srv, 1000, &sender_addr, b, sizeof(b));
+	cr_assert_eq(srv.c.malformed, 1u);
+	cr_assert_eq(srv.c.bad_key, 0u);
+	cr_assert_eq(L.rs.n, 0u, "answered");
 	recv_server_free(&srv);
 	close(dirfd);
 }
