@@ -51,7 +51,7 @@ B := build
 LIB_SRCS := $(wildcard src/lib/*.c)
 SEND_SRCS := src/send/send-session.c src/send/send-verify.c src/send/send-say.c \
 	     src/send/send-data.c src/send/feed.c src/send/source.c src/send/vread.c src/send/cc.c src/send/flow.c \
-	     src/send/sched.c src/send/send-keys.c src/send/send-hello.c
+	     src/send/sched.c src/send/send-keys.c src/send/send-hello.c src/send/progress.c
 SEND_MAIN := src/send/send-main.c src/send/send-report.c src/send/tree.c
 RECV_SRCS := src/recv/recv-server.c src/recv/recv-session.c src/recv/recv-verify.c \
 	     src/recv/recv-reply.c src/recv/recv-blocks.c src/recv/recv-disk.c \

@@ -5,6 +5,7 @@
 #include "cft/digest.h"
 #include "cft/exit.h"
 #include "cft/util.h"
+#include "progress.h"
 #include "send-report.h"
 
 /* -v repair counts, microseconds between reports. */
@@ -43,30 +44,35 @@ void send_report_event(void *ctx, const struct send_event *ev)
 	}
 }
 
-static void progress_line(const struct send_report *r, uint64_t now, bool final)
+static void progress_line(struct send_report *r, uint64_t now, bool final)
 {
 	const struct send_stats *st = send_stats(r->s);
-	uint64_t cur_bytes = st->bytes_acked, done = 0, total = 0;
+	uint64_t cur_bytes = st->bytes_acked;
 	uint32_t cur = st->file;
-	double secs = (double)(now - r->started) / 1e6;
-	enum send_phase ph = send_phase(r->s);
-	char a[32], b[32];
+	char line[PROGRESS_TEXT_MAX];
+	struct progress p = {
+		.name = cur < r->nfiles ? r->files[cur].name : "",
+		.secs = (double)(now - r->started) / 1e6,
+		.phase = send_phase(r->s), .answered = send_answered(r->s), .held = send_held(r->s),
+	};
 
+	/* A file's confirmed bytes never go back on the line: after the
+	 * receiver restarts they are confirmed again, and it says so. */
+	if (cur != r->shown_file) {
+		r->shown_file = cur;
+		r->shown_bytes = 0;
+	}
+	if (cur_bytes > r->shown_bytes)
+		r->shown_bytes = cur_bytes;
 	for (uint32_t i = 0; i < r->nfiles; i++) {
-		total += r->files[i].size;
+		p.total += r->files[i].size;
 		if (r->files[i].committed)
-			done += r->files[i].size;
+			p.done += r->files[i].size;
 	}
 	if (cur < r->nfiles && !r->files[cur].committed)
-		done += cur_bytes > r->files[cur].size ? r->files[cur].size : cur_bytes;
-	util_human_bytes(done, a, sizeof(a));
-	util_human_bytes(total, b, sizeof(b));
-	fprintf(stderr, "\r\033[K%s %3.0f%% %s / %s %.1f MiB/s%s",
-		cur < r->nfiles ? r->files[cur].name : "",
-		total ? 100.0 * (double)done / (double)total : 100.0, a, b,
-		secs > 0 ? (double)done / secs / 1048576.0 : 0.0,
-		ph == SEND_VERIFY ? "  checking the copy on the receiver's disk" :
-		ph == SEND_SUMS ? "  finding the blocks that differ" : "");
+		p.done += r->shown_bytes > r->files[cur].size ? r->files[cur].size : r->shown_bytes;
+	progress_text(&p, line, sizeof(line));
+	fprintf(stderr, "\r\033[K%s", line);
 	if (final)
 		fprintf(stderr, "\r\033[K");
 }

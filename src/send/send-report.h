@@ -16,6 +16,8 @@ struct send_report {
 	const struct send_file *files;
 	uint32_t nfiles;
 	unsigned skipped;		/* links and special files left out of trees */
+	uint32_t shown_file;		/* the progress line's file, and the most */
+	uint64_t shown_bytes;		/* ... of it shown confirmed so far */
 	bool verbose, json, progress;	/* progress: a live line on stderr */
 	uint64_t started;		/* util_now_us at the first datagram */
 	uint64_t last_progress, last_repairs;

@@ -47,6 +47,11 @@ bool send_answered(const struct send_session *s)
 	return s->answered;
 }
 
+bool send_held(const struct send_session *s)
+{
+	return s->held;
+}
+
 void send_peer_moved(struct send_session *s, uint64_t now)
 {
 	/* A new address owes nothing to the old one's silence: HELLO now,

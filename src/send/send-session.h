@@ -43,6 +43,9 @@ const struct send_stats *send_stats(const struct send_session *s);
 void send_abort(struct send_session *s, int status, const char *why);
 /* Has the receiver ever answered this run? */
 bool send_answered(const struct send_session *s);
+/* Does the receiver check what it holds of the current file (a partial
+ * file, or the final one), rather than receive it afresh? */
+bool send_held(const struct send_session *s);
 /* The datagrams go to another of the receiver's addresses from now on. */
 void send_peer_moved(struct send_session *s, uint64_t now);
 

@@ -1,0 +1,55 @@
+/* The progress line a person reads: words for what happens, rate, ETA. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "send/progress.h"
+
+static const char *line(struct progress p)
+{
+	static char out[PROGRESS_TEXT_MAX];
+
+	progress_text(&p, out, sizeof(out));
+	return out;
+}
+
+TestSuite(progress);
+
+Test(progress, says_what_happens)
+{
+	struct progress p = { .name = "big.iso", .total = 100 << 20, .secs = 1 };
+
+	cr_assert(strstr(line(p), "waiting for the receiver"), "%s", line(p));
+	p.answered = true;
+	cr_assert(strstr(line(p), "the receiver restarted"), "%s", line(p));
+	p.phase = SEND_DATA;
+	p.done = 10 << 20;
+	cr_assert(!strstr(line(p), "resuming"), "%s", line(p));
+	p.held = true;
+	cr_assert(strstr(line(p), "resuming"), "%s", line(p));
+	p.phase = SEND_VERIFY;
+	cr_assert(strstr(line(p), "checking the copy on the receiver's disk"), "%s", line(p));
+	p.phase = SEND_SUMS;
+	cr_assert(strstr(line(p), "finding the blocks that differ"), "%s", line(p));
+}
+
+Test(progress, rate_and_time_left)
+{
+	/* 25 MiB of 100 in 5 s: 5 MiB/s, 75 MiB left, 15 s. */
+	struct progress p = { .name = "f", .done = 25 << 20, .total = 100 << 20, .secs = 5,
+			      .phase = SEND_DATA, .answered = true };
+
+	cr_assert(strstr(line(p), " 25% "), "%s", line(p));
+	cr_assert(strstr(line(p), "5.0 MiB/s"), "%s", line(p));
+	cr_assert(strstr(line(p), "ETA 0:15"), "%s", line(p));
+	/* Hours when it takes that long: 1 byte a second, 3661 left. */
+	p.done = 1;
+	p.total = 3662;
+	p.secs = 1;
+	cr_assert(strstr(line(p), "ETA 1:01:01"), "%s", line(p));
+	/* No guess before any byte, nor while the copy is checked. */
+	p.done = 0;
+	cr_assert(!strstr(line(p), "ETA"), "%s", line(p));
+	p.done = 1;
+	p.phase = SEND_VERIFY;
+	cr_assert(!strstr(line(p), "ETA"), "%s", line(p));
+}
