@@ -79,7 +79,8 @@ enum wire_reason {
 /* FILE flags. */
 #define WIRE_FILE_NO_CLOBBER 0x1u	/* never replace an existing destination */
 #define WIRE_FILE_DIRECTORY 0x2u	/* a directory of a tree: size 0, no data */
-#define WIRE_FILE_FLAGS_KNOWN (WIRE_FILE_NO_CLOBBER | WIRE_FILE_DIRECTORY)
+#define WIRE_FILE_DRY_RUN 0x4u		/* check what is there; write nothing */
+#define WIRE_FILE_FLAGS_KNOWN (WIRE_FILE_NO_CLOBBER | WIRE_FILE_DIRECTORY | WIRE_FILE_DRY_RUN)
 
 /* Receiver's state for the file a STATUS describes. */
 enum wire_fstate {
@@ -88,8 +89,9 @@ enum wire_fstate {
 	WIRE_FS_VERIFIED = 3,	/* read back: what would be committed enclosed */
 	WIRE_FS_SUMS = 4,	/* collecting the sender's block digests */
 	WIRE_FS_COMMITTED = 5,	/* under its final name, directory synced */
+	WIRE_FS_ABSENT = 6,	/* a dry run: nothing of this name and size here */
 };
-#define WIRE_FS_MAX WIRE_FS_COMMITTED
+#define WIRE_FS_MAX WIRE_FS_ABSENT
 
 struct wire_hello {
 	uint32_t block_size;

@@ -171,7 +171,7 @@ static void encode_status(struct wr *w, const struct wire_status *s)
 		wr_bytes(w, s->commit, CFT_DIGEST_LEN);
 		break;
 	default:
-		break;
+		break;	/* ABSENT: nothing more */
 	}
 }
 
@@ -378,6 +378,8 @@ static int decode_status_state(struct rd *r, struct wire_status *s)
 		return 0;
 	case WIRE_FS_COMMITTED:
 		rd_copy(r, s->commit, CFT_DIGEST_LEN);
+		return 0;
+	case WIRE_FS_ABSENT:
 		return 0;
 	default:
 		return CFT_E_MALFORMED;

@@ -84,7 +84,8 @@ static void reap(struct recv_server *srv)
 			if (!s->superseded) {
 				srv->last_status = s->status;
 				srv->sessions_done++;
-				if (s->status == CFT_EXIT_OK && s->next_file == s->nfiles)
+				if (s->status == CFT_EXIT_OK && s->next_file == s->nfiles &&
+				    !s->dry_run)
 					srv->sessions_complete++;
 			}
 			recv_session_free(s);

@@ -207,6 +207,10 @@ static int offer_news(struct recv_session *s, const struct wire_file *wf)
 		recv_file_free(s->f);		/* a correction: start over */
 		s->f = NULL;
 	}
+	/* A dry run goes on to the next file when the sender has its answer:
+	 * nothing of the last was written, nothing is to be committed. */
+	if (s->f && s->f->dry_run && wf->file == s->f->index + 1)
+		recv_session_dry_done(s);
 	if (s->f || wf->file != s->next_file || wf->file >= s->nfiles) {
 		s->srv->c.stale++;
 		return -1;
@@ -323,11 +327,48 @@ bool recv_session_no_room(struct recv_session *s, struct recv_file *f)
 	return true;
 }
 
+/* The file is open: receive it afresh, or check what is here first; and
+ * say so. */
+static void begin(struct recv_session *s, struct recv_file *f)
+{
+	struct recv_event ev = { .kind = RECV_EV_RECEIVING, .blocks = s->blocks.nblocks };
+
+	recv_disk_file(&s->disk, &f->sf, &f->rb);
+	if (f->origin == STORE_FRESH) {
+		recv_say_event(s, &ev);
+		recv_verify_stream(s);
+		if (f->size == 0)
+			recv_verify_start(s);
+	} else {
+		/* Check what is already here, block by block, before trusting
+		 * any of it: read it back; the sender's digests decide. */
+		ev.kind = RECV_EV_CHECKING;
+		ev.existing = f->origin == STORE_EXISTING;
+		recv_say_event(s, &ev);
+		recv_blocks_mark_all(&s->blocks, true);
+		recv_verify_start(s);
+	}
+	if (!s->over)
+		recv_say_status(s, f->index);
+}
+
+/* A dry run: nothing is made, not even a directory on the way.  What is
+ * there is read back as a re-run would check it, or said absent. */
+static void dry_run(struct recv_session *s, struct recv_file *f, const char *name, mode_t mode)
+{
+	if (store_find(s->srv->dirfd, name, &f->src, mode, f->dir, &f->sf) != 0) {
+		f->state = WIRE_FS_ABSENT;
+		recv_say_status(s, f->index);
+		return;
+	}
+	f->origin = STORE_EXISTING;
+	begin(s, f);
+}
+
 /* Open what the offer starts from and say what happens next. */
 static void open_file(struct recv_session *s, struct recv_file *f, const char *name,
 		      mode_t mode)
 {
-	struct recv_event ev = { .kind = RECV_EV_RECEIVING };
 	int rc;
 
 	if (f->dir) {
@@ -356,24 +397,7 @@ static void open_file(struct recv_session *s, struct recv_file *f, const char *n
 	}
 	if (recv_session_no_room(s, f))
 		return;
-	ev.blocks = s->blocks.nblocks;
-	recv_disk_file(&s->disk, &f->sf, &f->rb);
-	if (f->origin == STORE_FRESH) {
-		recv_say_event(s, &ev);
-		recv_verify_stream(s);
-		if (f->size == 0)
-			recv_verify_start(s);
-	} else {
-		/* Check what is already here, block by block, before trusting
-		 * any of it: read it back; the sender's digests decide. */
-		ev.kind = RECV_EV_CHECKING;
-		ev.existing = f->origin == STORE_EXISTING;
-		recv_say_event(s, &ev);
-		recv_blocks_mark_all(&s->blocks, true);
-		recv_verify_start(s);
-	}
-	if (!s->over)
-		recv_say_status(s, f->index);
+	begin(s, f);
 }
 
 static void on_file(struct recv_session *s, const struct wire_file *wf)
@@ -401,11 +425,16 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 	memcpy(f->offer, wf->offer, CFT_DIGEST_LEN);
 	f->no_clobber = (wf->flags & WIRE_FILE_NO_CLOBBER) != 0;
 	f->dir = (wf->flags & WIRE_FILE_DIRECTORY) != 0;
+	f->dry_run = (wf->flags & WIRE_FILE_DRY_RUN) != 0;
+	s->dry_run |= f->dry_run;
 	f->src = (struct store_source){ wf->size, wf->mtime_sec, wf->mtime_nsec,
 					s->blocks.block_size };
 	/* The operator's mask, not the sender, has the last word on modes;
 	 * the report says what the file gets, and the sender agrees to less. */
-	open_file(s, f, name, (mode_t)(wf->mode & s->srv->mode_mask));
+	if (f->dry_run)
+		dry_run(s, f, name, (mode_t)(wf->mode & s->srv->mode_mask));
+	else
+		open_file(s, f, name, (mode_t)(wf->mode & s->srv->mode_mask));
 }
 
 static void on_probe(struct recv_session *s, const struct wire_probe *p)
@@ -451,6 +480,8 @@ static void on_bye(struct recv_session *s, const struct wire_bye *b)
 		s->srv->c.unmatched++;
 		return;
 	}
+	if (s->f && s->f->dry_run && s->f->index + 1 == s->nfiles)
+		recv_session_dry_done(s);	/* the last answer was heard */
 	proto_msg(&ack, s->id, WIRE_BYE_ACK);
 	memcpy(ack.u.bye.hello, s->hello, CFT_SHORT_DIGEST_LEN);
 	recv_say(s, &ack);
@@ -471,6 +502,14 @@ static void on_hello(struct recv_session *s, const struct wire_msg *m)
 		return;
 	}
 	send_hello_ack(s);
+}
+
+void recv_session_dry_done(struct recv_session *s)
+{
+	recv_disk_drain(&s->disk);
+	s->next_file = s->f->index + 1;
+	recv_file_free(s->f);	/* an existing file's descriptor; nothing removed */
+	s->f = NULL;
 }
 
 void recv_session_on_msg(struct recv_session *s, uint64_t now, const struct wire_msg *m)

@@ -29,6 +29,9 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 				      const struct net_addr *from, uint64_t id,
 				      const struct wire_hello *h,
 				      const uint8_t random[CFT_RANDOM_LEN]);
+/* A dry run's file answered: on to the next (or the end). */
+void recv_session_dry_done(struct recv_session *s);
+
 /* A decoded datagram of this session, from its peer. */
 void recv_session_on_msg(struct recv_session *s, uint64_t now, const struct wire_msg *m);
 /* Work that is due: time-outs, a delayed STATUS, a step of a read-back. */

@@ -32,6 +32,7 @@ struct recv_file {
 	enum store_origin origin;
 	bool no_clobber;
 	bool dir;			/* a directory of a tree (store_open_dir_entry) */
+	bool dry_run;			/* only checked, never written or named */
 	bool flushed;			/* durable, and dropped from the page cache */
 	bool rehash;			/* reading back again for block digests */
 	bool streaming;			/* read back while blocks still arrive */
@@ -84,6 +85,7 @@ struct recv_session {
 	uint64_t started;
 	bool over;
 	bool superseded;		/* taken over by a newer session */
+	bool dry_run;			/* offers a dry run: it completes nothing */
 	int status;
 };
 

@@ -313,8 +313,8 @@ void recv_verify_commit(struct recv_session *s, const struct wire_commit *c)
 		recv_say_status(s, c->file);	/* committed already: say so again */
 		return;
 	}
-	if (!f || f->index != c->file) {
-		s->srv->c.stale++;
+	if (!f || f->index != c->file || f->dry_run) {
+		s->srv->c.stale++;	/* a dry run names nothing */
 		return;
 	}
 	if (f->state != WIRE_FS_VERIFIED) {

@@ -192,7 +192,7 @@ static void close_fds(struct store_file *sf)
  * (mode 0700, until its own entry of the tree gives it its mode) where it is
  * missing.  Nothing is created or opened outside DIR.
  */
-static int open_parent(struct store_file *sf)
+static int open_parent(struct store_file *sf, bool create)
 {
 	char *p = sf->name, *slash;
 	int fd = sf->dirfd;
@@ -201,7 +201,7 @@ static int open_parent(struct store_file *sf)
 		int next;
 
 		*slash = '\0';
-		if (mkdirat(fd, p, 0700) < 0 && errno != EEXIST)
+		if (create && mkdirat(fd, p, 0700) < 0 && errno != EEXIST)
 			next = -1;
 		else
 			next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -224,7 +224,7 @@ static int open_parent(struct store_file *sf)
 
 /* What every open of sf starts with: its facts, its names, its parent. */
 static int store_init(struct store_file *sf, int dirfd, const char *name,
-		      const struct store_source *src, mode_t mode)
+		      const struct store_source *src, mode_t mode, bool create)
 {
 	memset(sf, 0, sizeof(*sf));
 	sf->fd = sf->dfd = sf->parent = -1;
@@ -236,7 +236,7 @@ static int store_init(struct store_file *sf, int dirfd, const char *name,
 	snprintf(sf->name, sizeof(sf->name), "%s", name);
 	sf->leaf = sf->name;
 	temp_names(name, src, sf);
-	return open_parent(sf);
+	return open_parent(sf, create);
 }
 
 int store_open_dir_entry(int dirfd, const char *name, const struct store_source *src,
@@ -244,7 +244,7 @@ int store_open_dir_entry(int dirfd, const char *name, const struct store_source 
 {
 	struct stat st;
 
-	if (store_init(sf, dirfd, name, src, mode) < 0)
+	if (store_init(sf, dirfd, name, src, mode, true) < 0)
 		return CFT_E_IO;
 	sf->dir = true;
 	if (mkdirat(sf->parent, sf->leaf, 0700) < 0 && errno != EEXIST)
@@ -260,6 +260,32 @@ fail:
 	close_fds(sf);
 	close_parent(sf);
 	return CFT_E_IO;
+}
+
+int store_find(int dirfd, const char *name, const struct store_source *src, mode_t mode,
+	       bool dir, struct store_file *sf)
+{
+	struct stat st;
+
+	if (store_init(sf, dirfd, name, src, mode, false) < 0)
+		goto absent;
+	sf->dir = dir;
+	sf->fd = openat(sf->parent, sf->leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (sf->fd < 0 || fstat(sf->fd, &st) < 0)
+		goto absent;
+	/* What a real run would check in place: a directory, or a regular
+	 * file of the size offered with one link. */
+	if (dir ? !S_ISDIR(st.st_mode) :
+		  !S_ISREG(st.st_mode) || st.st_nlink != 1 || (uint64_t)st.st_size != src->size)
+		goto absent;
+	if (!dir)
+		sf->dfd = dio_open(sf->parent, sf->leaf, sf->fd, O_RDONLY);
+	sf->existing = 1;
+	return 0;
+absent:
+	close_fds(sf);
+	close_parent(sf);
+	return 1;
 }
 
 int store_final_exists(const struct store_file *sf)
@@ -283,7 +309,7 @@ int store_open(int dirfd, const char *name, const struct store_source *src, mode
 	struct stat st;
 
 	*origin = STORE_FRESH;
-	if (store_init(sf, dirfd, name, src, mode) < 0)
+	if (store_init(sf, dirfd, name, src, mode, true) < 0)
 		return CFT_E_IO;
 
 	/* The destination as it is: an identical re-run sends nothing.  Only

@@ -89,6 +89,14 @@ int store_open(int dirfd, const char *name, const struct store_source *src, mode
  */
 int store_open_dir_entry(int dirfd, const char *name, const struct store_source *src,
 			 mode_t mode, struct store_file *sf);
+/*
+ * A dry run: what a real run would check in place, opened as an existing
+ * final file (0), or 1 when there is none (absent, another size or type,
+ * or a path that is not all directories).  Nothing is created.
+ */
+int store_find(int dirfd, const char *name, const struct store_source *src, mode_t mode,
+	       bool dir, struct store_file *sf);
+
 /* Does the final name of sf exist (as anything)?  As a directory? */
 int store_final_exists(const struct store_file *sf);
 int store_final_is_dir(const struct store_file *sf);

@@ -14,11 +14,20 @@
 #include "cft/proto.h"
 
 /* One file to send, and what became of it. */
+/* What a dry run found for a file. */
+enum send_dry {
+	SEND_DRY_NONE,			/* no answer (not a dry run, or not yet) */
+	SEND_DRY_UP_TO_DATE,		/* the receiver holds this content */
+	SEND_DRY_WOULD_SEND,		/* nothing of this name and size there */
+	SEND_DRY_DIFFERS,		/* there, of this size, other content */
+};
+
 struct send_file {
 	const char *path;		/* as given */
 	const char *name;		/* name at the receiver: the base name, or
 					 * a path below it for a tree's entry */
 	bool dir;			/* a directory of a tree: no data */
+	enum send_dry dry;		/* a dry run's answer for it */
 	uint64_t size;
 	bool committed;
 	uint8_t digest[CFT_DIGEST_LEN];	/* verified whole-file SHA-256 */
@@ -56,6 +65,7 @@ enum send_event_kind {
 	SEND_EV_CHECKING,		/* both ends read the file back (round) */
 	SEND_EV_MISMATCH,		/* the digests differed: round starts */
 	SEND_EV_COMMITTED,		/* verified on the receiver's disk, named */
+	SEND_EV_CHECKED,		/* a dry run's answer for the file is in */
 	SEND_EV_RECONNECTED,		/* the receiver restarted: session again */
 	SEND_EV_FAILED,			/* the session failed: send_outcome, send_error */
 };
@@ -72,6 +82,7 @@ struct send_config {
 	uint32_t block_size;
 	uint64_t timeout_us;
 	bool no_clobber;		/* never replace an existing destination */
+	bool dry_run;			/* only ask what the receiver holds */
 	double bwlimit;			/* bytes per second on the wire; 0: none */
 	bool threads;			/* disk work on a thread of its own (worker.h);
 					 * false: inline, for tests */

@@ -20,9 +20,12 @@ void send_on_hello_ack(struct send_session *s, uint64_t now, const struct wire_h
 /* A datagram of another protocol version, decoded as far as it goes. */
 void send_on_other_version(struct send_session *s, uint64_t now, const struct wire_msg *m);
 
-/* send-session.c's, for the handshake: the receiver answered; open the
- * current file and offer it; the receiver forgot us, so start over. */
+/* send-session.c's, for the handshake and the check: the receiver
+ * answered; open the current file and offer it; the receiver forgot us, so
+ * start over; the current file is done (committed, or a dry run's answer
+ * in): on to the next, or the end. */
 void send_heard(struct send_session *s, uint64_t now);
+void send_file_done(struct send_session *s, uint64_t now);
 void send_start_file(struct send_session *s, uint64_t now);
 void send_reconnect(struct send_session *s, uint64_t now);
 

@@ -30,7 +30,7 @@ struct send_opts {
 	long long timeout_s;
 	long long block_size;	/* 0: choose */
 	long long bwlimit;	/* bytes per second; 0: none */
-	bool quiet, verbose, json, no_clobber;
+	bool quiet, verbose, json, no_clobber, dry_run;
 	const char *key_path;	/* --key FILE */
 	uint8_t key[CFT_KEY_LEN];
 	int nfiles;
@@ -53,7 +53,9 @@ static void usage(FILE *out)
 		"  -q, --quiet             print nothing but errors\n"
 		"  -v, --verbose           report each step and repair\n"
 		"      --json              print one JSON summary on standard output\n"
-		"  -n, --no-clobber        never replace an existing destination (exit 2)\n"
+		"  -n, --dry-run           ask the receiver what it holds: up to date, would\n"
+		"                          send, or differs, per file; nothing is written\n"
+		"      --no-clobber        never replace an existing destination (exit 2)\n"
 		"  -k, --key FILE          the key shared with the receiver (cft genkey):\n"
 		"                          every datagram authenticated and encrypted\n"
 		"  -h, --help              this text\n"
@@ -208,7 +210,7 @@ static bool run_finished(void *ctx)
 }
 
 /* Long options without a short letter. */
-enum { OPT_BWLIMIT = 256 };
+enum { OPT_BWLIMIT = 256, OPT_NO_CLOBBER };
 
 /* Parse the command line into o.  Returns -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct send_opts *o)
@@ -220,7 +222,8 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "no-clobber", no_argument, NULL, 'n' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "no-clobber", no_argument, NULL, OPT_NO_CLOBBER },
 		{ "key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -249,7 +252,8 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose = true; break;
 		case 'j': o->json = true; break;
-		case 'n': o->no_clobber = true; break;
+		case 'n': o->dry_run = true; break;
+		case OPT_NO_CLOBBER: o->no_clobber = true; break;
 		case 'k': o->key_path = optarg; break;
 		case 'h': usage(stdout); return CFT_EXIT_OK;
 		case 'V': printf("cft-send %s (protocol %d)\n", CFT_VERSION, CFT_PROTO_VERSION);
@@ -317,6 +321,7 @@ static int run(struct send_run *r, const struct send_opts *o, struct tree *t,
 		.block_size = block_size,
 		.timeout_us = (uint64_t)o->timeout_s * 1000000u,
 		.no_clobber = o->no_clobber,
+		.dry_run = o->dry_run,
 		.key = o->key_path ? o->key : NULL,
 		.bwlimit = (double)o->bwlimit,
 		.threads = true,
@@ -380,7 +385,7 @@ int send_main(int argc, char **argv)
 		return CFT_EXIT_LOCAL;
 	}
 	r.rep = (struct send_report){ .files = files, .nfiles = (uint32_t)o.nfiles,
-				      .verbose = o.verbose, .json = o.json,
+				      .verbose = o.verbose, .json = o.json, .dry_run = o.dry_run,
 				      .progress = !o.quiet && !o.verbose && isatty(STDERR_FILENO) };
 	for (int i = 0; i < o.nfiles; i++)
 		files[i].path = o.paths[i];	/* named in the report whatever happens */

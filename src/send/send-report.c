@@ -13,6 +13,17 @@
 /* Progress line refresh, microseconds. */
 #define PROGRESS_EVERY_US 200000
 
+/* A dry run's answer, as it is printed. */
+static const char *dry_word(enum send_dry d)
+{
+	switch (d) {
+	case SEND_DRY_UP_TO_DATE: return "up to date";
+	case SEND_DRY_WOULD_SEND: return "would send";
+	case SEND_DRY_DIFFERS: return "differs";
+	default: return "not checked";
+	}
+}
+
 void send_report_event(void *ctx, const struct send_event *ev)
 {
 	const struct send_report *r = ctx;
@@ -38,6 +49,9 @@ void send_report_event(void *ctx, const struct send_event *ev)
 		break;
 	case SEND_EV_RECONNECTED:
 		log_verbose("%s: the receiver restarted; starting the session again", name);
+		break;
+	case SEND_EV_CHECKED:
+		log_verbose("%s: %s", name, dry_word(r->files[ev->file].dry));
 		break;
 	case SEND_EV_FAILED:
 		break;		/* said once, at the end */
@@ -123,6 +137,11 @@ static void json_files(const struct send_report *r)
 		} else {
 			printf("null");
 		}
+		printf(", \"dry_run\": ");
+		if (f->dry == SEND_DRY_NONE)
+			printf("null");
+		else
+			util_json_string(stdout, dry_word(f->dry));
 		printf(", \"up_to_date\": %s, \"seconds\": %.3f}",
 		       f->committed && f->datagrams == 0 && f->size > 0 ? "true" : "false",
 		       (double)f->usec / 1e6);
@@ -219,6 +238,24 @@ static void summary(const struct send_report *r, uint64_t usec)
 		 (unsigned long long)st->e2e_mismatches, st->e2e_mismatches == 1 ? "" : "es");
 }
 
+/* A dry run's lines: one per entry on stdout, a count on stderr. */
+static void dry_summary(const struct send_report *r)
+{
+	unsigned n[4] = { 0 };
+
+	for (uint32_t i = 0; i < r->nfiles; i++) {
+		const struct send_file *f = &r->files[i];
+
+		n[f->dry]++;
+		if (!r->json)
+			printf("%-11s %s%s\n", dry_word(f->dry), f->name, f->dir ? "/" : "");
+	}
+	fflush(stdout);
+	log_info("dry run: %u up to date, %u would be sent, %u differ%s; nothing was written",
+		 n[SEND_DRY_UP_TO_DATE], n[SEND_DRY_WOULD_SEND], n[SEND_DRY_DIFFERS],
+		 n[SEND_DRY_DIFFERS] == 1 ? "s" : "");
+}
+
 void send_report_end(struct send_report *r, int status, const char *error, bool quiet,
 		     uint64_t now)
 {
@@ -227,7 +264,9 @@ void send_report_end(struct send_report *r, int status, const char *error, bool 
 	if (r->s && r->progress)
 		progress_line(r, now, true);
 	if (r->s && status == CFT_EXIT_OK) {
-		if (!quiet)
+		if (!quiet && r->dry_run)
+			dry_summary(r);
+		else if (!quiet)
 			summary(r, usec);
 	} else if (r->s) {
 		log_error("%s", error);

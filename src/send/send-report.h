@@ -19,6 +19,7 @@ struct send_report {
 	uint32_t shown_file;		/* the progress line's file, and the most */
 	uint64_t shown_bytes;		/* ... of it shown confirmed so far */
 	bool verbose, json, progress;	/* progress: a live line on stderr */
+	bool dry_run;			/* answers, not digests, at the end */
 	uint64_t started;		/* util_now_us at the first datagram */
 	uint64_t last_progress, last_repairs;
 	const struct send_session *s;	/* NULL until there is one */

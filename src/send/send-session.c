@@ -81,9 +81,11 @@ void send_heard(struct send_session *s, uint64_t now)
  * existing: nothing of its content is replaced, only its mode and time. */
 static uint32_t file_flags(const struct send_session *s)
 {
+	uint32_t dry = s->cfg.dry_run ? WIRE_FILE_DRY_RUN : 0;
+
 	if (cur_file(s)->dir)
-		return WIRE_FILE_DIRECTORY;
-	return s->cfg.no_clobber ? WIRE_FILE_NO_CLOBBER : 0;
+		return WIRE_FILE_DIRECTORY | dry;
+	return (s->cfg.no_clobber ? WIRE_FILE_NO_CLOBBER : 0) | dry;
 }
 
 static void send_offer(struct send_session *s, uint64_t now)
@@ -187,14 +189,14 @@ static void send_bye(struct send_session *s)
 	send_say(s, &m);
 }
 
-static void file_committed(struct send_session *s, uint64_t now)
+void send_file_done(struct send_session *s, uint64_t now)
 {
 	struct send_file *sf = &s->cfg.files[s->cur];
 
-	sf->committed = true;
+	sf->committed = !s->cfg.dry_run;
 	sf->usec = now - s->file_started;
 	sf->datagrams = s->data.datagrams - s->file_datagrams;
-	send_event(s, SEND_EV_COMMITTED);
+	send_event(s, s->cfg.dry_run ? SEND_EV_CHECKED : SEND_EV_COMMITTED);
 	feed_stop(&s->data.feed);
 	source_close(&s->src);
 	send_progress(s, now);
@@ -202,7 +204,7 @@ static void file_committed(struct send_session *s, uint64_t now)
 	if (s->cur < s->cfg.nfiles) {
 		send_start_file(s, now);
 	} else {
-		/* Every file is committed: the transfer is done.  BYE only
+		/* Every file is done: the transfer is.  BYE only
 		 * spares the receiver its timeout, so it goes twice (one loss
 		 * costs nothing) and nobody waits a round trip for its answer. */
 		for (int i = 0; i < BYE_TIMES; i++)
@@ -247,6 +249,15 @@ static void on_sums_count(struct send_session *s, uint64_t now, const struct wir
 static void on_status_now(struct send_session *s, uint64_t now, const struct wire_status *rep,
 			  uint32_t seen)
 {
+	if (rep->state == WIRE_FS_ABSENT) {
+		/* A dry run's answer: nothing of this name and size there. */
+		if (s->cfg.dry_run && s->phase == SEND_OFFER) {
+			s->cfg.files[s->cur].dry = SEND_DRY_WOULD_SEND;
+			send_heard(s, now);
+			send_file_done(s, now);
+		}
+		return;
+	}
 	if (s->phase == SEND_OFFER) {
 		s->held = rep->state == WIRE_FS_VERIFYING || rep->state == WIRE_FS_VERIFIED;
 		enter_data(s, now);
@@ -300,7 +311,7 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
 	if (rep->state == WIRE_FS_COMMITTED) {
 		if (send_verify_committed(s, rep)) {
 			send_heard(s, now);
-			file_committed(s, now);
+			send_file_done(s, now);
 		} else if (s->phase == SEND_COMMIT) {
 			s->stats.ignored++;
 		}

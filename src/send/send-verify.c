@@ -12,6 +12,7 @@
 #include "cft/digest.h"
 #include "cft/error.h"
 #include "cft/exit.h"
+#include "send-hello.h"
 #include "send-say.h"
 #include "send-verify.h"
 
@@ -176,7 +177,7 @@ static bool make_commit(struct send_session *s, uint32_t mode)
 
 void send_verify_early(struct send_session *s, uint64_t now)
 {
-	if (!s->vread.valid || s->early || s->r_done)
+	if (!s->vread.valid || s->early || s->r_done || s->cfg.dry_run)
 		return;
 	/* Not before every byte went out once: the source must still be
 	 * what was read (see make_commit) after the last of those reads. */
@@ -201,6 +202,13 @@ static void decide(struct send_session *s, uint64_t now)
 	 * and our content only if the contents agree, and the report came
 	 * whole.  Either failing costs a round. */
 	proto_commit_digest(s->offer, &s->r.facts, s->vread.sum.whole, expected);
+	if (s->cfg.dry_run) {
+		/* The answer, and nothing changed: the next file. */
+		s->cfg.files[s->cur].dry = s->r.facts.size == s->facts.size &&
+			digest_equal(expected, s->r.commit) ? SEND_DRY_UP_TO_DATE : SEND_DRY_DIFFERS;
+		send_file_done(s, now);
+		return;
+	}
 	if (s->r.facts.size != s->facts.size || !digest_equal(expected, s->r.commit)) {
 		next_round(s, now);
 		return;

@@ -140,3 +140,21 @@ Test(tree, a_directory_in_the_way_is_said_at_once)
 	cr_assert_eq(rep->u.error.reason, WIRE_R_EXISTS);
 	cr_assert_eq(temp_files(), 0);
 }
+
+/* A dry run makes nothing, not even the directories on the way, and says
+ * "absent" for what is not there. */
+Test(tree, a_dry_run_makes_nothing)
+{
+	const struct wire_msg *rep = offer_in_new_session("x/y/z", 10, WIRE_FILE_DRY_RUN);
+	char path[128];
+
+	cr_assert_eq(rep->type, WIRE_STATUS);
+	cr_assert_eq(rep->u.status.state, WIRE_FS_ABSENT);
+	snprintf(path, sizeof(path), "%s/x", dir_dst);
+	cr_assert_eq(access(path, F_OK), -1, "a directory was made");
+	rep = offer_in_new_session("d", 0, WIRE_FILE_DIRECTORY | WIRE_FILE_DRY_RUN);
+	cr_assert_eq(rep->u.status.state, WIRE_FS_ABSENT);
+	snprintf(path, sizeof(path), "%s/d", dir_dst);
+	cr_assert_eq(access(path, F_OK), -1, "a directory was made");
+	cr_assert_eq(temp_files(), 0);
+}

@@ -366,7 +366,7 @@ static const char *const type_slug[] = {
 	"status", "sums", "commit", "bye", "bye-ack", "error", "chunksums",
 };
 static const char *const state_slug[] = {
-	NULL, "receiving", "verifying", "verified", "sums", "committed",
+	NULL, "receiving", "verifying", "verified", "sums", "committed", "absent",
 };
 #define N_TYPE_SLUGS (sizeof(type_slug) / sizeof(type_slug[0]))
 #define N_STATE_SLUGS (sizeof(state_slug) / sizeof(state_slug[0]))
