@@ -54,8 +54,9 @@ enum wire_type {
 	WIRE_BYE_ACK = 11,	/* R->S */
 	WIRE_ERROR = 12,	/* either way: refusal or abort, with a reason */
 	WIRE_CHUNKSUMS = 13,	/* S->R the chunk leaves of a block that failed */
+	WIRE_HOLE = 14,		/* S->R a block that is a hole: zeros, not sent */
 };
-#define WIRE_TYPE_MAX WIRE_CHUNKSUMS
+#define WIRE_TYPE_MAX WIRE_HOLE
 
 /* Reasons carried by ERROR datagrams. */
 enum wire_reason {
@@ -202,6 +203,13 @@ struct wire_chunksums {
 	const uint8_t *leaves;	/* count * WIRE_LEAF_LEN bytes, big-endian */
 };
 
+/* HOLE: block `block` of `file` holds only zeros, and is a hole in the
+ * source: the receiver leaves a hole there instead of receiving data. */
+struct wire_hole {
+	uint32_t file;
+	uint32_t block;
+};
+
 struct wire_commit {
 	uint32_t file;
 	uint8_t commit[CFT_DIGEST_LEN];	/* proto_commit_digest, the sender's */
@@ -237,6 +245,7 @@ struct wire_msg {
 		struct wire_sums sums;
 		struct wire_chunksums chunksums;
 		struct wire_commit commit;
+		struct wire_hole hole;
 		struct wire_bye bye;
 		struct wire_error error;
 	} u;

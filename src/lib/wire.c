@@ -290,6 +290,10 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 		wr_u32(w, m->u.commit.file);
 		wr_bytes(w, m->u.commit.commit, CFT_DIGEST_LEN);
 		break;
+	case WIRE_HOLE:
+		wr_u32(w, m->u.hole.file);
+		wr_u32(w, m->u.hole.block);
+		break;
 	case WIRE_BYE:
 	case WIRE_BYE_ACK:
 		wr_bytes(w, m->u.bye.hello, CFT_SHORT_DIGEST_LEN);
@@ -503,6 +507,10 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 		m->u.commit.file = rd_u32(r);
 		rd_copy(r, m->u.commit.commit, CFT_DIGEST_LEN);
 		return 0;
+	case WIRE_HOLE:
+		m->u.hole.file = rd_u32(r);
+		m->u.hole.block = rd_u32(r);
+		return 0;
 	case WIRE_BYE:
 	case WIRE_BYE_ACK:
 		rd_copy(r, m->u.bye.hello, CFT_SHORT_DIGEST_LEN);
@@ -590,7 +598,7 @@ const char *wire_type_name(unsigned type)
 {
 	static const char *const names[] = {
 		"?", "HELLO", "HELLO_ACK", "FILE", "BLOCK", "DATA", "PROBE",
-		"STATUS", "SUMS", "COMMIT", "BYE", "BYE_ACK", "ERROR", "CHUNKSUMS",
+		"STATUS", "SUMS", "COMMIT", "BYE", "BYE_ACK", "ERROR", "CHUNKSUMS", "HOLE",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";

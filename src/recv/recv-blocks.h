@@ -39,6 +39,8 @@ struct recv_slot {
 	bool need_list;			/* failed its root: the sender's list wanted */
 	bool have_list;			/* list checked against the root */
 	bool writing;			/* checked, on its way to the disk */
+	bool hole;			/* all zeros, a hole at the source: none
+					 * of its bytes travel or are written */
 	uint64_t list_pieces;		/* CHUNKSUMS datagrams of the list received */
 	uint8_t map[(CFT_CHUNKS_MAX + 7) / 8];	/* chunks present */
 	uint8_t *buf;			/* block_size bytes (dio_alloc), kept for the
@@ -108,6 +110,9 @@ static inline bool recv_slot_whole(const struct recv_slot *sl)
 /* Take one DATA (whose leaf and check were verified against its payload),
  * BLOCK or CHUNKSUMS datagram for the current file.  *whole is set to the
  * slot when the block is whole (every chunk and its root in). */
+/* A HOLE: block b is whole, of zeros, with nothing to check against a root
+ * (the end-to-end digest covers it like any other). */
+enum recv_take recv_blocks_hole(struct recv_blocks *rb, uint32_t b, struct recv_slot **whole);
 enum recv_take recv_blocks_data(struct recv_blocks *rb, const struct wire_data *d,
 				struct recv_slot **whole);
 enum recv_take recv_blocks_root(struct recv_blocks *rb, const struct wire_block *bl,

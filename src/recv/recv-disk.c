@@ -11,7 +11,10 @@ static void run_write(struct worker_job *j)
 {
 	struct recv_disk_write *w = (struct recv_disk_write *)j;
 
-	w->rc = store_write(w->d->sf, w->off, w->sl->buf, w->sl->len);
+	if (w->sl->hole)
+		w->rc = store_zero(w->d->sf, w->off, w->sl->len);
+	else
+		w->rc = store_write(w->d->sf, w->off, w->sl->buf, w->sl->len);
 	w->err = errno;
 }
 

@@ -112,6 +112,17 @@ static void on_block(struct recv_session *s, const struct wire_block *bl)
 	took(s, t, whole);
 }
 
+static void on_hole(struct recv_session *s, const struct wire_hole *h)
+{
+	struct recv_slot *whole = NULL;
+	enum recv_take t;
+
+	if (!receiving(s, h->file))
+		return;
+	t = recv_blocks_hole(&s->blocks, h->block, &whole);
+	took(s, t, whole);
+}
+
 static void on_chunksums(struct recv_session *s, const struct wire_chunksums *cs)
 {
 	struct recv_slot *whole = NULL;
@@ -521,6 +532,7 @@ void recv_session_on_msg(struct recv_session *s, uint64_t now, const struct wire
 	case WIRE_BLOCK: on_block(s, &m->u.block); break;
 	case WIRE_DATA: on_data(s, now, &m->u.data); break;
 	case WIRE_CHUNKSUMS: on_chunksums(s, &m->u.chunksums); break;
+	case WIRE_HOLE: on_hole(s, &m->u.hole); break;
 	case WIRE_PROBE: on_probe(s, &m->u.probe); break;
 	case WIRE_SUMS: recv_verify_sums(s, &m->u.sums); break;
 	case WIRE_COMMIT: recv_verify_commit(s, &m->u.commit); break;

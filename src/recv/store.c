@@ -533,6 +533,26 @@ int store_write(struct store_file *sf, uint64_t off, const void *buf, size_t len
 	return write_all(sf->fd, off + head, p + head, len - head);
 }
 
+int store_zero(struct store_file *sf, uint64_t off, size_t len)
+{
+	static const uint8_t zeros[CFT_CHUNK_SIZE];
+
+	/* A new file is a hole there already; a partial one may hold an
+	 * earlier source's bytes.  Punching costs nothing in a hole. */
+	if (fallocate(sf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+		      (off_t)len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return CFT_E_IO;
+	for (size_t done = 0; done < len; done += sizeof(zeros)) {
+		size_t n = len - done < sizeof(zeros) ? len - done : sizeof(zeros);
+
+		if (write_all(sf->fd, off + done, zeros, n) < 0)
+			return CFT_E_IO;
+	}
+	return 0;
+}
+
 int store_sync(struct store_file *sf)
 {
 	if (fdatasync(sf->fd) < 0)

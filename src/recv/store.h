@@ -131,6 +131,10 @@ int store_sweep(int dirfd, uint64_t ttl_s, bool (*live)(void *ctx, const char *n
  * DIO_ALIGN.  Returns 0 or CFT_E_IO (errno). */
 int store_write(struct store_file *sf, uint64_t off, const void *buf, size_t len);
 
+/* Make len bytes at off zeros taking no space: a hole (punched, where the
+ * file system can; else written as zeros).  Returns 0 or CFT_E_IO. */
+int store_zero(struct store_file *sf, uint64_t off, size_t len);
+
 /* Make what was written so far durable (its data, and the size and
  * allocation that reach it), so that it can be read back; without direct
  * reads, also drop the file's cached pages.  Returns 0 or CFT_E_IO. */

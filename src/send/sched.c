@@ -189,16 +189,21 @@ unsigned sched_block_started(struct sched *sc, uint32_t block)
 	return e->slot;
 }
 
-bool sched_chunk_sent(struct sched *sc, uint32_t seq, uint64_t now)
+void sched_pipe_done(struct sched *sc, uint32_t seq, uint64_t now)
 {
 	struct sched_block *e = &sc->fl[sc->pipe.e];
 
-	if (++sc->pipe.next < sc->pipe.nchunks)
-		return false;
 	sc->pipe.active = false;
 	e->sending = false;
 	e->last_tx = now;
 	e->last_seq = seq;
+}
+
+bool sched_chunk_sent(struct sched *sc, uint32_t seq, uint64_t now)
+{
+	if (++sc->pipe.next < sc->pipe.nchunks)
+		return false;
+	sched_pipe_done(sc, seq, now);
 	return true;
 }
 

@@ -92,6 +92,9 @@ void sched_whole_sent(struct sched *sc, uint32_t seq, uint64_t now);
 /* The pipe's chunk went out as DATA `seq`; true when it was the block's
  * last (the engine then asks for a STATUS). */
 bool sched_chunk_sent(struct sched *sc, uint32_t seq, uint64_t now);
+/* The block in the pipe needs no chunks (a hole went out instead): done,
+ * after DATA `seq`. */
+void sched_pipe_done(struct sched *sc, uint32_t seq, uint64_t now);
 
 /*
  * A RECEIVING status: retire finished blocks, schedule repairs.  `seen` is

@@ -121,9 +121,38 @@ static int read_block(struct send_data *d, uint32_t b, uint32_t len)
 	return source_read(d->src, (uint64_t)b * d->sched.block_size, d->own, len);
 }
 
+/* A block of zeros where the file has a hole: it goes as one HOLE, and the
+ * receiver leaves a hole.  The bytes read must be zeros too (the file
+ * system said hole; what was read decides). */
+static bool is_hole(const struct send_data *d, uint32_t b, uint32_t len)
+{
+	if (!source_hole(d->src, (uint64_t)b * d->sched.block_size, len))
+		return false;
+	for (uint32_t i = 0; i < len; i++)
+		if (d->buf[i])
+			return false;
+	return true;
+}
+
+static void send_hole(struct send_data *d, uint32_t b, uint32_t len, uint64_t now)
+{
+	struct wire_msg m;
+
+	proto_msg(&m, d->session, WIRE_HOLE);
+	m.u.hole.file = d->file;
+	m.u.hole.block = b;
+	proto_send(&d->out, NULL, &m);
+	sched_block_started(&d->sched, b);
+	/* A HOLE has no sequence number: a report is news of it only once it
+	 * has seen a DATA sent after it (or on a timeout). */
+	sched_pipe_done(&d->sched, d->flow.tx_seq + 1, now);
+	d->hole_bytes += len;
+	send_data_probe(d, now);	/* as after a block's last chunk */
+}
+
 /* Read block b afresh, take its chunks' leaves and send its root; its
- * chunks follow from buf. */
-static int send_block(struct send_data *d, uint32_t b)
+ * chunks follow from buf.  A hole goes as such. */
+static int send_block(struct send_data *d, uint32_t b, uint64_t now)
 {
 	uint32_t len = proto_block_len(d->sched.size, d->sched.block_size, b);
 	uint32_t n = wire_chunks(len);
@@ -132,6 +161,10 @@ static int send_block(struct send_data *d, uint32_t b)
 
 	if (rc != 0)
 		return rc;
+	if (is_hole(d, b, len)) {
+		send_hole(d, b, len, now);
+		return 0;
+	}
 	slot = sched_block_started(&d->sched, b);
 	for (uint32_t c = 0; c < n; c++)
 		wire_leaf_store(cd(d, slot, c), wire_leaf(d->buf + (size_t)c * CFT_CHUNK_SIZE,
@@ -189,7 +222,7 @@ static int send_next(struct send_data *d, const struct sched_next *nx, uint64_t 
 		sched_whole_sent(&d->sched, d->flow.tx_seq, now);
 		return 0;
 	default: {
-		int rc = send_block(d, nx->block);
+		int rc = send_block(d, nx->block, now);
 
 		/* Sent before, or found to differ at read-back. */
 		if (rc == 0 && (nx->again || d->round > 0))

@@ -45,6 +45,7 @@ struct send_data {
 	uint64_t blocks_resent;		/* whole blocks sent again */
 	uint64_t probes;
 	uint64_t chunksums;		/* CHUNKSUMS sent, when a block failed its root */
+	uint64_t hole_bytes;		/* bytes of blocks sent as holes */
 };
 
 /* Memory for blocks of block_size bytes, and the read ahead (on a thread

@@ -50,6 +50,7 @@ struct send_stats {
 	uint64_t timeouts;		/* retransmission timer expiries in the data phase */
 	uint64_t reconnects;		/* sessions opened again after a receiver restart */
 	uint64_t chunksums;		/* CHUNKSUMS sent: blocks that failed their root */
+	uint64_t hole_bytes;		/* bytes of holes, sent as HOLE, not as data */
 	uint64_t ignored;		/* answers that did not refer to what we sent */
 	uint64_t bytes_acked;		/* bytes of that file confirmed by the receiver */
 };

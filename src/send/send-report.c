@@ -170,13 +170,14 @@ static void json_summary(const struct send_report *r, int status, const char *er
 		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"resumed\": %llu, "
 		       "\"e2e_rounds\": %llu, "
 		       "\"probes\": %llu, \"timeouts\": %llu, \"reconnects\": %llu, "
-		       "\"chunksums\": %llu, \"ignored\": %llu}",
+		       "\"chunksums\": %llu, \"ignored\": %llu, \"hole_bytes\": %llu}",
 		       (unsigned long long)st->datagrams, (unsigned long long)st->retransmits,
 		       (unsigned long long)st->blocks_resent, (unsigned long long)st->e2e_mismatches,
 		       (unsigned long long)st->resumed,
 		       (unsigned long long)st->e2e_rounds, (unsigned long long)st->probes,
 		       (unsigned long long)st->timeouts, (unsigned long long)st->reconnects,
-		       (unsigned long long)st->chunksums, (unsigned long long)st->ignored);
+		       (unsigned long long)st->chunksums, (unsigned long long)st->ignored,
+		       (unsigned long long)st->hole_bytes);
 	printf("}\n");
 	fflush(stdout);
 }
@@ -194,7 +195,7 @@ static void summary(const struct send_report *r, uint64_t usec)
 {
 	const struct send_stats *st = send_stats(r->s);
 	uint64_t total = 0;
-	char hex[2 * CFT_DIGEST_LEN + 1], human[32], fresh[192] = "";
+	char hex[2 * CFT_DIGEST_LEN + 1], human[32], fresh[256] = "";
 	double secs = (double)usec / 1e6;
 	uint32_t same = 0, n = 0, dirs = 0;
 
@@ -224,6 +225,13 @@ static void summary(const struct send_report *r, uint64_t usec)
 	if (same)
 		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
 			 " (%u already up to date: no data sent)", same);
+	if (st->hole_bytes) {
+		char holes[32];
+
+		util_human_bytes(st->hole_bytes, holes, sizeof(holes));
+		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
+			 " (%s of holes left as holes, not sent)", holes);
+	}
 	if (st->resumed)
 		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
 			 " (%llu resumed from what the receiver held)",

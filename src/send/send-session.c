@@ -35,6 +35,7 @@ static void sync_stats(struct send_session *s)
 	s->stats.blocks_resent = s->data.blocks_resent;
 	s->stats.probes = s->data.probes;
 	s->stats.chunksums = s->data.chunksums;
+	s->stats.hole_bytes = s->data.hole_bytes;
 }
 
 static const struct send_file *cur_file(const struct send_session *s)

@@ -60,6 +60,15 @@ int source_open(struct source *src, const char *path, uint64_t size, bool dir)
 	return 0;
 }
 
+bool source_hole(const struct source *src, uint64_t off, uint64_t len)
+{
+	off_t data = lseek(src->fd, (off_t)off, SEEK_DATA);
+
+	if (data < 0)
+		return errno == ENXIO;	/* no data from off to the end */
+	return (uint64_t)data >= off + len;
+}
+
 static int read_full(int fd, uint8_t *p, size_t len, uint64_t off)
 {
 	while (len > 0) {

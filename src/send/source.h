@@ -45,6 +45,10 @@ void source_clear(struct source *src);
  */
 int source_open(struct source *src, const char *path, uint64_t size, bool dir);
 
+/* Is [off, off + len) a hole in the file (no data there, as SEEK_DATA
+ * says; false where the file system cannot tell)? */
+bool source_hole(const struct source *src, uint64_t off, uint64_t len);
+
 /* Read exactly len bytes at off, through the feeding descriptor.  Returns 0,
  * CFT_E_IO (errno) or CFT_E_CHANGED (the file ends before off + len). */
 int source_read(struct source *src, uint64_t off, void *buf, size_t len);

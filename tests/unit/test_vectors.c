@@ -193,6 +193,8 @@ GET(g_sums_first, m->u.sums.first)
 GET(g_sums_count, m->u.sums.count)
 GET_BYTES(b_sums_digest, m->u.sums.digests + (size_t)i * SPEC_DIGEST, SPEC_DIGEST)
 GET(g_commit_file, m->u.commit.file)
+GET(g_hole_file, m->u.hole.file)
+GET(g_hole_block, m->u.hole.block)
 GET_BYTES(b_commit_commit, m->u.commit.commit, SPEC_DIGEST)
 GET_BYTES(b_bye_hello, m->u.bye.hello, SPEC_SHORT)
 GET(g_error_reason, m->u.error.reason)
@@ -330,6 +332,10 @@ static const struct vec_entry entries[] = {
 	  .get_bytes = b_sums_digest, .count = g_sums_count },
 	TAG(WIRE_SUMS),
 
+	UINT(WIRE_HOLE, 0, "file", 4, g_hole_file),
+	UINT(WIRE_HOLE, 0, "block", 4, g_hole_block),
+	TAG(WIRE_HOLE),
+
 	UINT(WIRE_COMMIT, 0, "file", 4, g_commit_file),
 	BYTES(WIRE_COMMIT, 0, "commit", SPEC_DIGEST, b_commit_commit),
 	TAG(WIRE_COMMIT),
@@ -363,7 +369,7 @@ static const struct vec_entry entries[] = {
  * "07-status-state.hex" for the STATUS states. */
 static const char *const type_slug[] = {
 	NULL, "hello", "hello-ack", "file", "block", "data", "probe",
-	"status", "sums", "commit", "bye", "bye-ack", "error", "chunksums",
+	"status", "sums", "commit", "bye", "bye-ack", "error", "chunksums", "hole",
 };
 static const char *const state_slug[] = {
 	NULL, "receiving", "verifying", "verified", "sums", "committed", "absent",
