@@ -1,7 +1,7 @@
 /*
  * Thin wrappers over OpenSSL (SHA-256, random bytes) and zlib (CRC-32).
- * Nothing else in cft includes openssl/ or zlib.h, but the seal (seal.h),
- * for the AEAD and HKDF of keys.
+ * Nothing else in cft includes openssl/ or zlib.h, but the seal (seal.h:
+ * the AEAD and HKDF of keys) and squash (squash.h: compression, -z).
  */
 #ifndef CFT_DIGEST_H
 #define CFT_DIGEST_H

@@ -55,8 +55,14 @@ enum wire_type {
 	WIRE_ERROR = 12,	/* either way: refusal or abort, with a reason */
 	WIRE_CHUNKSUMS = 13,	/* S->R the chunk leaves of a block that failed */
 	WIRE_HOLE = 14,		/* S->R a block that is a hole: zeros, not sent */
+	WIRE_ZDATA = 15,	/* S->R one chunk, compressed (cft-send -z) */
 };
-#define WIRE_TYPE_MAX WIRE_HOLE
+#define WIRE_TYPE_MAX WIRE_ZDATA
+
+/* ZDATA: DATA's fields, its payload the chunk compressed with zlib (len
+ * its length; the leaf is the chunk's, as read), then a tag: the most a
+ * compressed chunk may take. */
+#define WIRE_ZDATA_PAYLOAD_MAX (CFT_DATAGRAM_MAX - WIRE_DATA_PAYLOAD_OFF - WIRE_TAG_LEN)
 
 /* Reasons carried by ERROR datagrams. */
 enum wire_reason {
@@ -239,7 +245,7 @@ struct wire_msg {
 		struct wire_hello_ack hello_ack;
 		struct wire_file file;
 		struct wire_block block;
-		struct wire_data data;
+		struct wire_data data;		/* DATA and ZDATA */
 		struct wire_probe probe;
 		struct wire_status status;
 		struct wire_sums sums;

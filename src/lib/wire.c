@@ -199,6 +199,8 @@ static int body_valid(const struct wire_msg *m)
 		return m->u.file.name_len <= CFT_PATH_MAX;
 	case WIRE_DATA:
 		return m->u.data.len >= 1 && m->u.data.len <= CFT_CHUNK_SIZE;
+	case WIRE_ZDATA:
+		return m->u.data.len >= 1 && m->u.data.len <= WIRE_ZDATA_PAYLOAD_MAX;
 	case WIRE_STATUS:
 		return m->u.status.state >= WIRE_FS_RECEIVING &&
 		       m->u.status.state <= WIRE_FS_MAX &&
@@ -261,6 +263,7 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 		wr_bytes(w, m->u.block.root, CFT_DIGEST_LEN);
 		break;
 	case WIRE_DATA:
+	case WIRE_ZDATA:
 		encode_data_fields(w, &m->u.data);
 		wr_u32(w, m->u.data.check);
 		wr_bytes(w, m->u.data.payload, m->u.data.len);
@@ -472,6 +475,7 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 		rd_copy(r, m->u.block.root, CFT_DIGEST_LEN);
 		return 0;
 	case WIRE_DATA:
+	case WIRE_ZDATA:
 		m->u.data.seq = rd_u32(r);
 		m->u.data.file = rd_u32(r);
 		m->u.data.block = rd_u32(r);
@@ -482,6 +486,8 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 		if (m->u.data.len == 0 || m->u.data.len > CFT_CHUNK_SIZE)
 			return CFT_E_MALFORMED;
 		m->u.data.payload = rd_bytes(r, m->u.data.len);
+		if (m->type == WIRE_ZDATA)
+			m->u.data.payload_crc = 0;	/* of the chunk: once expanded */
 		return 0;
 	case WIRE_PROBE:
 		m->u.probe.file = rd_u32(r);
@@ -599,6 +605,7 @@ const char *wire_type_name(unsigned type)
 	static const char *const names[] = {
 		"?", "HELLO", "HELLO_ACK", "FILE", "BLOCK", "DATA", "PROBE",
 		"STATUS", "SUMS", "COMMIT", "BYE", "BYE_ACK", "ERROR", "CHUNKSUMS", "HOLE",
+		"ZDATA",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";

@@ -19,6 +19,7 @@
 #include "cft/error.h"
 #include "cft/exit.h"
 #include "cft/proto.h"
+#include "cft/squash.h"
 #include "cft/util.h"
 #include "recv-reply.h"
 #include "recv-server.h"
@@ -162,6 +163,31 @@ static void on_data(struct recv_session *s, uint64_t now, const struct wire_data
 	}
 	if (!s->over && s->unreported >= CFT_STATUS_EVERY && s->f)
 		recv_say_status(s, s->f->index);
+}
+
+/*
+ * A ZDATA: its tag covered its bytes and its check its fields (as sent, the
+ * compressed length among them); expanded, it is the chunk a DATA would
+ * have carried, its leaf the chunk's own, and is taken as one.  A stream
+ * that does not expand, or to more than a chunk, is damage.
+ */
+static void on_zdata(struct recv_session *s, uint64_t now, const struct wire_data *z)
+{
+	uint8_t chunk[CFT_CHUNK_SIZE];
+	struct wire_data d = *z;
+	long n = -1;
+
+	if (wire_data_check(z) == z->check)
+		n = squash_expand(z->payload, z->len, chunk, sizeof(chunk));
+	if (n <= 0) {
+		s->srv->c.bad_chunk++;
+		return;
+	}
+	d.len = (uint16_t)n;
+	d.payload = chunk;
+	d.payload_crc = wire_leaf(chunk, (size_t)n);
+	d.check = wire_data_check(&d);
+	on_data(s, now, &d);
 }
 
 /* Refuse the offer of file `file` for good: tell the sender, end. */
@@ -531,6 +557,7 @@ void recv_session_on_msg(struct recv_session *s, uint64_t now, const struct wire
 	case WIRE_FILE: on_file(s, &m->u.file); break;
 	case WIRE_BLOCK: on_block(s, &m->u.block); break;
 	case WIRE_DATA: on_data(s, now, &m->u.data); break;
+	case WIRE_ZDATA: on_zdata(s, now, &m->u.data); break;
 	case WIRE_CHUNKSUMS: on_chunksums(s, &m->u.chunksums); break;
 	case WIRE_HOLE: on_hole(s, &m->u.hole); break;
 	case WIRE_PROBE: on_probe(s, &m->u.probe); break;

@@ -11,6 +11,7 @@
 #include "cft/digest.h"
 #include "cft/error.h"
 #include "cft/proto.h"
+#include "cft/squash.h"
 #include "send-data.h"
 
 /* Datagrams sent per call of the pump, so incoming STATUS is read often. */
@@ -28,6 +29,8 @@ int send_data_init(struct send_data *d, uint32_t block_size, bool threads)
 
 void send_data_free(struct send_data *d)
 {
+	squash_free(d->squash);
+	d->squash = NULL;
 	feed_free(&d->feed);
 	free(d->own);
 	free(d->cds);
@@ -55,9 +58,19 @@ void send_data_probe(struct send_data *d, uint64_t now)
 static void send_chunk(struct send_data *d, uint32_t b, uint16_t c, const uint8_t *p,
 		       uint16_t len, uint32_t leaf)
 {
+	uint8_t z[WIRE_ZDATA_PAYLOAD_MAX];
 	struct wire_msg m;
+	/* Compressed only if that pays for the tag a ZDATA carries. */
+	size_t zlen = d->squash && len > WIRE_TAG_LEN ?
+		squash_chunk(d->squash, p, len, z, sizeof(z), len - WIRE_TAG_LEN) : 0;
 
-	proto_msg(&m, d->session, WIRE_DATA);
+	proto_msg(&m, d->session, zlen ? WIRE_ZDATA : WIRE_DATA);
+	if (zlen) {
+		d->squashed += len;
+		d->squash_saved += len - zlen;
+		len = (uint16_t)zlen;
+		p = z;
+	}
 	m.u.data.seq = flow_next_seq(&d->flow, d->now);
 	m.u.data.file = d->file;
 	m.u.data.block = b;

@@ -46,6 +46,9 @@ struct send_data {
 	uint64_t probes;
 	uint64_t chunksums;		/* CHUNKSUMS sent, when a block failed its root */
 	uint64_t hole_bytes;		/* bytes of blocks sent as holes */
+	struct squash *squash;		/* -z: chunks compressed where it pays */
+	uint64_t squashed;		/* bytes of chunks sent compressed ... */
+	uint64_t squash_saved;		/* ... and the bytes that saved */
 };
 
 /* Memory for blocks of block_size bytes, and the read ahead (on a thread

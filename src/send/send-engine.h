@@ -51,6 +51,8 @@ struct send_stats {
 	uint64_t reconnects;		/* sessions opened again after a receiver restart */
 	uint64_t chunksums;		/* CHUNKSUMS sent: blocks that failed their root */
 	uint64_t hole_bytes;		/* bytes of holes, sent as HOLE, not as data */
+	uint64_t squashed;		/* bytes of chunks sent compressed (-z) */
+	uint64_t squash_saved;		/* ... and the bytes that saved on the wire */
 	uint64_t ignored;		/* answers that did not refer to what we sent */
 	uint64_t bytes_acked;		/* bytes of that file confirmed by the receiver */
 };
@@ -84,6 +86,7 @@ struct send_config {
 	uint64_t timeout_us;
 	bool no_clobber;		/* never replace an existing destination */
 	bool dry_run;			/* only ask what the receiver holds */
+	bool compress;			/* -z: chunks compressed where it pays */
 	double bwlimit;			/* bytes per second on the wire; 0: none */
 	bool threads;			/* disk work on a thread of its own (worker.h);
 					 * false: inline, for tests */

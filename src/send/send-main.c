@@ -30,7 +30,7 @@ struct send_opts {
 	long long timeout_s;
 	long long block_size;	/* 0: choose */
 	long long bwlimit;	/* bytes per second; 0: none */
-	bool quiet, verbose, json, no_clobber, dry_run;
+	bool quiet, verbose, json, no_clobber, dry_run, compress;
 	const char *key_path;	/* --key FILE */
 	uint8_t key[CFT_KEY_LEN];
 	int nfiles;
@@ -56,6 +56,7 @@ static void usage(FILE *out)
 		"  -n, --dry-run           ask the receiver what it holds: up to date, would\n"
 		"                          send, or differs, per file; nothing is written\n"
 		"      --no-clobber        never replace an existing destination (exit 2)\n"
+		"  -z, --compress          compress data with zlib where it compresses\n"
 		"  -k, --key FILE          the key shared with the receiver (cft genkey):\n"
 		"                          every datagram authenticated and encrypted\n"
 		"  -h, --help              this text\n"
@@ -223,6 +224,7 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "compress", no_argument, NULL, 'z' },
 		{ "no-clobber", no_argument, NULL, OPT_NO_CLOBBER },
 		{ "key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
@@ -232,7 +234,7 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "t:b:k:qvnhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:b:k:qvnzhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (cli_num("--timeout", optarg, 1, CFT_TIMEOUT_MAX_S, 0, "seconds",
@@ -253,6 +255,7 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 		case 'v': o->verbose = true; break;
 		case 'j': o->json = true; break;
 		case 'n': o->dry_run = true; break;
+		case 'z': o->compress = true; break;
 		case OPT_NO_CLOBBER: o->no_clobber = true; break;
 		case 'k': o->key_path = optarg; break;
 		case 'h': usage(stdout); return CFT_EXIT_OK;
@@ -322,6 +325,7 @@ static int run(struct send_run *r, const struct send_opts *o, struct tree *t,
 		.timeout_us = (uint64_t)o->timeout_s * 1000000u,
 		.no_clobber = o->no_clobber,
 		.dry_run = o->dry_run,
+		.compress = o->compress,
 		.key = o->key_path ? o->key : NULL,
 		.bwlimit = (double)o->bwlimit,
 		.threads = true,

@@ -170,14 +170,16 @@ static void json_summary(const struct send_report *r, int status, const char *er
 		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"resumed\": %llu, "
 		       "\"e2e_rounds\": %llu, "
 		       "\"probes\": %llu, \"timeouts\": %llu, \"reconnects\": %llu, "
-		       "\"chunksums\": %llu, \"ignored\": %llu, \"hole_bytes\": %llu}",
+		       "\"chunksums\": %llu, \"ignored\": %llu, \"hole_bytes\": %llu, "
+		       "\"compressed_bytes\": %llu, \"compression_saved\": %llu}",
 		       (unsigned long long)st->datagrams, (unsigned long long)st->retransmits,
 		       (unsigned long long)st->blocks_resent, (unsigned long long)st->e2e_mismatches,
 		       (unsigned long long)st->resumed,
 		       (unsigned long long)st->e2e_rounds, (unsigned long long)st->probes,
 		       (unsigned long long)st->timeouts, (unsigned long long)st->reconnects,
 		       (unsigned long long)st->chunksums, (unsigned long long)st->ignored,
-		       (unsigned long long)st->hole_bytes);
+		       (unsigned long long)st->hole_bytes, (unsigned long long)st->squashed,
+		       (unsigned long long)st->squash_saved);
 	printf("}\n");
 	fflush(stdout);
 }
@@ -225,6 +227,14 @@ static void summary(const struct send_report *r, uint64_t usec)
 	if (same)
 		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
 			 " (%u already up to date: no data sent)", same);
+	if (st->squashed) {
+		char saved[32], of[32];
+
+		util_human_bytes(st->squash_saved, saved, sizeof(saved));
+		util_human_bytes(st->squashed, of, sizeof(of));
+		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
+			 " (compression saved %s of %s)", saved, of);
+	}
 	if (st->hole_bytes) {
 		char holes[32];
 

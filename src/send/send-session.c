@@ -16,6 +16,7 @@
 #include "cft/dio.h"
 #include "cft/error.h"
 #include "cft/exit.h"
+#include "cft/squash.h"
 #include "cft/util.h"
 #include "cft/wire.h"
 #include "send-hello.h"
@@ -36,6 +37,8 @@ static void sync_stats(struct send_session *s)
 	s->stats.probes = s->data.probes;
 	s->stats.chunksums = s->data.chunksums;
 	s->stats.hole_bytes = s->data.hole_bytes;
+	s->stats.squashed = s->data.squashed;
+	s->stats.squash_saved = s->data.squash_saved;
 }
 
 static const struct send_file *cur_file(const struct send_session *s)
@@ -559,6 +562,10 @@ struct send_session *send_new(const struct send_config *cfg)
 	}
 	if (vread_init(&s->vread, &s->worker, send_verify_read_done, s) < 0 ||
 	    send_data_init(&s->data, cfg->block_size, cfg->threads) < 0) {
+		send_free(s);
+		return NULL;
+	}
+	if (cfg->compress && !(s->data.squash = squash_new())) {
 		send_free(s);
 		return NULL;
 	}

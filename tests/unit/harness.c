@@ -123,6 +123,7 @@ static void link_send(struct link *l, struct queue *q, const uint8_t *b, size_t 
 }
 
 const uint8_t *harness_send_key, *harness_recv_key;
+bool harness_compress;
 void (*harness_tap)(const uint8_t *b, size_t len);
 
 static void emit_sr(void *ctx, const struct net_addr *to, const uint8_t *b, size_t len)
@@ -243,6 +244,7 @@ void harness_setup(void)
 	cr_assert_not_null(mkdtemp(dir_dst));
 	memset(&L, 0, sizeof(L));
 	harness_send_key = harness_recv_key = NULL;
+	harness_compress = false;
 	harness_tap = NULL;
 	L.sr.d = calloc(QCAP, sizeof(struct dgram));
 	L.rs.d = calloc(QCAP, sizeof(struct dgram));
@@ -341,6 +343,7 @@ int run_transfer_opts(struct run *r, const char **names, unsigned n, uint32_t bl
 	cfg = (struct send_config){ .files = files, .nfiles = n, .block_size = block_size,
 				    .timeout_us = 30000000, .session = seed + 1,
 				    .no_clobber = no_clobber, .key = harness_send_key,
+				    .compress = harness_compress,
 				    .out = { emit_sr, NULL } };
 	r->s = send_new(&cfg);
 	cr_assert_not_null(r->s);

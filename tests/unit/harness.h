@@ -70,6 +70,8 @@ extern struct net_addr sender_addr;
  * that sees every datagram the sender sends, before the link's faults. */
 extern const uint8_t *harness_send_key, *harness_recv_key;
 extern void (*harness_tap)(const uint8_t *b, size_t len);
+/* cft-send -z for run_transfer (reset by harness_setup). */
+extern bool harness_compress;
 extern char dir_src[64], dir_dst[64];
 
 /* Fresh directories and queues (criterion .init), and their removal (.fini). */

@@ -33,6 +33,7 @@
 #include <zlib.h>
 
 #include "cft/limits.h"
+#include "cft/squash.h"
 #include "cft/wire.h"
 
 #define VEC_DIR "testdata/datagrams"
@@ -286,6 +287,18 @@ static const struct vec_entry entries[] = {
 	{ .type = WIRE_DATA, .key = "check", .width = 4, .kind = VK_CHECK, .get = g_data_check },
 	BYTES(WIRE_DATA, 0, "payload", 0, b_data_payload),
 
+	/* ZDATA: DATA's fields, the leaf the chunk's (not the compressed
+	 * payload's: checked below, expanded), then a tag. */
+	UINT(WIRE_ZDATA, 0, "sequence", 4, g_data_seq),
+	UINT(WIRE_ZDATA, 0, "file", 4, g_data_file),
+	UINT(WIRE_ZDATA, 0, "block", 4, g_data_block),
+	UINT(WIRE_ZDATA, 0, "chunk", 2, g_data_chunk),
+	UINT(WIRE_ZDATA, 0, "length", 2, g_data_len),
+	UINT(WIRE_ZDATA, 0, "leaf", 4, g_data_leaf),
+	{ .type = WIRE_ZDATA, .key = "check", .width = 4, .kind = VK_CHECK, .get = g_data_check },
+	BYTES(WIRE_ZDATA, 0, "payload", 0, b_data_payload),
+	TAG(WIRE_ZDATA),
+
 	UINT(WIRE_PROBE, 0, "file", 4, g_probe_file),
 	UINT(WIRE_PROBE, 0, "echo", 8, g_probe_echo),
 	TAG(WIRE_PROBE),
@@ -369,7 +382,7 @@ static const struct vec_entry entries[] = {
  * "07-status-state.hex" for the STATUS states. */
 static const char *const type_slug[] = {
 	NULL, "hello", "hello-ack", "file", "block", "data", "probe",
-	"status", "sums", "commit", "bye", "bye-ack", "error", "chunksums", "hole",
+	"status", "sums", "commit", "bye", "bye-ack", "error", "chunksums", "hole", "zdata",
 };
 static const char *const state_slug[] = {
 	NULL, "receiving", "verifying", "verified", "sums", "committed", "absent",
@@ -1002,6 +1015,14 @@ static int vec_check_seal(struct vec *v)
 							"0x%02x at byte %zu, the file 0x%02x",
 							v->f[k].key, again[i], i, v->buf[i]);
 		}
+	}
+	if (v->m.type == WIRE_ZDATA) {
+		const struct wire_data *d = &v->m.u.data;
+		uint8_t chunk[CFT_CHUNK_SIZE];
+		long n = squash_expand(d->payload, d->len, chunk, sizeof(chunk));
+
+		if (n <= 0 || wire_leaf(chunk, (size_t)n) != d->leaf)
+			return vec_fail(v, 0, "ZDATA: the payload does not expand to the leaf's chunk");
 	}
 	if (v->m.type == WIRE_DATA) {
 		const struct wire_data *d = &v->m.u.data;

@@ -49,6 +49,17 @@ static void sample(unsigned type, struct wire_msg *m)
 						.payload = payload };
 		m->u.data.check = wire_data_check(&m->u.data);
 		break;
+	case WIRE_ZDATA:
+		/* The largest a compressed payload may be (the bytes need not
+		 * be a zlib stream for the codec: the receiver expands them). */
+		m->u.data = (struct wire_data){ .seq = 7, .file = 1, .block = 9, .chunk = 3,
+						.len = WIRE_ZDATA_PAYLOAD_MAX,
+						.leaf = 0x12345678u, .payload = payload };
+		m->u.data.check = wire_data_check(&m->u.data);
+		break;
+	case WIRE_HOLE:
+		m->u.hole = (struct wire_hole){ 5, 77 };
+		break;
 	case WIRE_PROBE:
 		m->u.probe = (struct wire_probe){ 4, 0x1122334455667788ull };
 		break;
@@ -434,6 +445,11 @@ Test(wire, encoder_refuses_out_of_range_fields)
 	cr_assert_gt(wire_encode(&m, buf, sizeof(buf)), 0, "a verified report of the longest name");
 	sample(WIRE_DATA, &m);
 	m.u.data.len = CFT_CHUNK_SIZE + 1;
+	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
+	/* ZDATA: the compressed payload at its limit fits, one byte past not. */
+	sample(WIRE_ZDATA, &m);
+	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_DATAGRAM_MAX);
+	m.u.data.len = WIRE_ZDATA_PAYLOAD_MAX + 1;
 	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
 	/* The decoder refuses empty DATA and SUMS, so the encoder must too. */
 	m.u.data.len = 0;
