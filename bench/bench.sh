@@ -4,6 +4,7 @@
 #
 #   BENCH_SIZE  bytes of random data to move (default 1073741824, 1 GiB)
 #   BENCH_RUNS  rounds; each round runs every tool once (default 3)
+#   BENCH_FILES small files for the second part (default 2000; 0: none)
 #   TMPDIR      where the files go (default /tmp): needs 2 x BENCH_SIZE free,
 #               on a real disk (on tmpfs "read back from disk" means nothing)
 #
@@ -35,6 +36,11 @@
 # hits them all alike, and cft's ratios are taken within each round before
 # their median is taken.
 #
+# Then many small files (BENCH_FILES of 1 to 16 KiB in 20 directories):
+# rsync -r to the daemon, rsync -r --fsync (the same durability as cft: each
+# file on disk before it counts), and cft sending the directory as a tree;
+# wall time, files per second, and cft's ratios, median of the rounds.
+#
 # Needs root (for dropping the page cache; without it, a note says the reads
 # may come from memory) and what `make deps` installs: rsync, netcat-openbsd,
 # time, openssl, iproute2 (ss).  No network beyond 127.0.0.1.
@@ -44,6 +50,7 @@ cd "$(dirname "$0")/.."
 
 size=${BENCH_SIZE:-1073741824}
 runs=${BENCH_RUNS:-3}
+files=${BENCH_FILES:-2000}
 TIME=/usr/bin/time
 
 # die MESSAGE [FILE]: stop loudly, after what FILE holds (what a failed
@@ -58,6 +65,7 @@ die() {
 
 case $size in '' | *[!0-9]* | 0) die "BENCH_SIZE must be a positive number of bytes" ;; esac
 case $runs in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive number" ;; esac
+case $files in '' | *[!0-9]*) die "BENCH_FILES must be a number" ;; esac
 for c in rsync nc openssl sha256sum ss setsid; do
 	command -v "$c" >/dev/null || die "$c not found (make deps installs it)"
 done
@@ -432,3 +440,83 @@ printf '  wall  cft / (rsync --fsync + rehash)  %6.2f\n' "$(ratio rsync-fsync | 
 printf '  wall  cft / (nc + openssl by hand)    %6.2f\n' "$(ratio nc | median)"
 printf '  cft total CPU, sender + receiver      %6.2f s\n' "$(col cft cpu | median)"
 printf '  cft largest process RSS               %6.1f MiB\n' "$(col cft rss | median)"
+
+# --- many small files
+[ "$files" -gt 0 ] || exit 0
+rm -f "$d/src.bin"
+mkdir "$d/tree"
+for i in $(seq "$files"); do
+	mkdir -p "$d/tree/d$((i % 20))"
+	head -c $((1024 + (i * 7919) % 15360)) /dev/urandom >"$d/tree/d$((i % 20))/f$i"
+done
+tree_bytes=$(du -sb "$d/tree" | cut -f1)
+
+# check_tree TOOL: the copy must be the tree, every file.
+check_tree() {
+	diff -r "$d/tree" "$d/out/tree" >"$d/diff" 2>&1 || die "$1: THE COPY OF THE TREE DIFFERS" "$d/diff"
+}
+
+run_rsync_tree() {	# [--fsync]
+	fresh_out
+	drop_cache
+	start_rsyncd
+	local t0=$EPOCHREALTIME
+	start rsync rsync -r --whole-file "$@" "$d/tree" "rsync://127.0.0.1:$port/out/"
+	finish "$pid" "rsync -r"
+	local t1=$EPOCHREALTIME
+	stop_rsyncd
+	check_tree rsync
+	record "small-rsync${1:-}" "$t0" "$t1" rsync rsyncd
+}
+
+run_cft_tree() {
+	fresh_out
+	drop_cache
+	serve cft-recv udp bin/cft-recv -q --once --listen 127.0.0.1:@PORT@ "$d/out" \
+		</dev/null >/dev/null
+	local recv=$server t0=$EPOCHREALTIME
+	start cft-send bin/cft-send -q "$d/tree" "127.0.0.1:$port" </dev/null >/dev/null
+	finish "$pid" "cft-send of the tree"
+	finish "$recv" "cft-recv" "$d/cft-recv.err"
+	local t1=$EPOCHREALTIME
+	check_tree cft
+	record small-cft "$t0" "$t1" cft-send cft-recv
+}
+
+echo
+echo "bench: $files small files ($tree_bytes bytes) in 20 directories"
+small=(small-rsync small-rsync--fsync small-cft)
+for round in $(seq "$runs"); do
+	printf 'round %d/%d:' "$round" "$runs"
+	midline=yes
+	for i in 0 1 2; do
+		case ${small[(i + round - 1) % 3]} in
+		small-rsync) run_rsync_tree ;;
+		small-rsync--fsync) run_rsync_tree --fsync ;;
+		small-cft) run_cft_tree ;;
+		esac
+	done
+	echo
+	midline=no
+done
+# ratio_of A B: A's wall time over B's, one per round.
+ratio_of() {
+	awk -v a="$1" -v b="$2" '{ w[$1 " " $2] = $3 }
+		END { for (r = 1; ("" r " " a) in w; r++) print w[r " " a] / w[r " " b] }' "$d/results"
+}
+echo
+echo "median of $runs rounds, $files files:"
+printf '%-24s %8s %9s %8s\n' "tool" "wall s" "files/s" "CPU s"
+for t in small-rsync small-rsync--fsync small-cft; do
+	case $t in
+	small-rsync) label="rsync -r (daemon)" ;;
+	small-rsync--fsync) label="rsync -r --fsync" ;;
+	small-cft) label="cft (a tree)" ;;
+	esac
+	printf '%-24s %8.2f %9.0f %8.2f\n' "$label" "$(col $t wall | median)" \
+		"$(awk -v n="$files" -v w="$(col $t wall | median)" 'BEGIN { print n / w }')" \
+		"$(col $t cpu | median)"
+done
+echo
+printf '  wall  cft / rsync -r                  %6.2f\n' "$(ratio_of small-cft small-rsync | median)"
+printf '  wall  cft / rsync -r --fsync          %6.2f\n' "$(ratio_of small-cft small-rsync--fsync | median)"

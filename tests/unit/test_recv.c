@@ -680,3 +680,42 @@ Test(recv, partial_files_past_the_quota_go_oldest_first)
 	cr_assert_eq(store_evict(dirfd, 300 * 1024, only_b, NULL), 0, "within the quota now");
 	close(dirfd);
 }
+
+/* State files (for a resume) only for files of more than one block: a
+ * one-block file would only send that block again; its two syncs were most
+ * of what many small files cost. */
+static int state_files(void)
+{
+	DIR *d = opendir(dir_dst);
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)))
+		n += strstr(e->d_name, ".state") != NULL;
+	closedir(d);
+	return n;
+}
+
+Test(recv, state_files_only_past_one_block)
+{
+	struct recv_server srv;
+	int dirfd;
+
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	offer(&srv, "one", 4096);
+	cr_assert_eq(last_reply()->u.status.state, WIRE_FS_RECEIVING);
+	cr_assert_eq(temp_files(), 1);
+	cr_assert_eq(state_files(), 0, "a state file for a one-block file");
+	recv_server_free(&srv);
+	close(dirfd);
+	clear_dst();
+	open_server(&srv, &dirfd);
+	hello(&srv, 4096, 1);
+	offer(&srv, "two", 4097);
+	cr_assert_eq(last_reply()->u.status.state, WIRE_FS_RECEIVING);
+	cr_assert_eq(state_files(), 1, "no state file for a two-block file");
+	recv_server_free(&srv);
+	close(dirfd);
+}
