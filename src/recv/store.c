@@ -658,8 +658,11 @@ int store_commit(struct store_file *sf, struct store_meta *m)
 	 * state file for a partial file that is gone, which is discarded. */
 	(void)unlinkat(sf->dirfd, sf->statename, 0);
 	sf->statename[0] = '\0';
-	/* The name where it now is, and (below DIR) its going from DIR. */
-	if (fsync(sf->parent) < 0 || (sf->parent != sf->dirfd && fsync(sf->dirfd) < 0))
+	/* The name where it now is.  Below DIR, its going from DIR is not
+	 * synced apart: journaling file systems commit both halves of a rename
+	 * together; elsewhere a crash may leave the temporary name too, a
+	 * second link to the verified file, which the sweep removes. */
+	if (fsync(sf->parent) < 0)
 		goto out;
 	ret = 0;
 out:
