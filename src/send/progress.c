@@ -26,6 +26,17 @@ static const char *words(const struct progress *p)
 	}
 }
 
+uint64_t progress_held(struct progress_hold *h, uint32_t file, uint64_t bytes)
+{
+	if (file != h->file) {
+		h->file = file;
+		h->bytes = 0;
+	}
+	if (bytes > h->bytes)
+		h->bytes = bytes;
+	return h->bytes;
+}
+
 void progress_text(const struct progress *p, char *out, size_t cap)
 {
 	double rate = p->secs > 0 ? (double)p->done / p->secs : 0.0;

@@ -20,6 +20,15 @@ struct progress {
 	bool held;			/* it checks what it holds of this file */
 };
 
+/* A file's confirmed bytes as the line shows them: never fewer than shown
+ * before for the same file (after a receiver restarts they are confirmed
+ * again, and the words say so). */
+struct progress_hold {
+	uint32_t file;
+	uint64_t bytes;
+};
+uint64_t progress_held(struct progress_hold *h, uint32_t file, uint64_t bytes);
+
 /* Longest line progress_text writes, its NUL included. */
 #define PROGRESS_TEXT_MAX 256
 

@@ -70,21 +70,14 @@ static void progress_line(struct send_report *r, uint64_t now, bool final)
 		.phase = send_phase(r->s), .answered = send_answered(r->s), .held = send_held(r->s),
 	};
 
-	/* A file's confirmed bytes never go back on the line: after the
-	 * receiver restarts they are confirmed again, and it says so. */
-	if (cur != r->shown_file) {
-		r->shown_file = cur;
-		r->shown_bytes = 0;
-	}
-	if (cur_bytes > r->shown_bytes)
-		r->shown_bytes = cur_bytes;
+	cur_bytes = progress_held(&r->shown, cur, cur_bytes);
 	for (uint32_t i = 0; i < r->nfiles; i++) {
 		p.total += r->files[i].size;
 		if (r->files[i].committed)
 			p.done += r->files[i].size;
 	}
 	if (cur < r->nfiles && !r->files[cur].committed)
-		p.done += r->shown_bytes > r->files[cur].size ? r->files[cur].size : r->shown_bytes;
+		p.done += cur_bytes > r->files[cur].size ? r->files[cur].size : cur_bytes;
 	progress_text(&p, line, sizeof(line));
 	fprintf(stderr, "\r\033[K%s", line);
 	if (final)

@@ -10,14 +10,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "progress.h"
 #include "send-session.h"
 
 struct send_report {
 	const struct send_file *files;
 	uint32_t nfiles;
 	unsigned skipped;		/* links and special files left out of trees */
-	uint32_t shown_file;		/* the progress line's file, and the most */
-	uint64_t shown_bytes;		/* ... of it shown confirmed so far */
+	struct progress_hold shown;	/* the progress line's confirmed bytes */
 	bool verbose, json, progress;	/* progress: a live line on stderr */
 	bool dry_run;			/* answers, not digests, at the end */
 	uint64_t started;		/* util_now_us at the first datagram */

@@ -18,6 +18,11 @@ cp "$T/key" "$T/key.before"
 "$BIN/cft" genkey "$T/key" 2>"$T/genkey.log" && fail "cft genkey overwrote a file"
 cmp -s "$T/key" "$T/key.before" || fail "cft genkey changed an existing file"
 "$BIN/cft" genkey "$T/other"
+# Redirected to a file others may read, it warns (--key would refuse it).
+(umask 022; "$BIN/cft" genkey >"$T/shared-key" 2>"$T/genkey-warn.log")
+grep -q 'open to group or others' "$T/genkey-warn.log" || fail "no warning for a 0644 key file"
+(umask 077; "$BIN/cft" genkey >"$T/own-key" 2>"$T/genkey-quiet.log")
+[ ! -s "$T/genkey-quiet.log" ] || fail "a warning for a 0600 key file: $(cat "$T/genkey-quiet.log")"
 
 # A key others may read is refused, by both programs, before anything.
 mkdir "$T/out"

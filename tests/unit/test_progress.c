@@ -53,3 +53,16 @@ Test(progress, rate_and_time_left)
 	p.phase = SEND_VERIFY;
 	cr_assert(!strstr(line(p), "ETA"), "%s", line(p));
 }
+
+Test(progress, confirmed_bytes_never_go_back)
+{
+	struct progress_hold h = { 0 };
+
+	cr_assert_eq(progress_held(&h, 0, 100), 100u);
+	cr_assert_eq(progress_held(&h, 0, 660), 660u);
+	/* The receiver restarted: it confirms less for a while. */
+	cr_assert_eq(progress_held(&h, 0, 400), 660u);
+	cr_assert_eq(progress_held(&h, 0, 1000), 1000u);
+	/* The next file starts from its own zero. */
+	cr_assert_eq(progress_held(&h, 1, 5), 5u);
+}
