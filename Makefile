@@ -55,7 +55,7 @@ SEND_SRCS := src/send/send-session.c src/send/send-verify.c src/send/send-say.c 
 SEND_MAIN := src/send/send-main.c src/send/send-report.c src/send/tree.c
 RECV_SRCS := src/recv/recv-server.c src/recv/recv-session.c src/recv/recv-verify.c \
 	     src/recv/recv-reply.c src/recv/recv-blocks.c src/recv/recv-disk.c \
-	     src/recv/store.c
+	     src/recv/store.c src/recv/store-sweep.c
 RECV_MAIN := src/recv/recv-main.c src/recv/recv-report.c src/recv/privs.c
 SHIM_SRCS := src/shim/shim-faults.c src/shim/shim-relay.c
 SHIM_MAIN := src/shim/shim-main.c
