@@ -133,7 +133,10 @@
  * CFT_CC_MIN_RTT_WINDOW_US.  Pacing gains: CFT_CC_STARTUP_GAIN (2/ln 2: the
  * pace doubles every round trip) until the bandwidth grew by less than
  * CFT_CC_FULL_BW_GROWTH for CFT_CC_FULL_BW_ROUNDS rounds, its inverse to
- * drain, then CFT_CC_PROBE_GAIN for one phase of eight and its complement
+ * drain (or at once when the reports of CFT_CC_SPREAD_MIN datagrams came
+ * in over more than CFT_CC_FULL_BW_GROWTH times the time they took to
+ * send, plus CFT_CC_BURST_US: a bottleneck spread them out, and its rate is
+ * the pace of those reports), then CFT_CC_PROBE_GAIN for one phase of eight and its complement
  * (2 - gain) for the next, each phase a round trip (at least
  * CFT_CC_PHASE_MIN_US).  In flight: at most CFT_CC_CWND_GAIN times the
  * bandwidth-delay product, and never fewer than CFT_CWND_MIN.  A loss means
@@ -150,8 +153,8 @@
  * lost while no queue builds, up to CFT_CC_LOSS_SEEN_MAX.  Pacing lets a
  * burst of CFT_CC_BURST_US (at least CFT_CC_BURST_MIN datagrams) through
  * when the sender fell behind; before any round trip is measured, the first
- * window goes out paced over the handshake's round trip, or
- * CFT_CC_RTT_GUESS_US without one.
+ * window goes out paced over 1/CFT_CC_FIRST_SPREAD of the handshake's round
+ * trip (CFT_CC_RTT_GUESS_US without one), at least CFT_CC_BURST_US.
  */
 #define CFT_CC_BW_ROUNDS 10
 #define CFT_CC_MIN_RTT_WINDOW_US 10000000
@@ -169,6 +172,8 @@
 #define CFT_CC_BURST_US 1000
 #define CFT_CC_BURST_MIN 8
 #define CFT_CC_RTT_GUESS_US 1000
+#define CFT_CC_FIRST_SPREAD 32
+#define CFT_CC_SPREAD_MIN 32
 #define CFT_CC_LOSS_SEEN_MAX 0.5
 
 /* cft-send --bwlimit, bytes per second of DATA (each datagram counted at

@@ -33,9 +33,12 @@ static uint32_t clamp_cwnd(double w)
 /* Pace and cap from the state. */
 static void set_pace(struct cc *cc)
 {
-	/* Before any rate is measured: the first window over the round
-	 * trip (the guess, or the handshake's). */
-	double bw = cc->bw > 0 ? cc->bw : CFT_CWND_INIT * 1e6 / (double)rtt_min(cc);
+	/* Before any rate is measured: the first window over a part of the
+	 * round trip (the guess, or the handshake's), fast enough that a
+	 * bottleneck spreads it out, which its reports then show
+	 * (startup_spread), yet not one burst into a short queue. */
+	double spread = (double)max_u64(rtt_min(cc) / CFT_CC_FIRST_SPREAD, CFT_CC_BURST_US);
+	double bw = cc->bw > 0 ? cc->bw : CFT_CWND_INIT * 1e6 / spread / CFT_CC_STARTUP_GAIN;
 	double floor_rate = CFT_CWND_MIN * 1e6 / (double)rtt_now(cc);
 
 	if (cc->state == CC_SHARE) {
@@ -150,19 +153,73 @@ static void round_loss(struct cc *cc, bool queue)
 	cc->round_sent = cc->round_lost = 0;
 }
 
+/* The pipe is full: drain what the start-up queued. */
+static void leave_startup(struct cc *cc)
+{
+	cc->state = CC_DRAIN;
+	cc->startup_left = cc->round + 1;
+}
+
 /* STARTUP: is the pipe full?  The bandwidth stopped growing, or a queue
  * built up (then before it overflows, which on a long path would lose much
  * of a round's worth). */
 static void startup_round(struct cc *cc, bool queue)
 {
 	if (queue && cc->bw > 0) {
-		cc->state = CC_DRAIN;
+		leave_startup(cc);
 	} else if (cc->bw >= cc->full_bw * CFT_CC_FULL_BW_GROWTH) {
 		cc->full_bw = cc->bw;
 		cc->full_rounds = 0;
 	} else if (++cc->full_rounds >= CFT_CC_FULL_BW_ROUNDS) {
-		cc->state = CC_DRAIN;
+		leave_startup(cc);
 	}
+}
+
+/*
+ * STARTUP: did the path spread out what was sent?  Reports of a round that
+ * come in over a longer time than their datagrams took to send (by a
+ * quarter, and by more than the jitter of a report's timing) mean the
+ * datagrams queued at a bottleneck, whose rate is the pace at which they
+ * were reported.  This stops the start-up a round after its pace passed
+ * the bottleneck's, where waiting for the queue's delay (a round later) or
+ * for the bandwidth to stop growing (three) would have sent one or more
+ * rounds at up to 2.77 times the path's rate into its queue: on a long
+ * path with a short queue, most of a round's worth lost.
+ */
+static void startup_spread(struct cc *cc, const struct cc_sent *s, uint32_t seq, uint64_t now)
+{
+	uint64_t sent_us, acked_us;
+
+	if (cc->state != CC_STARTUP)
+		return;
+	if (!cc->spread_at) {
+		cc->spread_at = now;
+		cc->spread_sent_at = s->at;
+		cc->spread_seq = seq;
+		return;
+	}
+	if (seq - cc->spread_seq < CFT_CC_SPREAD_MIN || s->at < cc->spread_sent_at)
+		return;
+	sent_us = s->at - cc->spread_sent_at;
+	acked_us = now - cc->spread_at;
+	if ((double)acked_us > CFT_CC_FULL_BW_GROWTH * (double)sent_us + CFT_CC_BURST_US) {
+		/* The datagrams sent, lost after the bottleneck or not: the
+		 * rate the path carried them at. */
+		bw_sample(cc, (double)(seq - cc->spread_seq) * 1e6 / (double)acked_us);
+		leave_startup(cc);
+	}
+}
+
+/* Are the losses reported now the start-up's own?  Those of its last round
+ * come in a round after it ended (its test of the spacing ends it before
+ * any queue shows in the round trips).  They say nothing of the path's
+ * random loss, and call for no cut: the start-up ends on the spacing, the
+ * queue or the bandwidth, which a random loss does not fool, and its drain
+ * takes back the excess. */
+static bool startup_echo(const struct cc *cc)
+{
+	return cc->state == CC_STARTUP || cc->state == CC_DRAIN ||
+	       (cc->startup_left && cc->round <= cc->startup_left + 1);
 }
 
 /* A round trip ended. */
@@ -170,10 +227,8 @@ static void new_round(struct cc *cc, uint32_t tx_seq)
 {
 	bool queue = queued(cc);
 	/* Losses are reported a round late: those of a round that ended
-	 * with a queue come in with the next.  STARTUP's overshoot is not the
-	 * path's random loss either. */
-	bool congested = queue || cc->queue_rounds > 0 || cc->state == CC_STARTUP ||
-			 cc->state == CC_DRAIN;
+	 * with a queue come in with the next. */
+	bool congested = queue || cc->queue_rounds > 0 || startup_echo(cc);
 
 	cc->round++;
 	cc->round_end = tx_seq;
@@ -182,6 +237,7 @@ static void new_round(struct cc *cc, uint32_t tx_seq)
 	cc->clear_rounds = queue ? 0 : cc->clear_rounds + 1;
 	cc->rtt_last = cc->rtt_round;
 	cc->rtt_round = 0;
+	cc->spread_at = 0;
 	if (cc->state == CC_STARTUP) {
 		startup_round(cc, queue);
 	} else if (cc->state == CC_SHARE) {
@@ -227,7 +283,7 @@ static void cut(struct cc *cc, uint32_t tx_seq)
 			cc->bw_round[i] *= CFT_CC_BETA;
 		cc->bw *= CFT_CC_BETA;
 		if (cc->state == CC_STARTUP)
-			cc->state = CC_DRAIN;
+			leave_startup(cc);
 	}
 	cc->cuts++;
 	cc->cut_end = tx_seq;
@@ -294,7 +350,9 @@ void cc_on_ack(struct cc *cc, uint64_t now, uint32_t seq, uint32_t count, uint32
 	cc->acked_sent_at = s->at;
 	if ((int32_t)(seq - cc->round_end) > 0)
 		new_round(cc, tx_seq);
-	if (loss && (int32_t)(seq - cc->cut_end) > 0 && (queued(cc) || cc->state == CC_SHARE))
+	startup_spread(cc, s, seq, now);
+	if (loss && (int32_t)(seq - cc->cut_end) > 0 && (queued(cc) || cc->state == CC_SHARE) &&
+	    !startup_echo(cc))
 		cut(cc, tx_seq);
 	advance(cc, now, tx_seq);
 	set_pace(cc);

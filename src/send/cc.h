@@ -79,6 +79,10 @@ struct cc {
 	/* STARTUP and PROBE_BW */
 	double full_bw;			/* STARTUP: the bandwidth that stopped growing */
 	unsigned full_rounds;
+	uint64_t startup_left;		/* the round STARTUP ended in, + 1 */
+	uint64_t spread_at;		/* STARTUP: the first report of this round */
+	uint64_t spread_sent_at;	/* ... the send time of what it acknowledged */
+	uint32_t spread_seq;		/* ... and its sequence number */
 	unsigned cycle;			/* PROBE_BW: which phase of the eight */
 	uint64_t cycle_at;		/* when it began */
 	/* SHARE */
