@@ -162,10 +162,15 @@ static void leave_startup(struct cc *cc)
 
 /* STARTUP: is the pipe full?  The bandwidth stopped growing, or a queue
  * built up (then before it overflows, which on a long path would lose much
- * of a round's worth). */
+ * of a round's worth).  Not on the first report alone: its round trip
+ * holds the receiver's start on the file, not a queue.  With a queue, the
+ * reports came at the bottleneck's pace: that is its rate, where the
+ * delivery rates of a start-up (each over a round trip) would be far below. */
 static void startup_round(struct cc *cc, bool queue)
 {
-	if (queue && cc->bw > 0) {
+	if (queue && cc->bw > 0 && cc->round > 1) {
+		if (cc->spread_rate > 0)
+			bw_sample(cc, cc->spread_rate);
 		leave_startup(cc);
 	} else if (cc->bw >= cc->full_bw * CFT_CC_FULL_BW_GROWTH) {
 		cc->full_bw = cc->bw;
@@ -198,14 +203,16 @@ static void startup_spread(struct cc *cc, const struct cc_sent *s, uint32_t seq,
 		cc->spread_seq = seq;
 		return;
 	}
-	if (seq - cc->spread_seq < CFT_CC_SPREAD_MIN || s->at < cc->spread_sent_at)
+	if (seq - cc->spread_seq < CFT_CC_SPREAD_MIN || s->at < cc->spread_sent_at ||
+	    now <= cc->spread_at)
 		return;
 	sent_us = s->at - cc->spread_sent_at;
 	acked_us = now - cc->spread_at;
+	/* The datagrams sent, lost after the bottleneck or not: the rate the
+	 * path carried them at, if it was what held them up. */
+	cc->spread_rate = (double)(seq - cc->spread_seq) * 1e6 / (double)acked_us;
 	if ((double)acked_us > CFT_CC_FULL_BW_GROWTH * (double)sent_us + CFT_CC_BURST_US) {
-		/* The datagrams sent, lost after the bottleneck or not: the
-		 * rate the path carried them at. */
-		bw_sample(cc, (double)(seq - cc->spread_seq) * 1e6 / (double)acked_us);
+		bw_sample(cc, cc->spread_rate);
 		leave_startup(cc);
 	}
 }

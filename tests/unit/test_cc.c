@@ -24,6 +24,9 @@ struct path {
 	double loss, back_loss;		/* random, after the bottleneck / of STATUS */
 	double cross;			/* other traffic through the bottleneck, datagrams/s */
 	double limit;			/* the sender's --bwlimit, datagrams/s */
+	uint64_t first_report_us;	/* the receiver reports nothing for this
+					 * long after the first DATA (it was
+					 * creating the file), then all at once */
 };
 
 /* In flight, towards the receiver or back. */
@@ -47,6 +50,7 @@ struct sim {
 	uint64_t unreported_at;
 	uint64_t arrived, dropped_queue, max_queue_us;
 	uint64_t cross_next;
+	uint64_t rx_ready_at;		/* no report before (0: no DATA yet) */
 };
 
 static double draw(struct sim *s)
@@ -117,14 +121,18 @@ static void send_data(struct sim *s)
 
 static void report(struct sim *s)
 {
+	uint64_t at = s->now > s->rx_ready_at ? s->now : s->rx_ready_at;
+
 	s->unreported = 0;
 	if (draw(s) >= s->p.back_loss)
-		push(s, (struct ev){ s->now + s->p.delay_us, s->rx_seq, s->rx_count, true });
+		push(s, (struct ev){ at + s->p.delay_us, s->rx_seq, s->rx_count, true });
 }
 
 static void on_event(struct sim *s, struct ev e)
 {
 	if (!e.status) {
+		if (!s->rx_ready_at)
+			s->rx_ready_at = s->now + s->p.first_report_us;
 		s->arrived++;
 		s->rx_count++;
 		s->rx_seq = e.seq;	/* the latest intact one, as cft-recv reports */
@@ -354,6 +362,26 @@ Test(cc, a_spread_out_first_flight_ends_the_start_up)
 		      (unsigned long long)got);
 	cr_assert_eq(s->dropped_queue, 0u, "seed %#x: %llu lost at the queue", SEED,
 		     (unsigned long long)s->dropped_queue);
+	free(s);
+}
+
+/*
+ * The receiver's first report is late (it was creating the file): its round
+ * trip is not a queue, and the start-up goes on to the path's rate, where
+ * taking it for one would end the start-up at the first flight's delivery
+ * rate, a round trip's worth of 128 datagrams, far below the path's.
+ */
+Test(cc, a_late_first_report_is_not_a_queue)
+{
+	struct path p = { .rate = 50e6 / 1442, .queue_us = 50000, .delay_us = 10000,
+			  .first_report_us = 4000 };
+	struct sim *s = sim_new(p);
+	double got;
+
+	cc_seed_rtt(&s->cc, s->now, 2 * p.delay_us + 1000);
+	got = share(s, 300000, 1000000);
+	cr_assert_geq(got, 0.9, "seed %#x: %.2f of the link (%.0f/s of %.0f/s)", SEED, got,
+		      s->cc.bw, p.rate);
 	free(s);
 }
 
