@@ -78,13 +78,17 @@ void cc_on_send(struct cc *cc, uint32_t seq, uint64_t now)
 	uint64_t behind = max_u64(CFT_CC_BURST_US, (uint64_t)burst);
 	uint64_t base = cc->next_at + behind < now ? now - behind : cc->next_at;
 
+	/* Behind the pace (the sender was idle or slow): a short burst to
+	 * catch up, no more; none before the first datagram, so that the
+	 * first flight goes at its pace, not at once. */
+	if (!cc->next_at)
+		base = now;
+
 	/* The first flight's rate counts from its first datagram, so that
 	 * its acknowledgements already measure the path. */
 	if (!cc->delivered_at)
 		cc->delivered_at = now;
 	*s = (struct cc_sent){ now, cc->delivered_at, cc->acked_sent_at, cc->delivered, seq };
-	/* Behind the pace (the sender was idle or slow): a short burst to
-	 * catch up, no more. */
 	cc->next_at = base + (uint64_t)(1e6 / cc->pace);
 }
 
@@ -163,14 +167,12 @@ static void leave_startup(struct cc *cc)
 /* STARTUP: is the pipe full?  The bandwidth stopped growing, or a queue
  * built up (then before it overflows, which on a long path would lose much
  * of a round's worth).  Not on the first report alone: its round trip
- * holds the receiver's start on the file, not a queue.  With a queue, the
- * reports came at the bottleneck's pace: that is its rate, where the
- * delivery rates of a start-up (each over a round trip) would be far below. */
+ * holds the receiver's start on the file, not a queue, and taking it for
+ * one would end the start-up at the first flight's delivery rate (its
+ * window over a round trip), far below the path's. */
 static void startup_round(struct cc *cc, bool queue)
 {
 	if (queue && cc->bw > 0 && cc->round > 1) {
-		if (cc->spread_rate > 0)
-			bw_sample(cc, cc->spread_rate);
 		leave_startup(cc);
 	} else if (cc->bw >= cc->full_bw * CFT_CC_FULL_BW_GROWTH) {
 		cc->full_bw = cc->bw;
@@ -208,11 +210,10 @@ static void startup_spread(struct cc *cc, const struct cc_sent *s, uint32_t seq,
 		return;
 	sent_us = s->at - cc->spread_sent_at;
 	acked_us = now - cc->spread_at;
-	/* The datagrams sent, lost after the bottleneck or not: the rate the
-	 * path carried them at, if it was what held them up. */
-	cc->spread_rate = (double)(seq - cc->spread_seq) * 1e6 / (double)acked_us;
 	if ((double)acked_us > CFT_CC_FULL_BW_GROWTH * (double)sent_us + CFT_CC_BURST_US) {
-		bw_sample(cc, cc->spread_rate);
+		/* The datagrams sent, lost after the bottleneck or not: the
+		 * rate the path carried them at. */
+		bw_sample(cc, (double)(seq - cc->spread_seq) * 1e6 / (double)acked_us);
 		leave_startup(cc);
 	}
 }

@@ -83,7 +83,6 @@ struct cc {
 	uint64_t spread_at;		/* STARTUP: the first report of this round */
 	uint64_t spread_sent_at;	/* ... the send time of what it acknowledged */
 	uint32_t spread_seq;		/* ... and its sequence number */
-	double spread_rate;		/* the pace of reports since, datagrams/s */
 	unsigned cycle;			/* PROBE_BW: which phase of the eight */
 	uint64_t cycle_at;		/* when it began */
 	/* SHARE */
