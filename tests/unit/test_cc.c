@@ -27,6 +27,8 @@ struct path {
 	uint64_t first_report_us;	/* the receiver reports nothing for this
 					 * long after the first DATA (it was
 					 * creating the file), then all at once */
+	uint64_t jitter_us;		/* DATA delayed by up to this more, at
+					 * random: reordered */
 	uint64_t batch_us;		/* reports leave only at multiples of this,
 					 * in bunches (a receiver taking datagrams in
 					 * batches); 0: as they are made */
@@ -121,7 +123,9 @@ static void send_data(struct sim *s)
 
 	cc_on_send(&s->cc, ++s->tx_seq, s->now);
 	if (enqueue(s, &left) && draw(s) >= s->p.loss)
-		push(s, (struct ev){ left + s->p.delay_us, s->tx_seq, 0, false });
+		push(s, (struct ev){ left + s->p.delay_us +
+					     (uint64_t)(draw(s) * (double)s->p.jitter_us),
+				     s->tx_seq, 0, false });
 }
 
 static void report(struct sim *s)
@@ -424,6 +428,27 @@ Test(cc, bunched_reports_make_no_bandwidth_above_the_path)
 			      "path of %.0f/s", SEED, (unsigned long long)batches[i], most, p.rate);
 		free(s);
 	}
+}
+
+/*
+ * A path that delays datagrams at random (here up to half its round trip)
+ * reorders them and spreads out their reports as a bottleneck would; the
+ * model must still fill it.  (At 30 ms of jitter on this 20 ms path the
+ * share falls to 0.3-0.75 with the seed, the old model's too: the round
+ * trips' spread reads as a queue.  A known limit, not this test's.)
+ */
+Test(cc, jitter_is_not_a_bottleneck)
+{
+	struct path p = { .rate = 50e6 / 1442, .queue_us = 50000, .delay_us = 10000,
+			  .jitter_us = 10000 };
+	struct sim *s = sim_new(p);
+	double got;
+
+	cc_seed_rtt(&s->cc, s->now, 2 * p.delay_us);
+	got = share(s, 500000, 1000000);
+	cr_assert_geq(got, 0.8, "seed %#x: %.2f of the link (%.0f/s of %.0f/s)", SEED, got,
+		      s->cc.bw, p.rate);
+	free(s);
 }
 
 /* A path faster than the first flight's pace delivers it as it was sent:
