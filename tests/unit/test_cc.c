@@ -215,6 +215,20 @@ static struct sim *sim_new(struct path p)
 /* 12.5 MB/s in 1442-byte datagrams, a 50 ms queue, 20 ms each way. */
 static const struct path link = { .rate = 12.5e6 / 1442, .queue_us = 50000, .delay_us = 20000 };
 
+/* 50 MB/s, a 50 ms queue, 10 ms each way: faster than the first flight's
+ * shortest spread, so only the reports' timing can find it. */
+static const struct path fast = { .rate = 50e6 / 1442, .queue_us = 50000, .delay_us = 10000 };
+
+/* A sender whose handshake took the path's round trip, plus `extra_us` of
+ * the receiver's work, as cft-send seeds its model. */
+static struct sim *sim_seeded(struct path p, uint64_t extra_us)
+{
+	struct sim *s = sim_new(p);
+
+	cc_seed_rtt(&s->cc, s->now, 2 * p.delay_us + extra_us);
+	return s;
+}
+
 /* The share of the bottleneck that arrived over `us` after a `warm` start. */
 static double share(struct sim *s, uint64_t warm, uint64_t us)
 {
@@ -365,8 +379,7 @@ Test(cc, a_spread_out_first_flight_ends_the_start_up)
 	uint64_t got;
 
 	p.delay_us = 100000;		/* 200 ms round trip, a 50 ms queue */
-	s = sim_new(p);
-	cc_seed_rtt(&s->cc, s->now, 2 * p.delay_us);
+	s = sim_seeded(p, 0);
 	run(s, 2 * 2 * p.delay_us);
 	cr_assert_eq(s->cc.state, CC_PROBE_BW, "seed %#x: still in state %d after the first "
 		     "flight", SEED, s->cc.state);
@@ -391,12 +404,12 @@ Test(cc, a_spread_out_first_flight_ends_the_start_up)
  */
 Test(cc, a_late_first_report_is_not_a_queue)
 {
-	struct path p = { .rate = 50e6 / 1442, .queue_us = 50000, .delay_us = 10000,
-			  .first_report_us = 4000 };
-	struct sim *s = sim_new(p);
+	struct path p = fast;
+	struct sim *s;
 	double got;
 
-	cc_seed_rtt(&s->cc, s->now, 2 * p.delay_us + 1000);
+	p.first_report_us = 4000;
+	s = sim_seeded(p, 1000);
 	got = share(s, 300000, 1000000);
 	cr_assert_geq(got, 0.9, "seed %#x: %.2f of the link (%.0f/s of %.0f/s)", SEED, got,
 		      s->cc.bw, p.rate);
@@ -413,12 +426,13 @@ Test(cc, bunched_reports_make_no_bandwidth_above_the_path)
 	const uint64_t batches[] = { 500, 2000, 5000 };
 
 	for (unsigned i = 0; i < 3; i++) {
-		struct path p = { .rate = 50e6 / 1442, .queue_us = 50000, .delay_us = 10000,
-				  .first_report_us = 3000, .batch_us = batches[i] };
-		struct sim *s = sim_new(p);
+		struct path p = fast;
+		struct sim *s;
 		double most = 0;
 
-		cc_seed_rtt(&s->cc, s->now, 2 * p.delay_us);
+		p.first_report_us = 3000;
+		p.batch_us = batches[i];
+		s = sim_seeded(p, 0);
 		for (unsigned ms = 0; ms < 500; ms++) {
 			run(s, 1000);
 			if (s->cc.bw > most)
@@ -439,12 +453,12 @@ Test(cc, bunched_reports_make_no_bandwidth_above_the_path)
  */
 Test(cc, jitter_is_not_a_bottleneck)
 {
-	struct path p = { .rate = 50e6 / 1442, .queue_us = 50000, .delay_us = 10000,
-			  .jitter_us = 10000 };
-	struct sim *s = sim_new(p);
+	struct path p = fast;
+	struct sim *s;
 	double got;
 
-	cc_seed_rtt(&s->cc, s->now, 2 * p.delay_us);
+	p.jitter_us = 10000;
+	s = sim_seeded(p, 0);
 	got = share(s, 500000, 1000000);
 	cr_assert_geq(got, 0.8, "seed %#x: %.2f of the link (%.0f/s of %.0f/s)", SEED, got,
 		      s->cc.bw, p.rate);
@@ -456,9 +470,8 @@ Test(cc, jitter_is_not_a_bottleneck)
 Test(cc, a_path_faster_than_the_first_flight_keeps_starting_up)
 {
 	struct path p = { .rate = 1e6, .queue_us = 5000, .delay_us = 10000 };
-	struct sim *s = sim_new(p);
+	struct sim *s = sim_seeded(p, 0);
 
-	cc_seed_rtt(&s->cc, s->now, 2 * p.delay_us);
 	run(s, 2 * p.delay_us + 5000);
 	cr_assert_eq(s->cc.state, CC_STARTUP, "seed %#x: left the start-up (state %d, %.0f/s) "
 		     "on a path faster than its pace", SEED, s->cc.state, s->cc.bw);
@@ -480,8 +493,7 @@ Test(cc, the_start_up_overshoot_is_not_random_loss)
 	 * ms against its 20): the start-up goes on, and overshoots. */
 	p.rate = 30e6 / 1442;
 	p.delay_us = 100000;		/* 200 ms round trip, a 50 ms queue */
-	s = sim_new(p);
-	cc_seed_rtt(&s->cc, s->now, 2 * p.delay_us);
+	s = sim_seeded(p, 0);
 	run(s, 3000000);
 	cr_assert_gt(s->dropped_queue, 0u, "seed %#x: the start-up overshot nothing", SEED);
 	cr_assert_lt(s->cc.loss, 0.005, "seed %#x: learned a random loss of %.3f", SEED,
