@@ -7,7 +7,7 @@
 #define CFT_LIMITS_H
 
 /* Protocol version spoken by this build.  Bumped on any incompatible change. */
-#define CFT_PROTO_VERSION 6
+#define CFT_PROTO_VERSION 7
 #define CFT_STR_(x) #x
 #define CFT_STR(x) CFT_STR_(x)
 #define CFT_PROTO_VERSION_STR CFT_STR(CFT_PROTO_VERSION)

@@ -179,6 +179,9 @@ struct wire_status {
 	struct wire_held held[CFT_WINDOW_BLOCKS_MAX];
 	/* VERIFYING: progress, VERIFIED: file size */
 	uint64_t bytes;
+	/* VERIFYING: 1 when the next file may be offered before this one is
+	 * committed (it is passed behind the next: cft-protocol(7)) */
+	uint8_t next;
 	/* VERIFIED: what would be committed, as the receiver holds it */
 	uint32_t mode;
 	int64_t mtime_sec;

@@ -12,7 +12,10 @@
  *
  * Without a thread (threaded = false: the unit tests, and the fallback when
  * no thread can be made) a job runs inside worker_submit; its done() still
- * waits for worker_reap, so the caller sees the same order of events.
+ * waits for worker_reap, so the caller sees the same order of events.  With
+ * `lag` set as well (tests), a job runs only at the lag-th worker_reap after
+ * the one it was submitted in (or before), and its done() is called at the
+ * next: a disk slower than the network, deterministically.
  */
 #ifndef CFT_WORKER_H
 #define CFT_WORKER_H
@@ -28,6 +31,7 @@ struct worker_job {
 	void (*done)(struct worker_job *j);	/* in the loop's thread */
 	struct worker *w;			/* set by worker_submit */
 	struct worker_job *next;		/* the worker's */
+	unsigned age;				/* lagging: reaps it has waited */
 };
 
 struct worker {
@@ -37,6 +41,7 @@ struct worker {
 	pthread_cond_t idle;			/* nothing queued or running */
 	struct worker_job *todo, **todo_tail;	/* under lock */
 	struct worker_job *ended, **ended_tail;	/* run, done() not yet called */
+	unsigned lag;				/* inline only: see above */
 	unsigned pending;			/* submitted, not yet reaped */
 	unsigned gen;				/* bumped by worker_drain */
 	bool threaded, started;

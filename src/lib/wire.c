@@ -152,6 +152,7 @@ static void encode_status(struct wr *w, const struct wire_status *s)
 		break;
 	case WIRE_FS_VERIFYING:
 		wr_u64(w, s->bytes);
+		wr_u8(w, s->next);
 		break;
 	case WIRE_FS_VERIFIED:
 		wr_u64(w, s->bytes);
@@ -205,6 +206,7 @@ static int body_valid(const struct wire_msg *m)
 		return m->u.status.state >= WIRE_FS_RECEIVING &&
 		       m->u.status.state <= WIRE_FS_MAX &&
 		       (m->u.status.state != WIRE_FS_RECEIVING || held_valid(&m->u.status)) &&
+		       (m->u.status.state != WIRE_FS_VERIFYING || m->u.status.next <= 1) &&
 		       (m->u.status.state != WIRE_FS_VERIFIED ||
 			(m->u.status.name_len <= CFT_PATH_MAX && m->u.status.existing <= 1));
 	case WIRE_SUMS:
@@ -366,7 +368,8 @@ static int decode_status_state(struct rd *r, struct wire_status *s)
 		return 0;
 	case WIRE_FS_VERIFYING:
 		s->bytes = rd_u64(r);
-		return 0;
+		s->next = rd_u8(r);
+		return s->next > 1 ? CFT_E_MALFORMED : 0;
 	case WIRE_FS_VERIFIED:
 		s->bytes = rd_u64(r);
 		s->mode = rd_u32(r);

@@ -78,6 +78,12 @@ void worker_submit(struct worker *w, struct worker_job *j)
 	j->w = w;
 	j->next = NULL;
 	w->pending++;
+	if (!w->threaded && w->lag) {
+		j->age = 0;		/* run some reaps later */
+		*w->todo_tail = j;
+		w->todo_tail = &j->next;
+		return;
+	}
 	if (!w->threaded) {
 		j->run(j);
 		ended(w, j);
@@ -90,10 +96,45 @@ void worker_submit(struct worker *w, struct worker_job *j)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Lagging, inline: hand back what ran at the last reap; then run, in
+ * order, what has waited `lag` reaps since it was submitted. */
+static void reap_lagging(struct worker *w)
+{
+	struct worker_job *j = w->ended, *q;
+	unsigned gen = w->gen;
+
+	w->ended = NULL;
+	w->ended_tail = &w->ended;
+	atomic_store(&w->nended, 0);
+	while (j && w->gen == gen) {
+		struct worker_job *next = j->next;
+
+		w->pending--;
+		j->done(j);
+		j = next;
+	}
+	if (w->gen != gen)
+		return;
+	/* What done() submitted just now waits too. */
+	for (q = w->todo; q; q = q->next)
+		q->age++;
+	while ((q = w->todo) != NULL && q->age > w->lag) {
+		w->todo = q->next;
+		if (!w->todo)
+			w->todo_tail = &w->todo;
+		q->run(q);
+		ended(w, q);
+	}
+}
+
 void worker_reap(struct worker *w)
 {
 	struct worker_job *j;
 
+	if (w->started && w->lag && !w->threaded) {
+		reap_lagging(w);
+		return;
+	}
 	if (!w->started || atomic_load(&w->nended) == 0)
 		return;
 	pthread_mutex_lock(&w->lock);
@@ -127,6 +168,10 @@ void worker_drain(struct worker *w)
 	}
 	w->ended = NULL;
 	w->ended_tail = &w->ended;
+	if (!w->threaded) {
+		w->todo = NULL;		/* lagging: not yet run, never will */
+		w->todo_tail = &w->todo;
+	}
 	atomic_store(&w->nended, 0);
 	pthread_mutex_unlock(&w->lock);
 	w->pending = 0;

@@ -27,9 +27,10 @@ static void done_write(struct worker_job *j)
 }
 
 /* Read back from rb->off up to `to`, into the digests. */
-static int read_back(struct recv_disk *d, uint64_t to, struct worker *w)
+static int read_back(struct recv_disk_check *c, uint64_t to, struct worker *w)
 {
-	struct filesum *rb = d->rb;
+	struct recv_disk *d = c->d;
+	struct filesum *rb = c->rb;
 
 	while (rb->off < to) {
 		uint64_t want = to - rb->off;
@@ -39,7 +40,7 @@ static int read_back(struct recv_disk *d, uint64_t to, struct worker *w)
 			return CFT_E_IO;
 		if (want > CFT_READBACK_STEP)
 			want = CFT_READBACK_STEP;
-		n = store_read(d->sf, rb->off, d->buf, want);
+		n = store_read(c->sf, rb->off, d->buf, want);
 		if (n < 0)
 			return CFT_E_IO;
 		if ((uint64_t)n < want) {
@@ -48,7 +49,7 @@ static int read_back(struct recv_disk *d, uint64_t to, struct worker *w)
 			memset(d->buf + n, 0, want - (size_t)n);
 		}
 		filesum_update(rb, d->buf, (size_t)want);
-		atomic_store(&d->read_back, rb->off);
+		atomic_store(&c->read_back, rb->off);
 	}
 	return 0;
 }
@@ -56,20 +57,19 @@ static int read_back(struct recv_disk *d, uint64_t to, struct worker *w)
 static void run_check(struct worker_job *j)
 {
 	struct recv_disk_check *c = (struct recv_disk_check *)j;
-	struct recv_disk *d = c->d;
-	uint64_t to = c->kind == RECV_CHECK_AHEAD ? c->to : d->rb->size;
+	uint64_t to = c->kind == RECV_CHECK_AHEAD ? c->to : c->rb->size;
 
 	c->rc = 0;
 	c->what = "fsync";
 	/* Durable before it is read back: what is read is what the disk
 	 * keeps, not what is on its way there. */
 	if (c->kind == RECV_CHECK_AHEAD)
-		c->rc = store_sync(d->sf);
+		c->rc = store_sync(c->sf);
 	else if (c->kind == RECV_CHECK_FINAL)
-		c->rc = store_flush(d->sf) < 0 || store_meta(d->sf, &c->held) < 0 ? CFT_E_IO : 0;
+		c->rc = store_flush(c->sf) < 0 || store_meta(c->sf, &c->held) < 0 ? CFT_E_IO : 0;
 	if (c->rc == 0) {
 		c->what = "read back";
-		c->rc = read_back(d, to, j->w);
+		c->rc = read_back(c, to, j->w);
 	}
 	c->err = errno;
 }
@@ -78,12 +78,12 @@ static void done_check(struct worker_job *j)
 {
 	struct recv_disk_check *c = (struct recv_disk_check *)j;
 
-	c->d->checking = false;
+	c->checking = false;
 	errno = c->err;
 	c->d->checked(c->d->ctx, c);
 }
 
-int recv_disk_init(struct recv_disk *d, bool threads,
+int recv_disk_init(struct recv_disk *d, bool threads, unsigned lag,
 		   void (*written)(void *ctx, struct recv_slot *sl, int rc),
 		   void (*checked)(void *ctx, const struct recv_disk_check *c), void *ctx)
 {
@@ -96,50 +96,62 @@ int recv_disk_init(struct recv_disk *d, bool threads,
 			return CFT_E_NOMEM;
 	if (worker_start(&d->checker, threads, "cft-recv-check") < 0)
 		return CFT_E_NOMEM;
+	for (unsigned i = 0; i < RECV_WRITERS; i++)
+		d->writer[i].lag = lag;
+	d->checker.lag = lag;
 	d->buf = dio_alloc(CFT_READBACK_STEP);
 	return d->buf ? 0 : CFT_E_NOMEM;
 }
 
-void recv_disk_file(struct recv_disk *d, struct store_file *sf, struct filesum *rb)
+void recv_disk_file(struct recv_disk *d, struct store_file *sf)
 {
 	d->sf = sf;
-	d->rb = rb;
-	atomic_store(&d->read_back, 0);
 }
 
 void recv_disk_write(struct recv_disk *d, unsigned slot, struct recv_slot *sl, uint64_t off)
 {
 	struct recv_disk_write *w = &d->w[slot];
 
-	*w = (struct recv_disk_write){ .job = { run_write, done_write, NULL, NULL },
+	*w = (struct recv_disk_write){ .job = { .run = run_write, .done = done_write },
 				       .d = d, .sl = sl, .off = off };
 	/* Blocks alternate between the writers; the window they are in
 	 * bounds how many wait. */
 	worker_submit(&d->writer[sl->block % RECV_WRITERS], &w->job);
 }
 
-void recv_disk_check(struct recv_disk *d, enum recv_check kind, uint64_t to)
+void recv_disk_check(struct recv_disk *d, struct recv_disk_check *c, struct store_file *sf,
+		     struct filesum *rb, enum recv_check kind, uint64_t to)
 {
-	d->c = (struct recv_disk_check){ .job = { run_check, done_check, NULL, NULL },
-					 .d = d, .kind = kind, .to = to };
-	d->checking = true;
-	worker_submit(&d->checker, &d->c.job);
+	c->job = (struct worker_job){ .run = run_check, .done = done_check };
+	c->d = d;
+	c->sf = sf;
+	c->rb = rb;
+	c->kind = kind;
+	c->to = to;
+	c->rc = c->err = 0;
+	c->what = NULL;
+	c->checking = true;
+	atomic_store(&c->read_back, rb->off);
+	worker_submit(&d->checker, &c->job);
 }
 
 void recv_disk_reap(struct recv_disk *d)
 {
 	/* A job's callback may start another (inline, it runs at once): reap
-	 * until nothing is left to hand back. */
+	 * until nothing is left to hand back; lagging, what ends now is for
+	 * the next reap. */
 	for (;;) {
 		unsigned ended = atomic_load(&d->checker.nended);
 
 		for (unsigned i = 0; i < RECV_WRITERS; i++)
-			ended += atomic_load(&d->writer[i].nended);
-		if (ended == 0)
-			break;
-		for (unsigned i = 0; i < RECV_WRITERS; i++)
 			worker_reap(&d->writer[i]);
 		worker_reap(&d->checker);
+		if (d->checker.lag)
+			break;
+		for (unsigned i = 0; i < RECV_WRITERS; i++)
+			ended += atomic_load(&d->writer[i].nended);
+		if (ended == 0 && atomic_load(&d->checker.nended) == 0)
+			break;
 	}
 }
 
@@ -148,7 +160,6 @@ void recv_disk_drain(struct recv_disk *d)
 	for (unsigned i = 0; i < RECV_WRITERS; i++)
 		worker_drain(&d->writer[i]);
 	worker_drain(&d->checker);
-	d->checking = false;
 }
 
 void recv_disk_free(struct recv_disk *d)

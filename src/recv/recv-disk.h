@@ -20,7 +20,11 @@
  *
  * The session decides what runs when; everything a job touches (the
  * store_file, the slot, the file's filesum) is left alone by the loop's
- * thread until the job is reaped.
+ * thread until the job is reaped.  Writes are always for the file in
+ * progress; a check names its own file, and each file has its own check
+ * (a file whose data is all written may be checked while the next one
+ * arrives: recv-session.c).  The checks run one after another, in the
+ * order asked, on one worker.
  */
 #ifndef CFT_RECV_DISK_H
 #define CFT_RECV_DISK_H
@@ -54,6 +58,10 @@ enum recv_check {
 struct recv_disk_check {
 	struct worker_job job;
 	struct recv_disk *d;
+	struct store_file *sf;		/* the file checked, and its digests */
+	struct filesum *rb;
+	bool checking;			/* asked, not yet reaped */
+	atomic_uint_fast64_t read_back;	/* bytes fed to rb: progress for STATUS */
 	enum recv_check kind;
 	uint64_t to;
 	int rc, err;
@@ -68,38 +76,37 @@ struct recv_disk_check {
 struct recv_disk {
 	struct worker writer[RECV_WRITERS], checker;
 	struct store_file *sf;		/* the file in progress, borrowed */
-	struct filesum *rb;		/* its read-back digests, borrowed */
 	uint8_t *buf;			/* CFT_READBACK_STEP, the checker's */
 	struct recv_disk_write w[CFT_WINDOW_BLOCKS_MAX];
-	struct recv_disk_check c;
-	bool checking;			/* c submitted, not yet reaped */
-	atomic_uint_fast64_t read_back;	/* bytes fed to rb: progress for STATUS */
 	/* the session's, called from recv_disk_reap */
 	void (*written)(void *ctx, struct recv_slot *sl, int rc);
 	void (*checked)(void *ctx, const struct recv_disk_check *c);
 	void *ctx;
 };
 
-/* Ready d, with threads or inline (worker.h).  Returns 0 or CFT_E_NOMEM;
- * recv_disk_free in any case. */
-int recv_disk_init(struct recv_disk *d, bool threads,
+/* Ready d, with threads or inline (worker.h; lagging, for tests).  Returns
+ * 0 or CFT_E_NOMEM; recv_disk_free in any case. */
+int recv_disk_init(struct recv_disk *d, bool threads, unsigned lag,
 		   void (*written)(void *ctx, struct recv_slot *sl, int rc),
 		   void (*checked)(void *ctx, const struct recv_disk_check *c), void *ctx);
 
-/* The file the jobs that follow work on. */
-void recv_disk_file(struct recv_disk *d, struct store_file *sf, struct filesum *rb);
+/* The file the writes that follow are for. */
+void recv_disk_file(struct recv_disk *d, struct store_file *sf);
 
 /* Write the whole, checked block in slot `slot` (of sl) at off. */
 void recv_disk_write(struct recv_disk *d, unsigned slot, struct recv_slot *sl, uint64_t off);
 
-/* Start a check (none may be running); `to` for RECV_CHECK_AHEAD. */
-void recv_disk_check(struct recv_disk *d, enum recv_check kind, uint64_t to);
+/* Start check c of file sf into rb (c must not be running); `to` for
+ * RECV_CHECK_AHEAD.  c stays the caller's until it is reaped. */
+void recv_disk_check(struct recv_disk *d, struct recv_disk_check *c, struct store_file *sf,
+		     struct filesum *rb, enum recv_check kind, uint64_t to);
 
 /* Hand finished jobs back: written() and checked(). */
 void recv_disk_reap(struct recv_disk *d);
 
 /* Wait for every job to end and forget them (no callback): before the
- * file is closed, kept or removed. */
+ * file is closed, kept or removed.  A check forgotten keeps `checking`:
+ * its owner asks it again if the file stays. */
 void recv_disk_drain(struct recv_disk *d);
 
 /* Jobs not yet reaped? */

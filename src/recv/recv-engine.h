@@ -78,6 +78,7 @@ struct recv_counters {
 	uint64_t unauthentic;		/* keyed datagram failing its tag: damaged
 					 * or forged (it has no other check) */
 	uint64_t replayed;		/* keyed datagram or session seen before */
+	uint64_t passed;		/* files committed behind the next */
 	uint64_t files_committed;
 	uint64_t bytes_committed;
 };
@@ -92,6 +93,8 @@ struct recv_server {
 	struct recv_counters c;
 	bool threads;			/* disk work on threads (worker.h); false:
 					 * inline, for tests */
+	unsigned disk_lag;		/* tests, inline: each disk job is seen to
+					 * end so many events late (worker.h) */
 	uint8_t secret[CFT_COOKIE_SECRET_LEN];	/* for cookies; drawn at start */
 	bool keyed;			/* --key: every datagram signed or sealed */
 	uint8_t key[CFT_KEY_LEN];

@@ -7,18 +7,24 @@
 #include "cft/proto.h"
 #include "cft/util.h"
 #include "recv-reply.h"
+#include "recv-session.h"
 
-void recv_say_event(struct recv_session *s, struct recv_event *ev)
+void recv_say_event_of(struct recv_session *s, const struct recv_file *f, struct recv_event *ev)
 {
 	ev->session = s->id;
 	ev->peer = s->peer_str;
-	if (ev->kind != RECV_EV_OPENED && ev->kind != RECV_EV_ENDED && s->f) {
-		ev->name = s->f->sf.name;
-		ev->size = s->f->size;
-		ev->round = s->f->round;
+	if (ev->kind != RECV_EV_OPENED && ev->kind != RECV_EV_ENDED && f) {
+		ev->name = f->sf.name;
+		ev->size = f->size;
+		ev->round = f->round;
 	}
 	if (s->srv->io.event)
 		s->srv->io.event(s->srv->io.event_ctx, ev);
+}
+
+void recv_say_event(struct recv_session *s, struct recv_event *ev)
+{
+	recv_say_event_of(s, s->f, ev);
 }
 
 void recv_say(struct recv_session *s, const struct wire_msg *m)
@@ -57,8 +63,10 @@ static void current(const struct recv_session *s, const struct recv_file *f,
 	st->state = f->state;
 	if (f->state == WIRE_FS_RECEIVING)
 		recv_blocks_status(&s->blocks, st);
-	else if (f->state == WIRE_FS_VERIFYING)
-		st->bytes = atomic_load(&s->disk.read_back);
+	else if (f->state == WIRE_FS_VERIFYING) {
+		st->bytes = atomic_load(&f->chk.read_back);
+		st->next = recv_session_can_pass(s, f) ? 1 : 0;
+	}
 	else if (f->state == WIRE_FS_VERIFIED)
 		verified(f, st);
 	else if (f->state == WIRE_FS_SUMS)
@@ -77,11 +85,13 @@ void recv_say_status(struct recv_session *s, uint32_t idx)
 	st->rx_count = s->rx_count;
 	if (s->f && s->f->index == idx) {
 		current(s, s->f, st);
-	} else if (idx + 1 == s->next_file) {
+	} else if (s->behind && s->behind->index == idx) {
+		current(s, s->behind, st);
+	} else if (recv_committed_of(s, idx)) {
 		/* Committed just now: the sender may not have heard. */
 		st->state = WIRE_FS_COMMITTED;
-		memcpy(st->offer, s->last.offer, CFT_SHORT_DIGEST_LEN);
-		memcpy(st->commit, s->last.commit, CFT_DIGEST_LEN);
+		memcpy(st->offer, recv_committed_of(s, idx)->offer, CFT_SHORT_DIGEST_LEN);
+		memcpy(st->commit, recv_committed_of(s, idx)->commit, CFT_DIGEST_LEN);
 	} else {
 		return;		/* not offered yet, or long done: nothing to say */
 	}
@@ -109,14 +119,18 @@ void recv_session_end(struct recv_session *s, int status, const char *why)
 	s->status = status;
 	/* A sender that went silent or gave up may come back: keep what it
 	 * sent for a resume.  Anything else (refusal, I/O error, digests that
-	 * never agreed) leaves nothing behind. */
+	 * never agreed) leaves nothing behind, but for the file passed behind
+	 * the one that failed: whole, its check unfinished, it is kept as a
+	 * partial file is, for a later run. */
 	/* Nothing may be writing or reading the file as it is closed. */
 	recv_disk_drain(&s->disk);
-	if (s->f) {
-		if (status == CFT_EXIT_NETWORK)
-			store_keep(&s->f->sf);
-		else
-			store_abort(&s->f->sf);
+	for (int i = 0; i < 2; i++) {
+		struct recv_file *f = i ? s->behind : s->f;
+
+		if (f && (status == CFT_EXIT_NETWORK || f == s->behind))
+			store_keep(&f->sf);
+		else if (f)
+			store_abort(&f->sf);
 	}
 	ev.status = status;
 	ev.why = why;

@@ -14,6 +14,8 @@
 /* An event about the session, and about its current file but for the
  * session's own (opened, ended). */
 void recv_say_event(struct recv_session *s, struct recv_event *ev);
+/* The same, of file f (the one in progress, or the one behind it). */
+void recv_say_event_of(struct recv_session *s, const struct recv_file *f, struct recv_event *ev);
 
 /* A datagram to the session's peer. */
 void recv_say(struct recv_session *s, const struct wire_msg *m);

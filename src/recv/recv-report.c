@@ -15,7 +15,8 @@
 static const struct {
 	const char *text, *json;
 	size_t off;
-	unsigned group;		/* 0 total, 1 dropped, 2 repaired, 3 refused */
+	unsigned group;		/* 0 total, 1 dropped, 2 repaired, 3 refused,
+				 * 4 files passed behind the next */
 } counter_names[] = {
 #define C(t, j, f, g) { t, j, offsetof(struct recv_counters, f), g }
 	C("datagrams", "datagrams", datagrams, 0),
@@ -42,6 +43,7 @@ static const struct {
 	C("cookies", "cookies", cookies, 3),
 	C("withheld", "withheld", withheld, 3),
 	C("key refused", "bad_key", bad_key, 3),
+	C("files passed behind the next", "passed", passed, 4),
 #undef C
 };
 
@@ -227,7 +229,7 @@ void recv_report_event(void *ctx, const struct recv_event *ev)
 
 void recv_report_counters(const struct recv_counters *c)
 {
-	static const char *const group[] = { "", "; dropped: ", "; repaired: ", "; " };
+	static const char *const group[] = { "", "; dropped: ", "; repaired: ", "; ", "; " };
 	char line[1024];
 	size_t o = 0;
 

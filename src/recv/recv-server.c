@@ -487,9 +487,13 @@ bool recv_server_holds(const struct recv_server *srv, const char *name)
 	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
 		const struct recv_session *s = srv->sessions[i];
 
-		if (s && s->f && (strcmp(name, s->f->sf.tmpname) == 0 ||
-				  strcmp(name, s->f->sf.statename) == 0))
-			return true;
+		for (int k = 0; s && k < 2; k++) {
+			const struct recv_file *f = k ? s->behind : s->f;
+
+			if (f && (strcmp(name, f->sf.tmpname) == 0 ||
+				  strcmp(name, f->sf.statename) == 0))
+				return true;
+		}
 	}
 	return false;
 }

@@ -207,7 +207,8 @@ static bool name_busy(struct recv_session *s, const char *name)
 	for (unsigned i = 0; i < CFT_SESSIONS_MAX; i++) {
 		struct recv_session *o = s->srv->sessions[i];
 
-		if (!o || o == s || o->over || !o->f || strcmp(o->f->sf.name, name) != 0)
+		if (!o || o == s || o->over || !((o->f && strcmp(o->f->sf.name, name) == 0) ||
+						 (o->behind && strcmp(o->behind->sf.name, name) == 0)))
 			continue;
 		if (!net_addr_same_host(&o->peer, &s->peer))
 			return true;
@@ -218,29 +219,103 @@ static bool name_busy(struct recv_session *s, const char *name)
 	return false;
 }
 
+/* Stop the disk work of the file in progress, before it is closed.  The
+ * workers are the session's: a check of the file behind it is forgotten
+ * too, and asked again. */
+static void drain(struct recv_session *s)
+{
+	recv_disk_drain(&s->disk);
+	if (s->behind)
+		recv_verify_again(s, s->behind);
+}
+
+/*
+ * Passing a file behind.  A new file's first round, every block of it
+ * written, its read-back running and the sender's COMMIT held, needs
+ * nothing more from the sender unless that read-back disagrees.  Its
+ * VERIFYING STATUS says so ("next"), and the sender may offer the next file
+ * at once: the file is then checked and committed behind the next one,
+ * whose offer and data overlap its fsync and read-back.  It is committed
+ * (renamed, the directory synced, COMMITTED said) when its read-back ends
+ * and its digest and facts make the COMMIT held, exactly as it would have
+ * been in progress; files are still committed in their order.  If they do
+ * not (damage on the way to the disk, a mode the file system would not
+ * keep, an error), it is taken back: it is the file in progress again, as
+ * if it had never been passed, and the next is put aside (kept as a partial
+ * file) until the sender, told by a VERIFIED STATUS, offers it again.  One
+ * file at most is behind.
+ */
+bool recv_session_can_pass(const struct recv_session *s, const struct recv_file *f)
+{
+	return f == s->f && !s->behind && !s->over && f->state == WIRE_FS_VERIFYING &&
+	       f->commit_held && f->round == 0 && f->origin == STORE_FRESH && !f->dir &&
+	       !f->dry_run && f->mode_as_offered && f->index + 1 < s->nfiles;
+}
+
+int recv_session_take_back(struct recv_session *s)
+{
+	struct recv_file *b = s->behind, *next = s->f;
+
+	s->behind = NULL;
+	if (next) {
+		recv_disk_drain(&s->disk);
+		/* Kept for its offer to come again, if any of it is here. */
+		if (store_held(&next->sf) > 0)
+			store_keep(&next->sf);
+		else
+			store_abort(&next->sf);
+		recv_file_free(next);
+	}
+	s->f = b;
+	b->taken_back = true;
+	recv_disk_file(&s->disk, &b->sf);
+	/* Every block of it was written: the SUMS of a next round say
+	 * which to forget. */
+	if (recv_blocks_start(&s->blocks, b->index, b->size) < 0) {
+		errno = ENOMEM;
+		recv_fail_io(s, "memory");
+		return -1;
+	}
+	recv_blocks_mark_all(&s->blocks, true);
+	return 0;
+}
+
 /*
  * Is this FILE an offer to act on?  Only if its fields are what the sender
  * digested (its offer field): a damaged offer is dropped, and the sender
  * offers again, before anything is created.  An offer of the file in
  * progress is a repeat (its STATUS was lost), or, if it differs, a
- * correction: the sender saw that this end understood something else.
+ * correction: the sender saw that this end understood something else.  The
+ * offer of the file after the one in progress passes that one behind it
+ * when it may be; when it may not, the sender hears why (its STATUS).
  */
 static int offer_news(struct recv_session *s, const struct wire_file *wf)
 {
 	uint8_t d[CFT_DIGEST_LEN];
+	uint32_t expected;
 
 	proto_offer_digest(s->hello, wf, d);
 	if (!digest_equal(d, wf->offer)) {
 		s->srv->c.bad_offer++;
 		return -1;
 	}
-	if (wf->file + 1 == s->next_file || (s->f && s->f->index == wf->file &&
-					    digest_equal(s->f->offer, wf->offer))) {
-		recv_say_status(s, wf->file);	/* committed already, or repeated */
+	if (recv_committed_of(s, wf->file) ||
+	    (s->f && s->f->index == wf->file && digest_equal(s->f->offer, wf->offer)) ||
+	    (s->behind && s->behind->index == wf->file &&
+	     digest_equal(s->behind->offer, wf->offer))) {
+		/* Committed already, or repeated (a file taken back: the
+		 * sender knows it came back). */
+		if (s->f && s->f->index == wf->file)
+			s->f->taken_back = false;
+		recv_say_status(s, wf->file);
 		return -1;
 	}
+	/* A new session of a sender that was already under way (this end
+	 * restarted): it starts where the sender is. */
+	if (!s->offered && wf->file < s->nfiles)
+		s->next_file = wf->file;
 	if (s->f && s->f->index == wf->file) {
-		recv_disk_drain(&s->disk);
+		drain(s);
 		recv_file_free(s->f);		/* a correction: start over */
 		s->f = NULL;
 	}
@@ -248,8 +323,16 @@ static int offer_news(struct recv_session *s, const struct wire_file *wf)
 	 * nothing of the last was written, nothing is to be committed. */
 	if (s->f && s->f->dry_run && wf->file == s->f->index + 1)
 		recv_session_dry_done(s);
-	if (s->f || wf->file != s->next_file || wf->file >= s->nfiles) {
+	if (s->f && wf->file == s->f->index + 1 && recv_session_can_pass(s, s->f)) {
+		s->behind = s->f;
+		s->f = NULL;
+		s->srv->c.passed++;
+	}
+	expected = s->next_file + (s->behind ? 1 : 0);
+	if (s->f || wf->file != expected || wf->file >= s->nfiles) {
 		s->srv->c.stale++;
+		if (s->f && wf->file == s->f->index + 1)
+			recv_say_status(s, s->f->index);
 		return -1;
 	}
 	return 0;
@@ -370,7 +453,7 @@ static void begin(struct recv_session *s, struct recv_file *f)
 {
 	struct recv_event ev = { .kind = RECV_EV_RECEIVING, .blocks = s->blocks.nblocks };
 
-	recv_disk_file(&s->disk, &f->sf, &f->rb);
+	recv_disk_file(&s->disk, &f->sf);
 	if (f->origin == STORE_FRESH) {
 		recv_say_event(s, &ev);
 		recv_verify_stream(s);
@@ -455,6 +538,7 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 		return;
 	}
 	s->f = f;
+	s->offered = true;
 	f->sf.fd = f->sf.dfd = f->sf.parent = -1;
 	f->index = wf->file;
 	f->size = wf->size;
@@ -466,6 +550,7 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 	s->dry_run |= f->dry_run;
 	f->src = (struct store_source){ wf->size, wf->mtime_sec, wf->mtime_nsec,
 					s->blocks.block_size };
+	f->mode_as_offered = (wf->mode & s->srv->mode_mask) == wf->mode;
 	/* The operator's mask, not the sender, has the last word on modes;
 	 * the report says what the file gets, and the sender agrees to less. */
 	if (f->dry_run)
@@ -543,7 +628,7 @@ static void on_hello(struct recv_session *s, const struct wire_msg *m)
 
 void recv_session_dry_done(struct recv_session *s)
 {
-	recv_disk_drain(&s->disk);
+	drain(s);
 	s->next_file = s->f->index + 1;
 	recv_file_free(s->f);	/* an existing file's descriptor; nothing removed */
 	s->f = NULL;
@@ -668,7 +753,7 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 	s->last_heard = now;
 	s->started = now;
 	recv_blocks_init(&s->blocks, h->block_size, window);
-	if (recv_disk_init(&s->disk, srv->threads, on_written, recv_verify_checked, s) < 0) {
+	if (recv_disk_init(&s->disk, srv->threads, srv->disk_lag, on_written, recv_verify_checked, s) < 0) {
 		recv_disk_free(&s->disk);
 		seal_free(&s->seal);
 		free(s);
@@ -683,6 +768,7 @@ void recv_session_free(struct recv_session *s)
 {
 	recv_disk_drain(&s->disk);
 	recv_file_free(s->f);
+	recv_file_free(s->behind);
 	recv_disk_free(&s->disk);
 	recv_blocks_free(&s->blocks);
 	seal_free(&s->seal);

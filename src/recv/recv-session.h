@@ -31,6 +31,13 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 				      const uint8_t random[CFT_RANDOM_LEN]);
 /* A dry run's file answered: on to the next (or the end). */
 void recv_session_dry_done(struct recv_session *s);
+/* May file f, the one in progress, be passed behind the next?  Said to the
+ * sender in a VERIFYING STATUS ("next"). */
+bool recv_session_can_pass(const struct recv_session *s, const struct recv_file *f);
+/* The file behind did not commit: make it the file in progress again, the
+ * one after it put aside for its offer to come again.  Returns 0, or -1
+ * when the session failed (out of memory). */
+int recv_session_take_back(struct recv_session *s);
 
 /* A decoded datagram of this session, from its peer. */
 void recv_session_on_msg(struct recv_session *s, uint64_t now, const struct wire_msg *m);

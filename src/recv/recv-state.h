@@ -1,6 +1,7 @@
 /*
  * What a receiver session holds: its sender, its understanding of the
- * HELLO, and the file in progress with its understanding of the offer.
+ * HELLO, and the file in progress with its understanding of the offer (and
+ * the one before it, while that one is checked and committed behind it).
  * Shared by the session's files (recv-session.c, recv-verify.c,
  * recv-reply.c); private to the receiver's engine.
  */
@@ -43,6 +44,10 @@ struct recv_file {
 	uint32_t sums_have;		/* sender's block digests received */
 	bool commit_held;		/* a COMMIT came before the read-back ended */
 	uint8_t commit[CFT_DIGEST_LEN];	/* ... with this digest */
+	bool mode_as_offered;		/* the mask took no bit of the offered mode */
+	bool taken_back;		/* back from behind: no COMMIT is taken until
+					 * the sender offers it again (it knows) */
+	struct recv_disk_check chk;	/* its read-back, on the session's checker */
 };
 
 /* Forget a file: its temporary file and state go (a kept or committed one
@@ -69,11 +74,21 @@ struct recv_session {
 	char peer_str[64];
 	uint32_t nfiles;
 	uint32_t next_file;		/* files [0, next_file) are committed */
+	bool offered;			/* a file was taken: the order holds */
 	struct recv_file *f;		/* the file in progress, if any */
-	struct {			/* the last file committed, to say so again */
+	/* The file before it, all written, its COMMIT held, its read-back
+	 * running: committed when that ends and agrees, else made the file
+	 * in progress again (recv-session.c, "Passing a file behind"). */
+	struct recv_file *behind;
+	/* The last two files committed, the latest first, to say so again:
+	 * a sender may ask of either (after a reconnect it offers again the
+	 * file it had passed behind, when the one after it is committed too). */
+	struct recv_committed {
+		bool valid;
+		uint32_t index;
 		uint8_t offer[CFT_DIGEST_LEN];
 		uint8_t commit[CFT_DIGEST_LEN];
-	} last;
+	} last[2];
 	struct recv_blocks blocks;
 	struct recv_disk disk;		/* the file's writes and read-back */
 	uint32_t rx_seq;		/* sequence number of the latest intact DATA */
@@ -88,5 +103,15 @@ struct recv_session {
 	bool dry_run;			/* offers a dry run: it completes nothing */
 	int status;
 };
+
+/* File idx, if it is one of the last two committed. */
+static inline const struct recv_committed *recv_committed_of(const struct recv_session *s,
+							     uint32_t idx)
+{
+	for (unsigned i = 0; i < 2; i++)
+		if (s->last[i].valid && s->last[i].index == idx)
+			return &s->last[i];
+	return NULL;
+}
 
 #endif

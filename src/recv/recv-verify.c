@@ -44,14 +44,20 @@ void recv_verify_ahead(struct recv_session *s)
 	struct recv_file *f = s->f;
 	uint64_t written = (uint64_t)s->blocks.base * s->blocks.block_size;
 
-	if (!f->streaming || s->disk.checking)
+	if (!f->streaming || f->chk.checking)
 		return;
 	if (written > f->size)
 		written = f->size;
 	if (written >= f->asked + CFT_READBACK_AHEAD) {
 		f->asked = written;
-		recv_disk_check(&s->disk, RECV_CHECK_AHEAD, written);
+		recv_disk_check(&s->disk, &f->chk, &f->sf, &f->rb, RECV_CHECK_AHEAD, written);
 	}
+}
+
+void recv_verify_again(struct recv_session *s, struct recv_file *f)
+{
+	if (f->chk.checking)
+		recv_disk_check(&s->disk, &f->chk, &f->sf, &f->rb, f->chk.kind, f->chk.to);
 }
 
 void recv_verify_start(struct recv_session *s)
@@ -70,10 +76,10 @@ void recv_verify_start(struct recv_session *s)
 	recv_say_event(s, &ev);
 	/* Mode, time, fsync, and the rest read back: after a check still
 	 * running, if there is one. */
-	if (s->disk.checking)
+	if (f->chk.checking)
 		f->final_wanted = true;
 	else
-		recv_disk_check(&s->disk, RECV_CHECK_FINAL, f->size);
+		recv_disk_check(&s->disk, &f->chk, &f->sf, &f->rb, RECV_CHECK_FINAL, f->size);
 }
 
 static bool commit(struct recv_session *s, struct recv_file *f, const uint8_t *sender);
@@ -108,13 +114,63 @@ static int meta_kept(struct recv_session *s, struct recv_file *f)
 	return 0;
 }
 
+static void expected_commit(const struct recv_file *f, uint8_t out[CFT_DIGEST_LEN]);
+
+/*
+ * A check of the file behind the one in progress has ended.  A step of its
+ * read-back leads to the last; the last, if the file holds the mode and
+ * time offered and its digest makes the COMMIT held, commits it.  Returns
+ * false when it did not: the file must be the one in progress again.
+ */
+static bool behind_checked(struct recv_session *s, const struct recv_disk_check *c)
+{
+	struct recv_file *f = s->behind;
+	uint8_t want[CFT_DIGEST_LEN];
+
+	if (c->rc < 0)
+		return false;
+	if (c->kind == RECV_CHECK_AHEAD) {
+		/* Passed while its last step waited for this one. */
+		f->final_wanted = false;
+		recv_disk_check(&s->disk, &f->chk, &f->sf, &f->rb, RECV_CHECK_FINAL, f->size);
+		return true;
+	}
+	if (c->kind != RECV_CHECK_FINAL)
+		return false;
+	f->flushed = true;
+	f->held = c->held;
+	if (f->held.mode != (uint32_t)f->sf.mode || f->held.mtime_sec != f->sf.mtime_sec ||
+	    f->held.mtime_nsec != f->sf.mtime_nsec)
+		return false;
+	f->state = WIRE_FS_VERIFIED;
+	expected_commit(f, want);
+	if (!digest_equal(f->commit, want))
+		return false;
+	f->commit_held = false;
+	return commit(s, f, want);
+}
+
 void recv_verify_checked(void *ctx, const struct recv_disk_check *c)
 {
 	struct recv_session *s = ctx;
 	struct recv_file *f = s->f;
 
-	if (s->over || !f)
+	if (s->over)
 		return;
+	if (s->behind && c == &s->behind->chk) {
+		int e = c->err;
+
+		if (behind_checked(s, c))
+			return;
+		/* Read back, it is not what the sender committed (or could
+		 * not be read): as if it had never been passed. */
+		if (recv_session_take_back(s) < 0)
+			return;
+		f = s->f;
+		errno = e;
+	} else if (!f || c != &f->chk) {
+		return;
+	}
 	if (c->rc < 0) {
 		recv_fail_io(s, c->what);
 		return;
@@ -123,7 +179,8 @@ void recv_verify_checked(void *ctx, const struct recv_disk_check *c)
 	case RECV_CHECK_AHEAD:
 		if (f->final_wanted) {
 			f->final_wanted = false;
-			recv_disk_check(&s->disk, RECV_CHECK_FINAL, f->size);
+			recv_disk_check(&s->disk, &f->chk, &f->sf, &f->rb, RECV_CHECK_FINAL,
+					f->size);
 		} else {
 			recv_verify_ahead(s);
 		}
@@ -196,7 +253,7 @@ static int open_round(struct recv_session *s, struct recv_file *f)
 			return -1;
 		}
 		f->rehash = true;
-		recv_disk_check(&s->disk, RECV_CHECK_REHASH, f->size);
+		recv_disk_check(&s->disk, &f->chk, &f->sf, &f->rb, RECV_CHECK_REHASH, f->size);
 	}
 	return 0;
 }
@@ -264,8 +321,10 @@ static void expected_commit(const struct recv_file *f, uint8_t out[CFT_DIGEST_LE
 }
 
 /*
- * Commit the file whose read-back is over, if the sender's COMMIT digest is
- * this end's own; returns false (nothing done) if not.
+ * Commit the file whose read-back is over (the one in progress, or the one
+ * behind it), if the sender's COMMIT digest is this end's own; returns
+ * false (nothing done) if not.  Files are committed in their order: the
+ * one in progress waits, its COMMIT held, for the one behind it.
  */
 static bool commit(struct recv_session *s, struct recv_file *f, const uint8_t *sender)
 {
@@ -280,28 +339,49 @@ static bool commit(struct recv_session *s, struct recv_file *f, const uint8_t *s
 	expected_commit(f, want);
 	if (!digest_equal(sender, want))
 		return false;
+	if (f == s->f && s->behind) {
+		f->commit_held = true;
+		memcpy(f->commit, want, CFT_DIGEST_LEN);
+		return true;
+	}
 	ev.existing = f->sf.existing;
 	if (store_commit(&f->sf, &held) < 0) {
 		recv_fail_io(s, f->sf.existing ? "set mode and time" : "rename");
 		return true;
 	}
 	facts = (struct proto_facts){ held.size, held.mode, held.mtime_sec, held.mtime_nsec };
-	memcpy(s->last.offer, f->offer, CFT_DIGEST_LEN);
-	proto_commit_digest(f->offer, &facts, f->rb.whole, s->last.commit);
-	if (!digest_equal(s->last.commit, want)) {
+	s->last[1] = s->last[0];
+	s->last[0].valid = true;
+	s->last[0].index = idx;
+	memcpy(s->last[0].offer, f->offer, CFT_DIGEST_LEN);
+	proto_commit_digest(f->offer, &facts, f->rb.whole, s->last[0].commit);
+	if (!digest_equal(s->last[0].commit, want)) {
 		/* An existing file that would not take the mode or time. */
 		recv_fail_file(s, WIRE_R_METADATA, "the file system did not keep the mode "
 			       "and modification time given");
 		return true;
 	}
 	ev.digest = f->rb.whole;
-	recv_say_event(s, &ev);
+	recv_say_event_of(s, f, &ev);
 	s->srv->c.files_committed++;
 	s->srv->c.bytes_committed += f->size;
 	s->next_file++;
-	s->f = NULL;
+	if (f == s->behind)
+		s->behind = NULL;
+	else
+		s->f = NULL;
 	recv_file_free(f);
 	recv_say_status(s, idx);
+	/* The one in progress may have been read back and committed by the
+	 * sender while this one was: its turn now. */
+	f = s->f;
+	if (f && !s->over && f->state == WIRE_FS_VERIFIED && f->commit_held) {
+		f->commit_held = false;
+		if (!commit(s, f, f->commit))
+			recv_say_status(s, f->index);
+	} else if (f && recv_session_can_pass(s, f)) {
+		recv_say_status(s, f->index);	/* it may be passed now */
+	}
 	return true;
 }
 
@@ -309,12 +389,23 @@ void recv_verify_commit(struct recv_session *s, const struct wire_commit *c)
 {
 	struct recv_file *f = s->f;
 
-	if (c->file + 1 == s->next_file && !(f && f->index == c->file)) {
+	if (recv_committed_of(s, c->file)) {
 		recv_say_status(s, c->file);	/* committed already: say so again */
+		return;
+	}
+	if (s->behind && s->behind->index == c->file) {
+		recv_say_status(s, c->file);	/* held already: still reading back */
 		return;
 	}
 	if (!f || f->index != c->file || f->dry_run) {
 		s->srv->c.stale++;	/* a dry run names nothing */
+		return;
+	}
+	if (f->taken_back) {
+		/* Sent before the sender heard the file was taken back:
+		 * say so again, rather than commit behind its back. */
+		s->srv->c.stale++;
+		recv_say_status(s, f->index);
 		return;
 	}
 	if (f->state != WIRE_FS_VERIFIED) {
@@ -329,8 +420,17 @@ void recv_verify_commit(struct recv_session *s, const struct wire_commit *c)
 		}
 		f->commit_held = true;
 		memcpy(f->commit, c->commit, CFT_DIGEST_LEN);
+		/* Said, so that the sender knows it may offer the next file
+		 * (STATUS "next"), even if the report of VERIFYING was lost. */
+		recv_say_status(s, f->index);
 		return;
 	}
-	if (!commit(s, f, c->commit))
+	if (!commit(s, f, c->commit)) {
+		/* Not what this end reported: say it again, so that a sender
+		 * that did not hear it learns what is here. */
 		s->srv->c.unmatched++;
+		recv_say_status(s, f->index);
+	} else if (s->f == f) {
+		recv_say_status(s, f->index);	/* kept until the one behind is in */
+	}
 }

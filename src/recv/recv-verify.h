@@ -21,6 +21,9 @@ void recv_verify_ahead(struct recv_session *s);
 /* Every block is written (or the file is to be checked as it is): mode and
  * time, fsync, and the rest read back (recv-disk.h). */
 void recv_verify_start(struct recv_session *s);
+/* A check of f was forgotten by a drain of the session's disk work (its
+ * `checking` still set): ask it again. */
+void recv_verify_again(struct recv_session *s, struct recv_file *f);
 /* A check has finished (recv_disk's checked). */
 void recv_verify_checked(void *ctx, const struct recv_disk_check *c);
 /* The sender's block digests for the next round. */

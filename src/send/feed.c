@@ -33,7 +33,7 @@ int feed_init(struct feed *f, uint32_t block_size, bool threads)
 	if (worker_start(&f->w, threads, "cft-send-feed") < 0)
 		return CFT_E_NOMEM;
 	for (unsigned i = 0; i < FEED_DEPTH; i++) {
-		f->s[i] = (struct feed_slot){ .job = { run, done, NULL, NULL }, .f = f };
+		f->s[i] = (struct feed_slot){ .job = { .run = run, .done = done }, .f = f };
 		f->s[i].buf = dio_alloc(block_size);
 		if (!f->s[i].buf)
 			return CFT_E_NOMEM;

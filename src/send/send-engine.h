@@ -54,6 +54,8 @@ struct send_stats {
 	uint64_t squashed;		/* bytes of chunks sent compressed (-z) */
 	uint64_t squash_saved;		/* ... and the bytes that saved on the wire */
 	uint64_t ignored;		/* answers that did not refer to what we sent */
+	uint64_t passed;		/* files committed behind the next (offered
+					 * before they were committed) */
 	uint64_t bytes_acked;		/* bytes of that file confirmed by the receiver */
 };
 

@@ -208,9 +208,10 @@ static void summary(const struct send_report *r, uint64_t usec)
 	fflush(stdout);
 	util_human_bytes(total, human, sizeof(human));
 	log_verbose("%llu DATA datagrams sent, %llu probes, %llu retransmission timeouts, "
-		    "%llu end-to-end rounds", (unsigned long long)st->datagrams,
-		    (unsigned long long)st->probes, (unsigned long long)st->timeouts,
-		    (unsigned long long)st->e2e_rounds);
+		    "%llu end-to-end rounds, %llu files passed behind the next",
+		    (unsigned long long)st->datagrams, (unsigned long long)st->probes,
+		    (unsigned long long)st->timeouts, (unsigned long long)st->e2e_rounds,
+		    (unsigned long long)st->passed);
 	if (dirs)
 		snprintf(fresh, sizeof(fresh), " and %u director%s", dirs, dirs == 1 ? "y" : "ies");
 	if (r->skipped)

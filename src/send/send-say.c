@@ -27,12 +27,18 @@ void send_say_error(struct send_session *s, unsigned reason, const char *text)
 	proto_send_error(&s->out, NULL, s->id, reason, file, ref, text);
 }
 
-void send_event(struct send_session *s, enum send_event_kind kind)
+void send_event_of(struct send_session *s, enum send_event_kind kind, uint32_t file,
+		   uint32_t round)
 {
-	struct send_event ev = { kind, s->cur, s->round };
+	struct send_event ev = { kind, file, round };
 
 	if (s->cfg.event)
 		s->cfg.event(s->cfg.event_ctx, &ev);
+}
+
+void send_event(struct send_session *s, enum send_event_kind kind)
+{
+	send_event_of(s, kind, s->cur, s->round);
 }
 
 void send_fail(struct send_session *s, int status, const char *fmt, ...)

@@ -17,6 +17,9 @@ void send_say(struct send_session *s, const struct wire_msg *m);
 void send_say_error(struct send_session *s, unsigned reason, const char *text);
 /* Report an event about the file in progress. */
 void send_event(struct send_session *s, enum send_event_kind kind);
+/* The same, of file `file` in round `round` (not the file in progress). */
+void send_event_of(struct send_session *s, enum send_event_kind kind, uint32_t file,
+		   uint32_t round);
 /* Fail the session (once) with an exit status and a message. */
 void send_fail(struct send_session *s, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -148,6 +148,7 @@ void send_start_file(struct send_session *s, uint64_t now)
 	s->v_asked = false;
 	s->early = false;
 	s->held = false;
+	s->rewound = false;
 	feed_start(&s->data.feed, s->src.ffd, s->src.size);
 	send_verify_read(s, true);
 	if (s->phase == SEND_FAILED)
@@ -193,14 +194,113 @@ static void send_bye(struct send_session *s)
 	send_say(s, &m);
 }
 
-void send_file_done(struct send_session *s, uint64_t now)
+/* File idx is committed (or, in a dry run, answered for). */
+static void file_committed(struct send_session *s, uint32_t idx, uint32_t round,
+			   uint64_t started, uint64_t datagrams, uint64_t now)
 {
-	struct send_file *sf = &s->cfg.files[s->cur];
+	struct send_file *sf = &s->cfg.files[idx];
 
 	sf->committed = !s->cfg.dry_run;
-	sf->usec = now - s->file_started;
-	sf->datagrams = s->data.datagrams - s->file_datagrams;
-	send_event(s, s->cfg.dry_run ? SEND_EV_CHECKED : SEND_EV_COMMITTED);
+	sf->usec = now - started;
+	sf->datagrams = datagrams;
+	send_event_of(s, s->cfg.dry_run ? SEND_EV_CHECKED : SEND_EV_COMMITTED, idx, round);
+}
+
+/*
+ * Passing a file behind.  When the receiver has every block of a new file
+ * and holds our COMMIT of it, only its read-back is left: its fsync and
+ * its reading back from disk.  Its VERIFYING STATUS says so ("next"), and
+ * the next file is offered at once instead of after the COMMITTED: the
+ * receiver checks and commits the one behind while the next one's offer
+ * and data arrive.  Nothing is believed early: the file counts as
+ * committed only on its COMMITTED STATUS, carrying the digest of our
+ * COMMIT (or on the COMMITTED of a later file: the receiver commits in
+ * order, and only what agrees).  A VERIFIED STATUS of it says its read-back
+ * did not make our COMMIT: the receiver has taken it back, and so do we
+ * (take_back).  One file at most is behind.
+ */
+static void behind_committed(struct send_session *s, uint64_t now)
+{
+	s->behind.active = false;
+	file_committed(s, s->behind.file, 0, s->behind.started, s->behind.datagrams, now);
+	s->last_progress = now;
+}
+
+static void next_file(struct send_session *s, uint64_t now);
+
+static void pass_behind(struct send_session *s, uint64_t now)
+{
+	if (s->phase != SEND_VERIFY || !s->early || s->round != 0 || s->held || s->r_done ||
+	    cur_file(s)->dir || s->cfg.dry_run || s->behind.active ||
+	    s->cur + 1 >= s->cfg.nfiles)
+		return;
+	s->behind.active = true;
+	s->behind.file = s->cur;
+	memcpy(s->behind.offer, s->offer, CFT_DIGEST_LEN);
+	memcpy(s->behind.commit, s->commit, CFT_DIGEST_LEN);
+	s->behind.started = s->file_started;
+	s->behind.datagrams = s->data.datagrams - s->file_datagrams;
+	s->behind.r_bytes = 0;
+	s->stats.passed++;
+	next_file(s, now);
+}
+
+/* Back to the file behind, as if it had never been passed; the one in
+ * progress is offered again after it (the receiver keeps what it has). */
+static void take_back(struct send_session *s, uint64_t now)
+{
+	vread_cancel(&s->vread);
+	s->v_asked = false;
+	feed_stop(&s->data.feed);
+	source_close(&s->src);
+	s->stats.file = s->cur = s->behind.file;
+	s->behind.active = false;
+	send_start_file(s, now);
+	s->rewound = true;
+}
+
+/* A STATUS of the file behind. */
+static void on_behind_status(struct send_session *s, uint64_t now, const struct wire_status *rep)
+{
+	if (!digest_equal_n(rep->offer, s->behind.offer, CFT_SHORT_DIGEST_LEN)) {
+		s->stats.ignored++;
+		return;
+	}
+	if (rep->state == WIRE_FS_COMMITTED) {
+		if (!digest_equal(rep->commit, s->behind.commit)) {
+			s->stats.ignored++;
+			return;
+		}
+		send_heard(s, now);
+		behind_committed(s, now);
+		return;
+	}
+	if (rep->round != 0)
+		return;
+	send_heard(s, now);
+	if (rep->state == WIRE_FS_VERIFIED) {
+		take_back(s, now);
+	} else if (rep->state == WIRE_FS_VERIFYING && rep->bytes > s->behind.r_bytes) {
+		/* Its read-back goes on: progress, though the next file's own
+		 * check waits for it. */
+		s->behind.r_bytes = rep->bytes;
+		send_progress(s, now);
+	}
+}
+
+void send_file_done(struct send_session *s, uint64_t now)
+{
+	/* Committed after the one behind it: that one was, too. */
+	if (s->behind.active)
+		behind_committed(s, now);
+	file_committed(s, s->cur, s->round, s->file_started,
+		       s->data.datagrams - s->file_datagrams, now);
+	next_file(s, now);
+}
+
+/* The file in progress needs nothing more: the next, or the end. */
+static void next_file(struct send_session *s, uint64_t now)
+{
 	feed_stop(&s->data.feed);
 	source_close(&s->src);
 	send_progress(s, now);
@@ -285,6 +385,10 @@ static void on_status_now(struct send_session *s, uint64_t now, const struct wir
 		s->r_bytes = rep->bytes;
 		send_progress(s, now);
 	}
+	if (s->phase == SEND_VERIFY && rep->state == WIRE_FS_VERIFYING && rep->next) {
+		pass_behind(s, now);
+		return;
+	}
 	if (s->phase == SEND_VERIFY && rep->state == WIRE_FS_VERIFIED)
 		send_verify_report(s, now, rep);
 }
@@ -293,6 +397,10 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
 {
 	uint32_t seen = rep->rx_seq, probe_seq;
 
+	if (s->behind.active && rep->file == s->behind.file && s->phase != SEND_HELLO) {
+		on_behind_status(s, now, rep);
+		return;
+	}
 	if (rep->file != s->cur || s->phase == SEND_HELLO)
 		return;		/* about an earlier file: stale */
 	if (!digest_equal_n(rep->offer, s->offer, CFT_SHORT_DIGEST_LEN)) {
@@ -338,6 +446,12 @@ void send_reconnect(struct send_session *s, uint64_t now)
 	if (s->phase == SEND_HELLO)
 		return;
 	s->stats.reconnects++;
+	/* The file behind may or may not have been committed: offered
+	 * again, it is found either way. */
+	if (s->behind.active) {
+		s->stats.file = s->cur = s->behind.file;
+		s->behind.active = false;
+	}
 	send_event(s, SEND_EV_RECONNECTED);
 	vread_cancel(&s->vread);
 	s->v_asked = false;
@@ -374,11 +488,16 @@ static void on_error(struct send_session *s, uint64_t now, const struct wire_err
 			send_reconnect(s, now);	/* at worst a needless restart */
 		return;
 	}
-	if (e->file != WIRE_NO_FILE && (e->file != s->cur || s->phase == SEND_HELLO)) {
+	if (e->file != WIRE_NO_FILE && s->phase != SEND_HELLO && s->behind.active &&
+	    e->file == s->behind.file) {
+		proto_error_ref(s->behind.offer, e->reason, e->file, ref);
+	} else if (e->file != WIRE_NO_FILE && (e->file != s->cur || s->phase == SEND_HELLO)) {
 		s->stats.ignored++;
 		return;
+	} else {
+		proto_error_ref(e->file == WIRE_NO_FILE ? s->hello : s->offer, e->reason, e->file,
+				ref);
 	}
-	proto_error_ref(e->file == WIRE_NO_FILE ? s->hello : s->offer, e->reason, e->file, ref);
 	if (!digest_equal_n(ref, e->ref, CFT_SHORT_DIGEST_LEN)) {
 		s->stats.ignored++;
 		return;
@@ -425,9 +544,23 @@ static void on_datagram(struct send_session *s, uint64_t now, const uint8_t *buf
 	}
 }
 
+/* Our COMMIT of the file behind, again: the receiver answers with what
+ * became of it, if its COMMITTED or its VERIFIED was lost. */
+static void send_behind_commit(struct send_session *s)
+{
+	struct wire_msg m;
+
+	send_msg(s, &m, WIRE_COMMIT);
+	m.u.commit.file = s->behind.file;
+	memcpy(m.u.commit.commit, s->behind.commit, CFT_DIGEST_LEN);
+	send_say(s, &m);
+}
+
 /* Nothing heard for a retransmission timeout: repeat ourselves. */
 static void on_retransmit(struct send_session *s, uint64_t now)
 {
+	if (s->behind.active && s->phase != SEND_HELLO)
+		send_behind_commit(s);
 	switch (s->phase) {
 	case SEND_HELLO:
 		send_hello(s, now);

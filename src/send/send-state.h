@@ -84,6 +84,29 @@ struct send_session {
 	uint8_t commit[CFT_DIGEST_LEN];	/* proto_commit_digest of our facts */
 	uint32_t sums_acked;
 	uint64_t r_bytes;		/* the receiver's read-back progress */
+	bool rewound;			/* it came back from behind: a mismatch */
+
+	/* The COMMITs sent for the last two files: a committed STATUS of one
+	 * of them with that digest means the receiver committed our facts and
+	 * content, in whatever phase it finds us (the file came back from
+	 * behind, or is offered again after a reconnect). */
+	struct {
+		bool active;
+		uint32_t file;
+		uint8_t commit[CFT_DIGEST_LEN];
+	} sent[2];
+
+	/* The file before it, passed behind it: all sent, COMMIT sent, the
+	 * receiver reading it back (send-session.c, "Passing a file behind") */
+	struct {
+		bool active;
+		uint32_t file;
+		uint8_t offer[CFT_DIGEST_LEN];
+		uint8_t commit[CFT_DIGEST_LEN];
+		uint64_t started;	/* file_started, file_datagrams of it */
+		uint64_t datagrams;
+		uint64_t r_bytes;	/* its read-back progress */
+	} behind;
 };
 
 #endif

@@ -76,10 +76,23 @@ void send_verify_sums(struct send_session *s, uint64_t now)
 	flow_arm(&s->data.flow, now);
 }
 
+/* Remember a COMMIT sent (see `sent` in send-state.h). */
+static void remember(struct send_session *s)
+{
+	unsigned i = s->sent[0].active && s->sent[0].file != s->cur;
+
+	if (i == 1)
+		s->sent[1] = s->sent[0];
+	s->sent[0].active = true;
+	s->sent[0].file = s->cur;
+	memcpy(s->sent[0].commit, s->commit, CFT_DIGEST_LEN);
+}
+
 void send_verify_commit(struct send_session *s, uint64_t now)
 {
 	struct wire_msg m;
 
+	remember(s);
 	send_msg(s, &m, WIRE_COMMIT);
 	m.u.commit.file = s->cur;
 	memcpy(m.u.commit.commit, s->commit, CFT_DIGEST_LEN);
@@ -94,7 +107,7 @@ static void next_round(struct send_session *s, uint64_t now)
 
 	/* What the receiver held before this run sent anything differs: a
 	 * resume (or a replacement), not damage on the way. */
-	if (s->round == 0 && s->held)
+	if (s->round == 0 && s->held && !s->rewound)
 		s->stats.resumed++;
 	else
 		s->stats.e2e_mismatches++;
@@ -260,7 +273,9 @@ void send_verify_report(struct send_session *s, uint64_t now, const struct wire_
 
 bool send_verify_committed(const struct send_session *s, const struct wire_status *rep)
 {
-	if (s->phase != SEND_COMMIT && !s->early)
-		return false;
-	return digest_equal(rep->commit, s->commit);
+	for (unsigned i = 0; i < 2; i++)
+		if (s->sent[i].active && s->sent[i].file == s->cur &&
+		    digest_equal(rep->commit, s->sent[i].commit))
+			return true;
+	return false;
 }

@@ -72,6 +72,15 @@ start_recv() {
 	fail "could not start cft-recv"
 }
 
+# start_recv_damaging NTH DIR [OPTIONS...]: start_recv with the fault
+# library flipping one bit of the receiver's NTH write (threat 2/3: after
+# the data arrived intact); what it did goes to $T/faults, one line each.
+start_recv_damaging() {
+	local nth=$1
+	shift
+	: >"$T/faults"
+	CFT_FAULT_WRITE_NTH=$nth CFT_FAULT_LOG="$T/faults" LD_PRELOAD="$FAULTLIB" start_recv "$@"
+}
 # run_killed LOG COMMAND...: run COMMAND in the foreground with its stderr
 # appended to LOG, and return its status; for a program the test means to
 # have killed (the fault library's SIGKILL), whose status the caller checks.

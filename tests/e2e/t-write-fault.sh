@@ -11,9 +11,7 @@ one_fault() {
 	rm -rf "$T/out" "$T/faults"
 	mkdir "$T/out"
 	random_file "$T/src" "$1" 7
-	: >"$T/faults"
-	CFT_FAULT_WRITE_NTH=$2 CFT_FAULT_LOG="$T/faults" LD_PRELOAD="$FAULTLIB" \
-		start_recv "$T/out" --once
+	start_recv_damaging "$2" "$T/out" --once
 	"$BIN/cft-send" --json "$T/src" "127.0.0.1:$PORT" >"$T/send.json" 2>"$T/send.log" ||
 		fail "cft-send exited $?"
 	wait_recv

@@ -12,6 +12,7 @@
  *   CFT_FAULT_READ_NTH=N      damage the Nth read (pread/read), from 1
  *   CFT_FAULT_READ_P=P        damage each read with probability P (0..1)
  *   CFT_FAULT_READ_ERRNO=E    fail those reads with EIO instead
+ *   CFT_FAULT_READ_DELAY_MS=N every read takes N ms longer (a slow disk)
  *   CFT_FAULT_WRITE_NTH=N     damage the Nth write (pwrite/write)
  *   CFT_FAULT_WRITE_P=P       damage each write with probability P
  *   CFT_FAULT_WRITE_ALL=1     damage every write
@@ -157,6 +158,8 @@ static ssize_t do_read(int fd, void *buf, size_t len, off_t off, int positional,
 		return positional ? real_p(fd, buf, len, off) : real_r(fd, buf, len);
 	n = __atomic_add_fetch(&reads, 1, __ATOMIC_RELAXED);
 	maybe_die("CFT_FAULT_KILL_READ_NTH", n, "read", off);
+	if (getenv("CFT_FAULT_READ_DELAY_MS"))
+		usleep((useconds_t)strtoul(getenv("CFT_FAULT_READ_DELAY_MS"), NULL, 10) * 1000);
 	if (!chosen("READ", n))
 		return positional ? real_p(fd, buf, len, off) : real_r(fd, buf, len);
 	if ((e = fail_errno("READ"))) {

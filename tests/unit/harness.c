@@ -124,14 +124,25 @@ static void link_send(struct link *l, struct queue *q, const uint8_t *b, size_t 
 
 const uint8_t *harness_send_key, *harness_recv_key;
 bool harness_compress;
+unsigned harness_disk_lag;
 void (*harness_tap)(const uint8_t *b, size_t len);
+void (*harness_sr_edit)(uint8_t *b, size_t len);
+bool (*harness_rs_drop)(const uint8_t *b, size_t len);
+void (*harness_step)(struct run *r);
 
 static void emit_sr(void *ctx, const struct net_addr *to, const uint8_t *b, size_t len)
 {
+	uint8_t copy[CFT_DATAGRAM_MAX];
+
 	(void)ctx;
 	(void)to;
 	if (harness_tap)
 		harness_tap(b, len);
+	if (harness_sr_edit && len <= sizeof(copy)) {
+		memcpy(copy, b, len);
+		harness_sr_edit(copy, len);
+		b = copy;
+	}
 	link_send(&L, &L.sr, b, len);
 }
 
@@ -139,6 +150,8 @@ static void emit_rs(void *ctx, const struct net_addr *to, const uint8_t *b, size
 {
 	(void)ctx;
 	(void)to;
+	if (harness_rs_drop && harness_rs_drop(b, len))
+		return;
 	link_send(&L, &L.rs, b, len);
 }
 
@@ -245,7 +258,11 @@ void harness_setup(void)
 	memset(&L, 0, sizeof(L));
 	harness_send_key = harness_recv_key = NULL;
 	harness_compress = false;
+	harness_disk_lag = 0;
 	harness_tap = NULL;
+	harness_sr_edit = NULL;
+	harness_rs_drop = NULL;
+	harness_step = NULL;
 	L.sr.d = calloc(QCAP, sizeof(struct dgram));
 	L.rs.d = calloc(QCAP, sizeof(struct dgram));
 	memset(&sender_addr, 0, sizeof(sender_addr));
@@ -289,6 +306,8 @@ static void run_loop(struct run *r, uint64_t limit_us)
 		bool moved = L.sr.n || L.rs.n;
 
 		deliver(r);
+		if (harness_step)
+			harness_step(r);
 		recv_server_on_timer(&r->srv, r->now);
 		send_on_timer(r->s, r->now);
 		if (moved || L.sr.n || L.rs.n) {
@@ -328,6 +347,7 @@ int run_transfer_opts(struct run *r, const char **names, unsigned n, uint32_t bl
 	cr_assert_eq(recv_server_init(&r->srv, r->dirfd, 30000000,
 				      (struct recv_io){ .out = { emit_rs, NULL },
 							.event = harness_event }), 0);
+	r->srv.disk_lag = harness_disk_lag;
 	if (harness_recv_key)
 		recv_server_set_key(&r->srv, harness_recv_key);
 	memset(files, 0, sizeof(files));

@@ -72,6 +72,17 @@ extern const uint8_t *harness_send_key, *harness_recv_key;
 extern void (*harness_tap)(const uint8_t *b, size_t len);
 /* cft-send -z for run_transfer (reset by harness_setup). */
 extern bool harness_compress;
+/* run_transfer's receiver sees each disk job end one event late (a disk
+ * slower than the network: files are passed behind the next; reset by
+ * harness_setup). */
+extern unsigned harness_disk_lag;
+struct run;
+/* More hooks for run_transfer (reset by harness_setup): edit what the
+ * sender sends before the link takes it (a forger on the path); drop what
+ * the receiver sends, by content; act between two steps of the loop. */
+extern void (*harness_sr_edit)(uint8_t *b, size_t len);
+extern bool (*harness_rs_drop)(const uint8_t *b, size_t len);
+extern void (*harness_step)(struct run *r);
 extern char dir_src[64], dir_dst[64];
 
 /* Fresh directories and queues (criterion .init), and their removal (.fini). */

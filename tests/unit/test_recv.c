@@ -471,11 +471,11 @@ Test(recv, reads_back_ahead_at_the_limit)
 	s = srv.sessions[0];
 	cr_assert_not_null(s);
 	for (uint32_t b = 0; b < ahead; b++) {
-		cr_assert_eq(atomic_load(&s->disk.read_back), 0u,
+		cr_assert_eq(atomic_load(&s->f->chk.read_back), 0u,
 			     "nothing read back with %u MiB written", b * (bs >> 20));
 		feed_block(&srv, &seq, b, data + (uint64_t)b * bs, bs);
 	}
-	cr_assert_eq(atomic_load(&s->disk.read_back), CFT_READBACK_AHEAD,
+	cr_assert_eq(atomic_load(&s->f->chk.read_back), CFT_READBACK_AHEAD,
 		     "read back as soon as CFT_READBACK_AHEAD is written");
 	cr_assert_eq(s->f->state, WIRE_FS_RECEIVING);
 	feed_block(&srv, &seq, ahead, data + (uint64_t)ahead * bs, bs);

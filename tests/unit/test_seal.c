@@ -285,22 +285,22 @@ Test(seal, key_files)
 static const char KAT_HELLO_KEY[] =
 	"167b9767c0bef85c237ff7be9055e7d5be2a77fec4953d899f94b13cf2175be9";
 static const char KAT_SIGNED_HELLO[] =
-	"c57f060100010123456789abcdef26facd0d000400000000010300000000c00c1e5c00c1e5c00c1e5c"
-	"00c1e5c00c5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5ebb84f8d9"
-	"20fbc2c54a5a55fa1254a61b";
+	"c57f070100010123456789abcdef4f6d9022000400000000010300000000c00c1e5c00c1e5c00c1e5c"
+	"00c1e5c00c5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e32db0f53"
+	"dea5fe9f758fe9c99ac7f359";
 /* 06-probe.hex sealed by the sender as its packet 0. */
 static const char KAT_PROBE_0[] =
-	"c57f060600020123456789abcdef00000000acbc0783dd77d7457fe4549de34260e50cc40f013ea4c6"
-	"2ba2bdeb53";
+	"c57f070600020123456789abcdef00000000acbc0783dd77d7457fe4549d3306b9c70ab600bbe28169"
+	"5b69eabd21";
 /* 05-data.hex sealed by the sender as its packet 2^32 + 2. */
 static const char KAT_DATA_2_32_2[] =
-	"c57f060500020123456789abcdef00000002facc629ad319604ae4c46647a85bda1bdd2969d272439e"
-	"3ddfbd08e6e9aef287bb4394f4ef";
+	"c57f070500020123456789abcdef00000002facc629ad319604ae4c46647a85bda1bdd2969d272a539"
+	"14d588d2d11ebae7839f1ed52f31";
 /* 07-status-committed.hex sealed by the receiver as its packet 7. */
 static const char KAT_STATUS_7[] =
-	"c57f060700020123456789abcdef00000007bf2f00c83b2168a94c278b61c46d4e6600e582858d1749"
+	"c57f070700020123456789abcdef00000007bf2f00c83b2168a94c278b61c46d4e6600e582858d1749"
 	"0f980f5cf7f4a4ddd23c85f0eaa3f740ad2457c14e81d1f5da34487df60095bf3ac49e585cd0a35a09"
-	"4751f18010d99c4c2e4af3f4bd2e33415fd08f6a628f6bdd0d";
+	"4751f18010d99c4c2eacbacd202dd7cfc0c7de44f53f1708dc";
 
 static size_t unhex(const char *h, uint8_t *out)
 {

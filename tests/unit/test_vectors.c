@@ -51,7 +51,7 @@
 /* The man page's magic, version and digest sizes, written out here so the
  * test does not take them from the header files it is checking. */
 #define SPEC_MAGIC 0xC57Fu
-#define SPEC_VERSION 6u
+#define SPEC_VERSION 7u
 #define SPEC_DIGEST 32u		/* SHA-256 */
 #define SPEC_SHORT 16u		/* a "short" digest: its first 16 bytes */
 #define SPEC_COOKIE 16u		/* HELLO's and HELLO_ACK's cookie */
@@ -183,6 +183,7 @@ GET(g_st_mode, m->u.status.mode)
 GET(g_st_mtime_sec, m->u.status.mtime_sec)
 GET(g_st_mtime_nsec, m->u.status.mtime_nsec)
 GET(g_st_existing, m->u.status.existing)
+GET(g_st_next, m->u.status.next)
 GET_BYTES(b_st_digest, m->u.status.digest, SPEC_DIGEST)
 GET_BYTES(b_st_commit, m->u.status.commit, SPEC_DIGEST)
 GET(g_st_name_len, m->u.status.name_len)
@@ -324,6 +325,7 @@ static const struct vec_entry entries[] = {
 	{ .type = WIRE_STATUS, .state = WIRE_FS_RECEIVING, .key = "held[].map", .width = 0,
 	  .kind = VK_BYTES, .get_bytes = b_st_held_map, .count = g_st_nheld },
 	UINT(WIRE_STATUS, WIRE_FS_VERIFYING, "bytes_read", 8, g_st_bytes),
+	UINT(WIRE_STATUS, WIRE_FS_VERIFYING, "next", 1, g_st_next),
 	UINT(WIRE_STATUS, WIRE_FS_VERIFIED, "size", 8, g_st_bytes),
 	UINT(WIRE_STATUS, WIRE_FS_VERIFIED, "mode", 4, g_st_mode),
 	INT(WIRE_STATUS, WIRE_FS_VERIFIED, "mtime_sec", 8, g_st_mtime_sec),
@@ -1290,8 +1292,8 @@ Test(vectors, the_checker_catches_faults)
 	const char *status = VEC_DIR "/07-status-receiving.hex";
 	const char *chunksums = VEC_DIR "/13-chunksums.hex";
 	/* 01-hello.hex's tag, as its two lines read. */
-	const char *tag = "d0 a0 0b 79 86 bc cb 5c   tag = d0a00b7986bccb5cf39fe2277e127776\n"
-			  "f3 9f e2 27 7e 12 77 76";
+	const char *tag = "b7 e8 5e 13 e0 d7 65 5a   tag = b7e85e13e0d7655ae028d98d6e7e56b3\n"
+			  "e0 28 d9 8d 6e 7e 56 b3";
 	/* 05-data.hex's leaf and check, as their lines read. */
 	const char *leaf = "36 10 a6 86               leaf = 0x3610a686";
 	const char *check = "de 6c 51 34               check = 0xde6c5134";
@@ -1303,12 +1305,12 @@ Test(vectors, the_checker_catches_faults)
 	expect_caught(hello, "00 00 01 03               ", "00 00 01 03 ", "expected a byte");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
 		      "00 00 01 03 00 00 00 00  nfiles = 259", "has 8 bytes");
-	expect_caught(hello, "58 e6 3d 10               checksum = 0x58e63d10",
-		      "58 e6 3d 11               checksum = 0x58e63d11", "CRC-32 of the bytes");
+	expect_caught(hello, "5b aa 2f 65               checksum = 0x5baa2f65",
+		      "5b aa 2f 66               checksum = 0x5baa2f66", "CRC-32 of the bytes");
 	expect_caught(hello, "c5 7f                     magic = 0xc57f",
 		      "c5 7e                     magic = 0xc57e", "cft-protocol(7) says");
-	expect_caught(hello, "06                        version = 6",
-		      "05                        version = 5", "cft-protocol(7) is version 6");
+	expect_caught(hello, "07                        version = 7",
+		      "05                        version = 5", "cft-protocol(7) is version 7");
 	expect_caught(hello, "00 04 00 00               block_size = 262144\n"
 			     "00 00 01 03               nfiles = 259",
 		      "00 00 01 03               nfiles = 259\n"
@@ -1320,22 +1322,22 @@ Test(vectors, the_checker_catches_faults)
 	 * left as it was; a field dropped; the tag computed over the checksum
 	 * as written rather than as zero; a whole SHA-256 where the man page
 	 * keeps 16 bytes; no tag; a field after it. */
-	expect_caught(hello, tag, "d0 a0 0b 79 86 bc cb 2e   tag = d0a00b7986bccb2ef39fe2277e127771\n"
-				  "f3 9f e2 27 7e 12 77 71", "short SHA-256 of the 78 bytes");
+	expect_caught(hello, tag, "b7 e8 5e 13 e0 d7 65 2e   tag = b7e85e13e0d7652ee028d98d6e7e5671\n"
+				  "e0 28 d9 8d 6e 7e 56 71", "short SHA-256 of the 78 bytes");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
 		      "00 00 01 04               nfiles = 260", "short SHA-256 of the 78 bytes");
 	expect_caught(hello, "00 00 00 00               features = 0\n", "",
 		      "short SHA-256 of the 74 bytes");
-	expect_caught(hello, tag, "1a f6 2f 80 e3 cd 53 46   tag = 1af62f80e3cd53464c21a9dbfbdea3dc\n"
-				  "4c 21 a9 db fb de a3 dc", "(checksum as zero)");
-	expect_caught(hello, tag, "d0 a0 0b 79 86 bc cb 5c   tag = d0a00b7986bccb5cf39fe2277e127776"
-				  "2ec7d276a3b81a45688a7d6f9f74930f\n"
-				  "f3 9f e2 27 7e 12 77 76\n"
-				  "2e c7 d2 76 a3 b8 1a 45\n"
-				  "68 8a 7d 6f 9f 74 93 0f", "tag has 32 bytes; cft-protocol(7) gives it 16");
+	expect_caught(hello, tag, "01 04 df 32 88 cd b8 4e   tag = 0104df3288cdb84e82002b88cf9e2729\n"
+				  "82 00 2b 88 cf 9e 27 29", "(checksum as zero)");
+	expect_caught(hello, tag, "b7 e8 5e 13 e0 d7 65 5a   tag = b7e85e13e0d7655ae028d98d6e7e56b3"
+				  "c379f355013c5681f75eec66e24b10eb\n"
+				  "e0 28 d9 8d 6e 7e 56 b3\n"
+				  "c3 79 f3 55 01 3c 56 81\n"
+				  "f7 5e ec 66 e2 4b 10 eb", "tag has 32 bytes; cft-protocol(7) gives it 16");
 	expect_caught(hello, tag, "", "HELLO ends with its tag");
-	expect_caught(hello, "f3 9f e2 27 7e 12 77 76",
-		      "f3 9f e2 27 7e 12 77 76\n00 00 00 00               features = 0",
+	expect_caught(hello, "e0 28 d9 8d 6e 7e 56 b3",
+		      "e0 28 d9 8d 6e 7e 56 b3\n00 00 00 00               features = 0",
 		      "4 bytes follow it");
 
 	/* DATA's leaf: a wrong byte; the payload changed under it; none.  Its

@@ -43,7 +43,7 @@ static void submit_all(struct run *r, bool threaded)
 	r->norder = r->nreaped = 0;
 	cr_assert_eq(worker_start(&r->w, threaded, "cft-test"), 0);
 	for (int i = 0; i < NJOBS; i++) {
-		r->jobs[i] = (struct job){ { run, done, NULL, NULL }, i, 0, r->order, &r->norder,
+		r->jobs[i] = (struct job){ { .run = run, .done = done }, i, 0, r->order, &r->norder,
 					   r->reaped, &r->nreaped };
 		worker_submit(&r->w, &r->jobs[i].j);
 	}
