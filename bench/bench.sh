@@ -19,6 +19,13 @@
 #   cft                     cft-recv --once and cft-send, which returns once
 #                           the receiver has read the copy back from its disk
 #                           and both ends' digests agree
+#   disk alone (dd)         not a transfer: the disk doing cft's reads and
+#                           writes with dd, O_DIRECT, 1 MiB at a time (the
+#                           source read twice at once, as the datagrams' read
+#                           and the independent one; the copy written and
+#                           fsynced, then read back): what the device needs
+#                           for the work cft's guarantees ask of it, on a
+#                           loopback where both ends share one disk
 # The two "re-hash from disk" steps run at the same time, as they would on two
 # hosts, and their digests must be the source's.  The page cache is dropped
 # before each tool's run, so every tool starts by reading the source from
@@ -364,6 +371,23 @@ run_nc() {
 	record nc "$t0" "$t1" nc-dgst nc-send nc-recv nc-dgst-copy nc-dgst-src
 }
 
+run_disk() {
+	fresh_out
+	drop_cache
+	local t0=$EPOCHREALTIME a
+	start disk-read dd if="$d/src.bin" of=/dev/null bs=1M iflag=direct status=none
+	a=$pid
+	start disk-copy dd if="$d/src.bin" of="$d/out/src.bin" bs=1M iflag=direct oflag=direct \
+		conv=fsync status=none
+	finish "$a" "dd (the second read)"
+	finish "$pid" "dd (the copy)"
+	start disk-readback dd if="$d/out/src.bin" of=/dev/null bs=1M iflag=direct status=none
+	finish "$pid" "dd (the read-back)"
+	local t1=$EPOCHREALTIME
+	check_copy "disk alone" "$d/out/src.bin"
+	record disk "$t0" "$t1" disk-read disk-copy disk-readback
+}
+
 run_cft() {
 	fresh_out
 	drop_cache
@@ -379,7 +403,7 @@ run_cft() {
 }
 
 # --- the rounds
-tools=(rsync rsync-fsync nc cft)
+tools=(rsync rsync-fsync nc cft disk)
 : >"$d/results"
 for round in $(seq "$runs"); do
 	printf 'round %d/%d:' "$round" "$runs"
@@ -392,6 +416,7 @@ for round in $(seq "$runs"); do
 		rsync-fsync) run_rsync_fsync ;;
 		nc) run_nc ;;
 		cft) run_cft ;;
+		disk) run_disk ;;
 		esac
 	done
 	echo
@@ -421,12 +446,13 @@ ratio() {
 echo
 echo "median of $runs rounds, $size bytes:"
 printf '%-24s %8s %9s %8s %9s\n' "tool" "wall s" "MB/s" "CPU s" "RSS MiB"
-for t in rsync rsync-fsync nc cft; do
+for t in rsync rsync-fsync nc cft disk; do
 	case $t in
 	rsync) label="rsync (daemon)" ;;
 	rsync-fsync) label="rsync --fsync + rehash" ;;
 	nc) label="nc + openssl by hand" ;;
 	cft) label="cft" ;;
+	disk) label="disk alone (dd)" ;;
 	esac
 	printf '%-24s %8.2f %9.1f %8.2f %9.1f\n' "$label" \
 		"$(col $t wall | median)" "$(col $t MB/s | median)" \
@@ -437,6 +463,7 @@ echo
 echo "cft (wall: median of the per-round ratios; below 1 means cft is faster)"
 printf '  wall  cft / rsync                     %6.2f\n' "$(ratio rsync | median)"
 printf '  wall  cft / (rsync --fsync + rehash)  %6.2f\n' "$(ratio rsync-fsync | median)"
+printf '  wall  cft / disk alone (dd)           %6.2f\n' "$(ratio disk | median)"
 printf '  wall  cft / (nc + openssl by hand)    %6.2f\n' "$(ratio nc | median)"
 printf '  cft total CPU, sender + receiver      %6.2f s\n' "$(col cft cpu | median)"
 printf '  cft largest process RSS               %6.1f MiB\n' "$(col cft rss | median)"
