@@ -310,10 +310,6 @@ static int offer_news(struct recv_session *s, const struct wire_file *wf)
 		recv_say_status(s, wf->file);
 		return -1;
 	}
-	/* A new session of a sender that was already under way (this end
-	 * restarted): it starts where the sender is. */
-	if (!s->offered && wf->file < s->nfiles)
-		s->next_file = wf->file;
 	if (s->f && s->f->index == wf->file) {
 		drain(s);
 		recv_file_free(s->f);		/* a correction: start over */
@@ -538,7 +534,6 @@ static void on_file(struct recv_session *s, const struct wire_file *wf)
 		return;
 	}
 	s->f = f;
-	s->offered = true;
 	f->sf.fd = f->sf.dfd = f->sf.parent = -1;
 	f->index = wf->file;
 	f->size = wf->size;

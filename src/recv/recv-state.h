@@ -74,7 +74,6 @@ struct recv_session {
 	char peer_str[64];
 	uint32_t nfiles;
 	uint32_t next_file;		/* files [0, next_file) are committed */
-	bool offered;			/* a file was taken: the order holds */
 	struct recv_file *f;		/* the file in progress, if any */
 	/* The file before it, all written, its COMMIT held, its read-back
 	 * running: committed when that ends and agrees, else made the file

@@ -303,34 +303,6 @@ Test(pass, a_reconnect_after_the_file_behind_was_committed_goes_on)
 	run_free(&r);
 }
 
-/* The receiver restarts (a new server on the same directory) while the
- * sender is at file 4: the new session starts where the sender is. */
-static unsigned restarted;
-
-static void restart_receiver(struct run *r)
-{
-	if (restarted || r->s->cur != 4 || r->s->phase != SEND_DATA)
-		return;
-	recv_server_free(&r->srv);
-	cr_assert_eq(recv_server_init(&r->srv, r->dirfd, 30000000,
-				      (struct recv_io){ .out = { r->srv.io.out.datagram, NULL } }), 0);
-	r->srv.disk_lag = harness_disk_lag;
-	restarted++;
-}
-
-Test(pass, a_receiver_restarted_in_the_middle_of_many_files_takes_up_there)
-{
-	struct run r;
-
-	make_files();
-	harness_step = restart_receiver;
-	run_ok(&r);
-	cr_assert_eq(restarted, 1u);
-	cr_assert_geq(send_stats(r.s)->reconnects, 1u);
-	assert_all_same();
-	run_free(&r);
-}
-
 /* The file after the one behind is refused (--no-clobber, a different
  * file of that name there): the run fails, and the file behind, whole, is
  * neither lost nor said committed unless it is. */

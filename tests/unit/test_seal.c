@@ -298,9 +298,9 @@ static const char KAT_DATA_2_32_2[] =
 	"14d588d2d11ebae7839f1ed52f31";
 /* 07-status-committed.hex sealed by the receiver as its packet 7. */
 static const char KAT_STATUS_7[] =
-	"c57f070700020123456789abcdef00000007bf2f00c83b2168a94c278b61c46d4e6600e582858d1749"
-	"0f980f5cf7f4a4ddd23c85f0eaa3f740ad2457c14e81d1f5da34487df60095bf3ac49e585cd0a35a09"
-	"4751f18010d99c4c2eacbacd202dd7cfc0c7de44f53f1708dc";
+	"c57f070700020123456789abcdef00000007bf2f00c83b2168a94c1f7b43da3f57f4a224863d709b67"
+	"735f0f5cf7f4a4ddd23c85f0eaa3f740ad24f857a01700b52fca7c0057ca782434e4398c8f71b7cc18"
+	"36d9e8ac20873fcc60a942f79fc1201bc826eb5db92a33ffb3";
 
 static size_t unhex(const char *h, uint8_t *out)
 {
