@@ -103,6 +103,7 @@ enum wire_fstate {
 struct wire_hello {
 	uint32_t block_size;
 	uint32_t nfiles;
+	uint32_t first;		/* the file the sender is at, from 0 */
 	uint32_t features;	/* reserved, 0: auth, encryption, compression, ... */
 	uint8_t cookie[CFT_COOKIE_LEN];	/* the receiver's, or zeros */
 	uint8_t random[CFT_RANDOM_LEN];	/* the sender's, fresh per session */

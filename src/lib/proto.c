@@ -84,6 +84,7 @@ void proto_hello_digest(uint64_t session, const struct wire_hello *h,
 	wr_u64(&w, session);
 	wr_u32(&w, h->block_size);
 	wr_u32(&w, h->nfiles);
+	wr_u32(&w, h->first);
 	wr_u32(&w, h->features);
 	wr_bytes(&w, h->random, CFT_RANDOM_LEN);
 	canon_digest(&w, out, CFT_DIGEST_LEN);

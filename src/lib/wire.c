@@ -237,6 +237,7 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 	case WIRE_HELLO:
 		wr_u32(w, m->u.hello.block_size);
 		wr_u32(w, m->u.hello.nfiles);
+		wr_u32(w, m->u.hello.first);
 		wr_u32(w, m->u.hello.features);
 		wr_bytes(w, m->u.hello.cookie, CFT_COOKIE_LEN);
 		wr_bytes(w, m->u.hello.random, CFT_RANDOM_LEN);
@@ -438,6 +439,7 @@ static void decode_handshake(struct rd *r, struct wire_msg *m)
 	if (m->type == WIRE_HELLO) {
 		m->u.hello.block_size = rd_u32(r);
 		m->u.hello.nfiles = rd_u32(r);
+		m->u.hello.first = rd_u32(r);
 		m->u.hello.features = rd_u32(r);
 		rd_copy(r, m->u.hello.cookie, CFT_COOKIE_LEN);
 		rd_copy(r, m->u.hello.random, CFT_RANDOM_LEN);

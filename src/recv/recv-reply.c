@@ -141,8 +141,13 @@ void recv_session_end(struct recv_session *s, int status, const char *why)
 
 void recv_fail_file(struct recv_session *s, unsigned reason, const char *detail)
 {
+	recv_fail_file_of(s, s->f, reason, detail);
+}
+
+void recv_fail_file_of(struct recv_session *s, const struct recv_file *f, unsigned reason,
+		       const char *detail)
+{
 	char why[UTIL_NAME_SHOWN_MAX + 256], shown[UTIL_NAME_SHOWN_MAX] = "";
-	struct recv_file *f = s->f;
 
 	if (f)
 		util_name_shown(f->sf.name, shown, sizeof(shown));
@@ -152,11 +157,17 @@ void recv_fail_file(struct recv_session *s, unsigned reason, const char *detail)
 	recv_session_end(s, wire_reason_exit(reason), why);
 }
 
-void recv_fail_io(struct recv_session *s, const char *what)
+void recv_fail_io_of(struct recv_session *s, const struct recv_file *f, const char *what)
 {
 	int e = errno;
 	char detail[160];
 
 	snprintf(detail, sizeof(detail), "%s: %s", what, strerror(e));
-	recv_fail_file(s, (e == ENOSPC || e == EDQUOT) ? WIRE_R_NO_SPACE : WIRE_R_IO, detail);
+	recv_fail_file_of(s, f, (e == ENOSPC || e == EDQUOT) ? WIRE_R_NO_SPACE : WIRE_R_IO,
+			  detail);
+}
+
+void recv_fail_io(struct recv_session *s, const char *what)
+{
+	recv_fail_io_of(s, s->f, what);
 }

@@ -37,5 +37,9 @@ void recv_session_end(struct recv_session *s, int status, const char *why);
 void recv_fail_file(struct recv_session *s, unsigned reason, const char *detail);
 /* The same for a failed system call `what`, from errno. */
 void recv_fail_io(struct recv_session *s, const char *what);
+/* The same, of file f (the one behind, when it is its commit that failed). */
+void recv_fail_file_of(struct recv_session *s, const struct recv_file *f, unsigned reason,
+		       const char *detail);
+void recv_fail_io_of(struct recv_session *s, const struct recv_file *f, const char *what);
 
 #endif

@@ -745,6 +745,7 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 	s->peer = *from;
 	net_addr_str(from, s->peer_str, sizeof(s->peer_str));
 	s->nfiles = h->nfiles;
+	s->next_file = h->first;	/* files before it were committed */
 	s->last_heard = now;
 	s->started = now;
 	recv_blocks_init(&s->blocks, h->block_size, window);

@@ -294,7 +294,9 @@ void recv_verify_sums(struct recv_session *s, const struct wire_sums *su)
 	if (f->state != WIRE_FS_SUMS || su->round != f->round || su->first != f->sums_have ||
 	    su->count > s->blocks.nblocks - f->sums_have) {
 		s->srv->c.stale++;
-		if (f->state == WIRE_FS_SUMS)
+		/* Repeated, in SUMS or since: the answer to the last may have
+		 * been lost (once a burst). */
+		if (f->state == WIRE_FS_SUMS || (su->round == f->round && su->first == 0))
 			recv_say_status(s, f->index);
 		return;
 	}
@@ -346,7 +348,7 @@ static bool commit(struct recv_session *s, struct recv_file *f, const uint8_t *s
 	}
 	ev.existing = f->sf.existing;
 	if (store_commit(&f->sf, &held) < 0) {
-		recv_fail_io(s, f->sf.existing ? "set mode and time" : "rename");
+		recv_fail_io_of(s, f, f->sf.existing ? "set mode and time" : "rename");
 		return true;
 	}
 	facts = (struct proto_facts){ held.size, held.mode, held.mtime_sec, held.mtime_nsec };
@@ -357,8 +359,8 @@ static bool commit(struct recv_session *s, struct recv_file *f, const uint8_t *s
 	proto_commit_digest(f->offer, &facts, f->rb.whole, s->last[0].commit);
 	if (!digest_equal(s->last[0].commit, want)) {
 		/* An existing file that would not take the mode or time. */
-		recv_fail_file(s, WIRE_R_METADATA, "the file system did not keep the mode "
-			       "and modification time given");
+		recv_fail_file_of(s, f, WIRE_R_METADATA, "the file system did not keep the "
+				  "mode and modification time given");
 		return true;
 	}
 	ev.digest = f->rb.whole;

@@ -22,6 +22,10 @@ void send_set_session(struct send_session *s, uint64_t id)
 	uint8_t in[12];
 
 	s->id = id;
+	/* Where this session starts: the file in progress (the files before
+	 * it are committed: we heard so), where a receiver that restarted
+	 * takes up. */
+	s->first = h.first = s->cur < s->cfg.nfiles ? s->cur : 0;
 	/* Fresh for each session (with a key, the session's keys depend on it,
 	 * and the receiver opens a HELLO only once): HMAC-SHA-256, under the
 	 * random the caller drew, of the id and how many came before. */
@@ -49,6 +53,7 @@ void send_hello(struct send_session *s, uint64_t now)
 	send_msg(s, &m, WIRE_HELLO);
 	m.u.hello.block_size = s->cfg.block_size;
 	m.u.hello.nfiles = s->cfg.nfiles;
+	m.u.hello.first = s->first;
 	memcpy(m.u.hello.cookie, s->cookie, CFT_COOKIE_LEN);
 	memcpy(m.u.hello.random, s->random, CFT_RANDOM_LEN);
 	n = wire_encode(&m, buf, sizeof(buf));

@@ -459,9 +459,10 @@ void send_reconnect(struct send_session *s, uint64_t now)
 	source_close(&s->src);
 	s->phase = SEND_HELLO;
 	s->opened = false;
-	/* Keyed, a session opens once: the next is another. */
-	if (s->cfg.key)
-		send_next_session(s);
+	/* A new session, whose HELLO says which file it starts at: keyed, a
+	 * session opens once; and a FILE of the old one, late on the way,
+	 * must not be taken by the new one as the file it expects. */
+	send_next_session(s);
 	sched_start(&s->data.sched, 0, s->cfg.block_size);
 	flow_new_peer(&s->data.flow);
 	s->data.flow.backoffs = 0;
@@ -576,6 +577,10 @@ static void on_retransmit(struct send_session *s, uint64_t now)
 		break;
 	case SEND_VERIFY:
 		send_data_probe(&s->data, now);
+		/* A file taken back is committed only once the receiver has
+		 * our offer of it again: that too may have been lost. */
+		if (s->rewound && s->early)
+			send_offer(s, now);
 		if (s->early)
 			send_verify_commit(s, now);	/* it may have been lost */
 		break;
@@ -583,6 +588,8 @@ static void on_retransmit(struct send_session *s, uint64_t now)
 		send_verify_sums(s, now);
 		break;
 	case SEND_COMMIT:
+		if (s->rewound)
+			send_offer(s, now);	/* as above */
 		send_verify_commit(s, now);
 		break;
 	default:

@@ -35,6 +35,7 @@ struct send_session {
 	uint8_t cookie[CFT_COOKIE_LEN];		/* the receiver's, for this session */
 	uint8_t random[CFT_RANDOM_LEN];		/* ours, for this session */
 	uint32_t sessions;			/* session ids used so far */
+	uint32_t first;				/* the HELLO's first file */
 	struct proto_out out;			/* to the receiver: cfg.out, or
 						 * through the keys */
 	struct {				/* keyed: cfg.key (send-keys.c) */

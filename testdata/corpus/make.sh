@@ -97,7 +97,9 @@ RANDOM_RECV = bytes(32)
 RANDOM_SEND = hmac.new(bytes(32), struct.pack(">QI", SESSION, 0), hashlib.sha256).digest()
 
 def hello_digest(random):
-    return sha(b"cft-hello" + struct.pack(">BQIII", VERSION, SESSION, BLOCK, NFILES, 0) + random)
+    # ... its first file (0) and features (0)
+    return sha(b"cft-hello" + struct.pack(">BQIIII", VERSION, SESSION, BLOCK, NFILES, 0, 0) +
+               random)
 
 HELLO = None    # the harness's, set below
 

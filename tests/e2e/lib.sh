@@ -72,6 +72,37 @@ start_recv() {
 	fail "could not start cft-recv"
 }
 
+# recv_crashes CRASH...: cft-recv --once on $PORT into $T/out, once per
+# CRASH (an assignment of the fault library's, CFT_FAULT_KILL_...), each
+# run killed there, then once more with none: it must end the transfer
+# with exit 0.  The crashes are logged in $T/faults.
+recv_crashes() {
+	local crash rc
+	for crash in "$@" ""; do
+		env $crash CFT_FAULT_PATH="$T/out" CFT_FAULT_LOG="$T/faults" LD_PRELOAD="$FAULTLIB" \
+			"$BIN/cft-recv" -v --once --listen "127.0.0.1:$PORT" "$T/out" 2>>"$T/recv.log" &
+		RECV_PID=$!
+		# Bash notes a job's death by SIGKILL on wait's stderr: the crash
+		# is the point, and its status is checked just below.
+		rc=0; wait "$RECV_PID" 2>/dev/null || rc=$?
+		RECV_PID=
+		if [ -n "$crash" ]; then
+			[ "$rc" = 137 ] || fail "seed $SEED: cft-recv with $crash exited $rc, not killed"
+		else
+			[ "$rc" = 0 ] || fail "seed $SEED: the last cft-recv exited $rc"
+		fi
+	done
+}
+# random_tree DIR N SEED: N files of random bytes, 300 to a few KiB, in
+# DIR/a and DIR/b.
+random_tree() {
+	local i
+	mkdir -p "$1/a" "$1/b"
+	for i in $(seq 1 "$2"); do
+		random_file "$1/$([ $((i % 3)) = 0 ] && echo a || echo b)/f$i" $((300 + i * 211)) \
+			"$((i + $3))"
+	done
+}
 # start_recv_damaging NTH DIR [OPTIONS...]: start_recv with the fault
 # library flipping one bit of the receiver's NTH write (threat 2/3: after
 # the data arrived intact); what it did goes to $T/faults, one line each.

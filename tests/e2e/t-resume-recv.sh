@@ -18,21 +18,8 @@ kill "$RECV_PID"; wait "$RECV_PID" 2>/dev/null; RECV_PID=	# just to learn a free
 start_shim --seed "$SEED"
 "$BIN/cft-send" -v --json --timeout 20 "$T/src" "127.0.0.1:$SHIM_PORT" >"$T/send.json" 2>"$T/send.log" &
 SEND_PID=$!
-for crash in "CFT_FAULT_KILL_WRITE_NTH=$w" "CFT_FAULT_KILL_READ_NTH=$r" \
-	"CFT_FAULT_KILL_RENAME=before" "CFT_FAULT_KILL_RENAME=after" ""; do
-	env $crash CFT_FAULT_PATH="$T/out" CFT_FAULT_LOG="$T/faults" LD_PRELOAD="$FAULTLIB" \
-		"$BIN/cft-recv" -v --once --listen "127.0.0.1:$PORT" "$T/out" 2>>"$T/recv.log" &
-	RECV_PID=$!
-	# Bash notes a job's death by SIGKILL on wait's stderr: the crash is
-	# the point, and its status is checked just below.
-	rc=0; wait "$RECV_PID" 2>/dev/null || rc=$?
-	RECV_PID=
-	if [ -n "$crash" ]; then
-		[ "$rc" = 137 ] || fail "seed $SEED: cft-recv with $crash exited $rc, not killed"
-	else
-		[ "$rc" = 0 ] || fail "seed $SEED: the last cft-recv exited $rc"
-	fi
-done
+recv_crashes "CFT_FAULT_KILL_WRITE_NTH=$w" "CFT_FAULT_KILL_READ_NTH=$r" \
+	"CFT_FAULT_KILL_RENAME=before" "CFT_FAULT_KILL_RENAME=after"
 rc=0; wait "$SEND_PID" || rc=$?
 stop_shim
 [ "$rc" = 0 ] || fail "seed $SEED: cft-send exited $rc"

@@ -10,10 +10,8 @@
 SEED=${SEED:-41}
 
 src=$T/many
-mkdir -p "$src/a" "$src/b" "$T/out"
-for i in $(seq 1 60); do
-	random_file "$src/$([ $((i % 2)) = 0 ] && echo a || echo b)/f$i" $((500 + i * 211)) "$i"
-done
+mkdir "$T/out"
+random_tree "$src" 60 0
 
 same_tree() {
 	diff -r "$src" "$1/many" >"$T/diff" 2>&1 || fail "the copy differs: $(head -5 "$T/diff")"

@@ -194,6 +194,19 @@ static struct recv_session *session(void)
 	return NULL;
 }
 
+/* run_ok with the harness's hooks, R set while it runs. */
+static void run_hooked(struct run *r, void (*edit)(uint8_t *b, size_t len),
+		       bool (*drop)(const uint8_t *b, size_t len), void (*step)(struct run *r))
+{
+	make_files();
+	R = r;
+	harness_sr_edit = edit;
+	harness_rs_drop = drop;
+	harness_step = step;
+	run_ok(r);
+	R = NULL;
+}
+
 /* A forged COMMIT of file 1 (another digest, every keyless check made
  * again), sent until file 1 is behind: the receiver keeps it and passes
  * the file on it. */
@@ -239,12 +252,7 @@ Test(pass, a_commit_after_a_take_back_the_sender_did_not_hear_commits_nothing)
 {
 	struct run r;
 
-	make_files();
-	R = &r;
-	harness_sr_edit = forge_commit_1;
-	harness_rs_drop = drop_verified_1;
-	run_ok(&r);
-	R = NULL;
+	run_hooked(&r, forge_commit_1, drop_verified_1, NULL);
 	cr_assert_gt(forged, 0u);
 	cr_assert_gt(lost_verified, 0u);
 	assert_all_same();
@@ -291,14 +299,58 @@ Test(pass, a_reconnect_after_the_file_behind_was_committed_goes_on)
 {
 	struct run r;
 
-	make_files();
-	R = &r;
-	harness_rs_drop = drop_committed_behind;
-	harness_step = unknown_session;
-	run_ok(&r);
-	R = NULL;
+	run_hooked(&r, NULL, drop_committed_behind, unknown_session);
 	cr_assert_eq(injected, 1u);
 	cr_assert_geq(send_stats(r.s)->reconnects, 1u);
+	assert_all_same();
+	run_free(&r);
+}
+
+/* The receiver restarts (a new server on the same directory) while the
+ * sender is at file 4; the last FILE and COMMIT the sender sent before are
+ * played to the new receiver again, as a late or repeated datagram would
+ * arrive.  The sender opens a new session that starts at file 4; the old
+ * datagrams name the old session and are not taken. */
+static unsigned restarted;
+static struct dgram last_file, last_commit;
+
+static void keep_last(const uint8_t *b, size_t len)
+{
+	if (len >= WIRE_HDR_LEN && b[3] == WIRE_FILE && !restarted) {
+		memcpy(last_file.b, b, len);
+		last_file.len = (uint16_t)len;
+	}
+	if (len >= WIRE_HDR_LEN && b[3] == WIRE_COMMIT && !restarted) {
+		memcpy(last_commit.b, b, len);
+		last_commit.len = (uint16_t)len;
+	}
+}
+
+static void restart_receiver(struct run *r)
+{
+	if (restarted || r->s->cur != 4 || r->s->phase != SEND_DATA)
+		return;
+	recv_server_free(&r->srv);
+	cr_assert_eq(recv_server_init(&r->srv, r->dirfd, 30000000,
+				      (struct recv_io){ .out = { r->srv.io.out.datagram, NULL } }), 0);
+	r->srv.disk_lag = harness_disk_lag;
+	restarted++;
+	recv_server_on_datagram(&r->srv, r->now, &sender_addr, last_file.b, last_file.len);
+	recv_server_on_datagram(&r->srv, r->now, &sender_addr, last_commit.b, last_commit.len);
+}
+
+Test(pass, a_receiver_restarted_in_the_middle_of_many_files_takes_up_there)
+{
+	struct run r;
+
+	make_files();
+	harness_tap = keep_last;
+	harness_step = restart_receiver;
+	run_ok(&r);
+	cr_assert_eq(restarted, 1u);
+	cr_assert_gt(last_file.len, 0u);
+	cr_assert_geq(send_stats(r.s)->reconnects, 1u);
+	cr_assert_geq(r.srv.c.unknown_session, 2u, "the old session's datagrams not taken");
 	assert_all_same();
 	run_free(&r);
 }
@@ -329,5 +381,77 @@ Test(pass, a_refusal_of_the_next_file_loses_nothing_behind)
 		cr_assert(!r.s->cfg.files[1].committed, "said committed, and not there");
 		cr_assert_eq(temp_files(), 1, "f01, whole, kept as a partial file");
 	}
+	run_free(&r);
+}
+
+/* The sender's offer of a file it took back, lost (the receiver takes no
+ * COMMIT of it before it has that offer again): repeated with the COMMIT. */
+static unsigned lost_reoffer;
+
+static void lose_reoffer_1(uint8_t *b, size_t len)
+{
+	struct recv_session *s = session();
+	struct wire_msg m;
+
+	if (lost_reoffer || !s || !s->f || s->f->index != 1 || !s->f->taken_back ||
+	    len < WIRE_HDR_LEN || b[3] != WIRE_FILE || wire_decode(b, len, &m) < 0 ||
+	    m.u.file.file != 1)
+		return;
+	b[len - 1] ^= 1;	/* dropped as damaged */
+	lost_reoffer++;
+}
+
+static void spoil_and_lose(uint8_t *b, size_t len)
+{
+	spoil_behind(b, len);
+	lose_reoffer_1(b, len);
+}
+
+Test(pass, a_lost_offer_of_a_file_taken_back_is_repeated)
+{
+	struct run r;
+
+	run_hooked(&r, spoil_and_lose, NULL, NULL);
+	cr_assert_eq(spoiled, 1u);
+	cr_assert_eq(lost_reoffer, 1u);
+	assert_all_same();
+	run_free(&r);
+}
+
+/* Not the pass: a differing destination, its next round; the STATUS that
+ * answers the last SUMS is lost: the repeated SUMS are answered. */
+static unsigned lost_receiving;
+
+static bool lose_receiving_round_1(const uint8_t *b, size_t len)
+{
+	struct wire_msg m;
+
+	if (lost_receiving || len < WIRE_HDR_LEN || b[3] != WIRE_STATUS ||
+	    wire_decode(b, len, &m) < 0 || m.u.status.state != WIRE_FS_RECEIVING ||
+	    m.u.status.round != 1)
+		return false;
+	lost_receiving++;
+	return true;
+}
+
+Test(pass, a_lost_answer_to_the_last_sums_is_given_again)
+{
+	const char *one[] = { "big" };
+	char path[512];
+	struct run r;
+	FILE *f;
+
+	make_file("big", 100000, 5);
+	snprintf(path, sizeof(path), "%s/big", dir_dst);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 100000; i++)
+		fputc(i == 50000 ? 'x' : 0, f);
+	fclose(f);
+	harness_rs_drop = lose_receiving_round_1;
+	cr_assert_eq(run_transfer(&r, one, 1, 4096, 1, NULL, 600000000ull), CFT_EXIT_OK, "%s",
+		     send_error(r.s));
+	cr_assert_eq(lost_receiving, 1u);
+	assert_same("big");
 	run_free(&r);
 }

@@ -285,9 +285,9 @@ Test(seal, key_files)
 static const char KAT_HELLO_KEY[] =
 	"167b9767c0bef85c237ff7be9055e7d5be2a77fec4953d899f94b13cf2175be9";
 static const char KAT_SIGNED_HELLO[] =
-	"c57f070100010123456789abcdef4f6d9022000400000000010300000000c00c1e5c00c1e5c00c1e5c"
-	"00c1e5c00c5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e32db0f53"
-	"dea5fe9f758fe9c99ac7f359";
+	"c57f070100010123456789abcdef2c4481d600040000000001030000000700000000c00c1e5c00c1e5"
+	"c00c1e5c00c1e5c00c5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
+	"d0bb66e785715babefb7b394bedb2cd3";
 /* 06-probe.hex sealed by the sender as its packet 0. */
 static const char KAT_PROBE_0[] =
 	"c57f070600020123456789abcdef00000000acbc0783dd77d7457fe4549d3306b9c70ab600bbe28169"
@@ -298,9 +298,9 @@ static const char KAT_DATA_2_32_2[] =
 	"14d588d2d11ebae7839f1ed52f31";
 /* 07-status-committed.hex sealed by the receiver as its packet 7. */
 static const char KAT_STATUS_7[] =
-	"c57f070700020123456789abcdef00000007bf2f00c83b2168a94c1f7b43da3f57f4a224863d709b67"
-	"735f0f5cf7f4a4ddd23c85f0eaa3f740ad24f857a01700b52fca7c0057ca782434e4398c8f71b7cc18"
-	"36d9e8ac20873fcc60a942f79fc1201bc826eb5db92a33ffb3";
+	"c57f070700020123456789abcdef00000007bf2f00c83b2168a94c2e2502ace4b746510caa802811e9"
+	"398c0f5cf7f4a4ddd23c85f0eaa3f740ad24522dd2d621c79246914d7ab865b74e2752dce6d2d26bea"
+	"b78109835a3cb5ed6989d4c47cf91959d48bbfd190821455f4";
 
 static size_t unhex(const char *h, uint8_t *out)
 {

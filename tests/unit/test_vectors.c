@@ -134,6 +134,7 @@ GET(g_flags, m->flags)
 GET(g_session, m->session)
 GET(g_hello_block_size, m->u.hello.block_size)
 GET(g_hello_nfiles, m->u.hello.nfiles)
+GET(g_hello_first, m->u.hello.first)
 GET(g_hello_features, m->u.hello.features)
 GET(g_ack_features, m->u.hello_ack.features)
 GET(g_ack_window, m->u.hello_ack.window_blocks)
@@ -249,6 +250,7 @@ static const struct vec_entry entries[] = {
 
 	UINT(WIRE_HELLO, 0, "block_size", 4, g_hello_block_size),
 	UINT(WIRE_HELLO, 0, "nfiles", 4, g_hello_nfiles),
+	UINT(WIRE_HELLO, 0, "first", 4, g_hello_first),
 	UINT(WIRE_HELLO, 0, "features", 4, g_hello_features),
 	BYTES(WIRE_HELLO, 0, "cookie", SPEC_COOKIE, b_hello_cookie),
 	BYTES(WIRE_HELLO, 0, "random", SPEC_RANDOM, b_hello_random),
@@ -1292,8 +1294,8 @@ Test(vectors, the_checker_catches_faults)
 	const char *status = VEC_DIR "/07-status-receiving.hex";
 	const char *chunksums = VEC_DIR "/13-chunksums.hex";
 	/* 01-hello.hex's tag, as its two lines read. */
-	const char *tag = "b7 e8 5e 13 e0 d7 65 5a   tag = b7e85e13e0d7655ae028d98d6e7e56b3\n"
-			  "e0 28 d9 8d 6e 7e 56 b3";
+	const char *tag = "d5 c6 d6 39 7e c7 88 04   tag = d5c6d6397ec7880416a79c4882cc3e1c\n"
+			  "16 a7 9c 48 82 cc 3e 1c";
 	/* 05-data.hex's leaf and check, as their lines read. */
 	const char *leaf = "36 10 a6 86               leaf = 0x3610a686";
 	const char *check = "de 6c 51 34               check = 0xde6c5134";
@@ -1305,8 +1307,8 @@ Test(vectors, the_checker_catches_faults)
 	expect_caught(hello, "00 00 01 03               ", "00 00 01 03 ", "expected a byte");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
 		      "00 00 01 03 00 00 00 00  nfiles = 259", "has 8 bytes");
-	expect_caught(hello, "5b aa 2f 65               checksum = 0x5baa2f65",
-		      "5b aa 2f 66               checksum = 0x5baa2f66", "CRC-32 of the bytes");
+	expect_caught(hello, "66 86 37 5e               checksum = 0x6686375e",
+		      "66 86 37 50               checksum = 0x66863750", "CRC-32 of the bytes");
 	expect_caught(hello, "c5 7f                     magic = 0xc57f",
 		      "c5 7e                     magic = 0xc57e", "cft-protocol(7) says");
 	expect_caught(hello, "07                        version = 7",
@@ -1322,22 +1324,22 @@ Test(vectors, the_checker_catches_faults)
 	 * left as it was; a field dropped; the tag computed over the checksum
 	 * as written rather than as zero; a whole SHA-256 where the man page
 	 * keeps 16 bytes; no tag; a field after it. */
-	expect_caught(hello, tag, "b7 e8 5e 13 e0 d7 65 2e   tag = b7e85e13e0d7652ee028d98d6e7e5671\n"
-				  "e0 28 d9 8d 6e 7e 56 71", "short SHA-256 of the 78 bytes");
+	expect_caught(hello, tag, "d5 c6 d6 39 7e c7 88 2e   tag = d5c6d6397ec7882e16a79c4882cc3e71\n"
+				  "16 a7 9c 48 82 cc 3e 71", "short SHA-256 of the 82 bytes");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
-		      "00 00 01 04               nfiles = 260", "short SHA-256 of the 78 bytes");
+		      "00 00 01 04               nfiles = 260", "short SHA-256 of the 82 bytes");
 	expect_caught(hello, "00 00 00 00               features = 0\n", "",
-		      "short SHA-256 of the 74 bytes");
-	expect_caught(hello, tag, "01 04 df 32 88 cd b8 4e   tag = 0104df3288cdb84e82002b88cf9e2729\n"
-				  "82 00 2b 88 cf 9e 27 29", "(checksum as zero)");
-	expect_caught(hello, tag, "b7 e8 5e 13 e0 d7 65 5a   tag = b7e85e13e0d7655ae028d98d6e7e56b3"
-				  "c379f355013c5681f75eec66e24b10eb\n"
-				  "e0 28 d9 8d 6e 7e 56 b3\n"
-				  "c3 79 f3 55 01 3c 56 81\n"
-				  "f7 5e ec 66 e2 4b 10 eb", "tag has 32 bytes; cft-protocol(7) gives it 16");
+		      "short SHA-256 of the 78 bytes");
+	expect_caught(hello, tag, "8b 68 03 0b 1b 81 b8 5c   tag = 8b68030b1b81b85c3bde127f06d9e6e1\n"
+				  "3b de 12 7f 06 d9 e6 e1", "(checksum as zero)");
+	expect_caught(hello, tag, "d5 c6 d6 39 7e c7 88 04   tag = d5c6d6397ec7880416a79c4882cc3e1c"
+				  "46e444798f768b6eb2a9f8ec4b7d81d8\n"
+				  "16 a7 9c 48 82 cc 3e 1c\n"
+				  "46 e4 44 79 8f 76 8b 6e\n"
+				  "b2 a9 f8 ec 4b 7d 81 d8", "tag has 32 bytes; cft-protocol(7) gives it 16");
 	expect_caught(hello, tag, "", "HELLO ends with its tag");
-	expect_caught(hello, "e0 28 d9 8d 6e 7e 56 b3",
-		      "e0 28 d9 8d 6e 7e 56 b3\n00 00 00 00               features = 0",
+	expect_caught(hello, "16 a7 9c 48 82 cc 3e 1c",
+		      "16 a7 9c 48 82 cc 3e 1c\n00 00 00 00               features = 0",
 		      "4 bytes follow it");
 
 	/* DATA's leaf: a wrong byte; the payload changed under it; none.  Its
