@@ -285,6 +285,16 @@
  */
 #define CFT_READBACK_AHEAD (8ull * 1024 * 1024)
 
+/*
+ * Files passed behind the next one (cft-protocol(7), "Passing a file
+ * behind"): read back and committed by the receiver while the next is
+ * offered and sent.  One: each end keeps one such file (the receiver's
+ * `behind`, the sender's), and each remembers the commits of that many
+ * files and one more, to say (or take) "committed" again after a loss or a
+ * reconnect.
+ */
+#define CFT_FILES_BEHIND 1
+
 /* SHA-256 digest length, in bytes. */
 #define CFT_DIGEST_LEN 32
 

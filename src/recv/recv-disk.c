@@ -141,7 +141,7 @@ void recv_disk_reap(struct recv_disk *d)
 	 * until nothing is left to hand back; lagging, what ends now is for
 	 * the next reap. */
 	for (;;) {
-		unsigned ended = atomic_load(&d->checker.nended);
+		unsigned ended = 0;
 
 		for (unsigned i = 0; i < RECV_WRITERS; i++)
 			worker_reap(&d->writer[i]);
@@ -150,7 +150,7 @@ void recv_disk_reap(struct recv_disk *d)
 			break;
 		for (unsigned i = 0; i < RECV_WRITERS; i++)
 			ended += atomic_load(&d->writer[i].nended);
-		if (ended == 0 && atomic_load(&d->checker.nended) == 0)
+		if (ended + atomic_load(&d->checker.nended) == 0)
 			break;
 	}
 }

@@ -87,7 +87,7 @@ struct recv_session {
 		uint32_t index;
 		uint8_t offer[CFT_DIGEST_LEN];
 		uint8_t commit[CFT_DIGEST_LEN];
-	} last[2];
+	} last[CFT_FILES_BEHIND + 1];
 	struct recv_blocks blocks;
 	struct recv_disk disk;		/* the file's writes and read-back */
 	uint32_t rx_seq;		/* sequence number of the latest intact DATA */
@@ -107,7 +107,7 @@ struct recv_session {
 static inline const struct recv_committed *recv_committed_of(const struct recv_session *s,
 							     uint32_t idx)
 {
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < CFT_FILES_BEHIND + 1; i++)
 		if (s->last[i].valid && s->last[i].index == idx)
 			return &s->last[i];
 	return NULL;

@@ -84,6 +84,13 @@ void recv_verify_start(struct recv_session *s)
 
 static bool commit(struct recv_session *s, struct recv_file *f, const uint8_t *sender);
 
+/* Does the file as fsynced have the mode and time it is to keep? */
+static bool meta_as_given(const struct recv_file *f)
+{
+	return f->held.mode == (uint32_t)f->sf.mode && f->held.mtime_sec == f->sf.mtime_sec &&
+	       f->held.mtime_nsec == f->sf.mtime_nsec;
+}
+
 /* The file as fsynced must have the mode and time it is to keep; a file
  * system that cannot keep them fails the file. */
 static int meta_kept(struct recv_session *s, struct recv_file *f)
@@ -93,17 +100,13 @@ static int meta_kept(struct recv_session *s, struct recv_file *f)
 	/* An existing file gets the offered mode and time at the commit,
 	 * unless --no-clobber: then it must have them already.  Decided here,
 	 * before any COMMIT (one sent early included) could be taken. */
-	if (f->sf.existing && f->no_clobber &&
-	    (f->held.mode != (uint32_t)f->sf.mode || f->held.mtime_sec != f->sf.mtime_sec ||
-	     f->held.mtime_nsec != f->sf.mtime_nsec)) {
+	if (f->sf.existing && f->no_clobber && !meta_as_given(f)) {
 		recv_fail_file(s, WIRE_R_EXISTS, "--no-clobber, and the destination's mode or "
 			       "modification time differs");
 		return -1;
 	}
 
-	if (!f->sf.existing && (f->held.mode != (uint32_t)f->sf.mode ||
-				f->held.mtime_sec != f->sf.mtime_sec ||
-				f->held.mtime_nsec != f->sf.mtime_nsec)) {
+	if (!f->sf.existing && !meta_as_given(f)) {
 		snprintf(detail, sizeof(detail), "the file system keeps mode %03o and mtime "
 			 "%lld.%09u, not %03o and %lld.%09u", f->held.mode,
 			 (long long)f->held.mtime_sec, f->held.mtime_nsec, (unsigned)f->sf.mode,
@@ -139,8 +142,7 @@ static bool behind_checked(struct recv_session *s, const struct recv_disk_check 
 		return false;
 	f->flushed = true;
 	f->held = c->held;
-	if (f->held.mode != (uint32_t)f->sf.mode || f->held.mtime_sec != f->sf.mtime_sec ||
-	    f->held.mtime_nsec != f->sf.mtime_nsec)
+	if (!meta_as_given(f))
 		return false;
 	f->state = WIRE_FS_VERIFIED;
 	expected_commit(f, want);
@@ -352,7 +354,7 @@ static bool commit(struct recv_session *s, struct recv_file *f, const uint8_t *s
 		return true;
 	}
 	facts = (struct proto_facts){ held.size, held.mode, held.mtime_sec, held.mtime_nsec };
-	s->last[1] = s->last[0];
+	memmove(&s->last[1], &s->last[0], CFT_FILES_BEHIND * sizeof(s->last[0]));
 	s->last[0].valid = true;
 	s->last[0].index = idx;
 	memcpy(s->last[0].offer, f->offer, CFT_DIGEST_LEN);

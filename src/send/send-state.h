@@ -95,7 +95,7 @@ struct send_session {
 		bool active;
 		uint32_t file;
 		uint8_t commit[CFT_DIGEST_LEN];
-	} sent[2];
+	} sent[CFT_FILES_BEHIND + 1];
 
 	/* The file before it, passed behind it: all sent, COMMIT sent, the
 	 * receiver reading it back (send-session.c, "Passing a file behind") */

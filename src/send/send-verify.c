@@ -79,10 +79,9 @@ void send_verify_sums(struct send_session *s, uint64_t now)
 /* Remember a COMMIT sent (see `sent` in send-state.h). */
 static void remember(struct send_session *s)
 {
-	unsigned i = s->sent[0].active && s->sent[0].file != s->cur;
-
-	if (i == 1)
-		s->sent[1] = s->sent[0];
+	/* The latest first; one per file. */
+	if (s->sent[0].active && s->sent[0].file != s->cur)
+		memmove(&s->sent[1], &s->sent[0], CFT_FILES_BEHIND * sizeof(s->sent[0]));
 	s->sent[0].active = true;
 	s->sent[0].file = s->cur;
 	memcpy(s->sent[0].commit, s->commit, CFT_DIGEST_LEN);
@@ -273,7 +272,7 @@ void send_verify_report(struct send_session *s, uint64_t now, const struct wire_
 
 bool send_verify_committed(const struct send_session *s, const struct wire_status *rep)
 {
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < CFT_FILES_BEHIND + 1; i++)
 		if (s->sent[i].active && s->sent[i].file == s->cur &&
 		    digest_equal(rep->commit, s->sent[i].commit))
 			return true;

@@ -396,6 +396,18 @@ Test(cc, a_spread_out_first_flight_ends_the_start_up)
 	free(s);
 }
 
+/* A run of path p, seeded as sim_seeded does (extra_us of the receiver's work)
+ * must carry at least `least` of its rate between warm_us and a second. */
+static void assert_fills(struct path p, uint64_t extra_us, uint64_t warm_us, double least)
+{
+	struct sim *s = sim_seeded(p, extra_us);
+	double got = share(s, warm_us, 1000000);
+
+	cr_assert_geq(got, least, "seed %#x: %.2f of the link (%.0f/s of %.0f/s)", SEED, got,
+		      s->cc.bw, p.rate);
+	free(s);
+}
+
 /*
  * The receiver's first report is late (it was creating the file): its round
  * trip is not a queue, and the start-up goes on to the path's rate, where
@@ -405,15 +417,9 @@ Test(cc, a_spread_out_first_flight_ends_the_start_up)
 Test(cc, a_late_first_report_is_not_a_queue)
 {
 	struct path p = fast;
-	struct sim *s;
-	double got;
 
 	p.first_report_us = 4000;
-	s = sim_seeded(p, 1000);
-	got = share(s, 300000, 1000000);
-	cr_assert_geq(got, 0.9, "seed %#x: %.2f of the link (%.0f/s of %.0f/s)", SEED, got,
-		      s->cc.bw, p.rate);
-	free(s);
+	assert_fills(p, 1000, 300000, 0.9);
 }
 
 /*
@@ -454,15 +460,9 @@ Test(cc, bunched_reports_make_no_bandwidth_above_the_path)
 Test(cc, jitter_is_not_a_bottleneck)
 {
 	struct path p = fast;
-	struct sim *s;
-	double got;
 
 	p.jitter_us = 10000;
-	s = sim_seeded(p, 0);
-	got = share(s, 500000, 1000000);
-	cr_assert_geq(got, 0.8, "seed %#x: %.2f of the link (%.0f/s of %.0f/s)", SEED, got,
-		      s->cc.bw, p.rate);
-	free(s);
+	assert_fills(p, 0, 500000, 0.8);
 }
 
 /* A path faster than the first flight's pace delivers it as it was sent:
