@@ -71,7 +71,7 @@ UNIT_OBJS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%.o)
 FAULTLIB := $(B)/libcft-faultio.so
 MANS := man/cft.1 man/cft-send.1 man/cft-recv.1 man/cft-shim.1 man/cft-protocol.7
 
-TESTTOOLS := $(B)/cft-dgram
+TESTTOOLS := $(B)/cft-dgram $(B)/cft-disk
 
 all: $(PROGS) $(FAULTLIB)
 
@@ -110,6 +110,9 @@ $(B)/tests/%.o: tests/unit/%.c $(B)/flags
 $(B)/cft-dgram: tests/tools/dgram.c $(B)/libcft.a $(B)/flags
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcft.a $(LDLIBS)
 
+$(B)/cft-disk: tests/tools/disk.c $(B)/libcft.a $(B)/flags
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcft.a $(LDLIBS)
+
 $(B)/unit-tests: $(UNIT_OBJS) $(ENGINE_OBJS) $(B)/libcft.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
@@ -140,7 +143,7 @@ demo: deps
 	@tests/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(B)/cft-disk
 	@bench/bench.sh
 
 bench-link: deps

@@ -269,11 +269,12 @@
 
 /*
  * Bytes read and hashed per step of a read-back (the receiver's, the
- * sender's independent read), and the size of the buffer each keeps for it.
- * Direct reads of 1 MiB already keep the device streaming (4 MiB measured
- * no faster); a worker checks between steps whether to stop.
+ * sender's independent read), and the size of the buffer each keeps for it:
+ * one huge page (dio.h), so that each direct read is one segment for the
+ * device.  Larger steps were measured no faster; a worker checks between
+ * steps whether to stop.
  */
-#define CFT_READBACK_STEP (1u * 1024 * 1024)
+#define CFT_READBACK_STEP (2u * 1024 * 1024)
 
 /*
  * While a new file still arrives, the receiver reads back what is written

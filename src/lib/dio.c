@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,9 +10,17 @@
 
 void *dio_alloc(size_t n)
 {
+	size_t align = n >= DIO_HUGE ? DIO_HUGE : DIO_ALIGN;
+	size_t size = (n + align - 1) / align * align;
 	void *p = NULL;
 
-	return posix_memalign(&p, DIO_ALIGN, n + DIO_ALIGN) == 0 ? p : NULL;
+	if (size < n || posix_memalign(&p, align, size ? size : align) != 0)
+		return NULL;
+	/* Advice only: without huge pages the buffer works as well, only
+	 * more slowly (dio.h). */
+	if (align == DIO_HUGE)
+		(void)madvise(p, size, MADV_HUGEPAGE);
+	return p;
 }
 
 int dio_open(int dirfd, const char *path, int same, int flags)

@@ -19,8 +19,8 @@ void recv_blocks_init(struct recv_blocks *rb, uint32_t block_size, uint32_t wind
 
 void recv_blocks_free(struct recv_blocks *rb)
 {
+	free(rb->bufs);
 	for (unsigned i = 0; i < CFT_WINDOW_BLOCKS_MAX; i++) {
-		free(rb->slots[i].buf);
 		free(rb->slots[i].cd);
 		free(rb->slots[i].list);
 	}
@@ -79,13 +79,18 @@ void recv_blocks_drop_slots(struct recv_blocks *rb)
 		rb->slots[i].block = RECV_NO_BLOCK;
 }
 
-/* Memory for a slot, kept for the session: a block and two leaf lists. */
+/* Memory for a slot, kept for the session: a block and two leaf lists.
+ * The window's blocks are one buffer, so that it is large enough for huge
+ * pages (dio.h); its pages are taken as they are first written. */
 static bool slot_alloc(struct recv_blocks *rb, struct recv_slot *sl)
 {
 	size_t lists = (size_t)wire_chunks(rb->block_size) * WIRE_LEAF_LEN;
 
-	if (!sl->buf)
-		sl->buf = dio_alloc(rb->block_size);
+	if (!rb->bufs)
+		rb->bufs = dio_alloc((size_t)rb->window * rb->block_size);
+	if (!rb->bufs)
+		return false;
+	sl->buf = rb->bufs + (size_t)(sl - rb->slots) * rb->block_size;
 	if (!sl->cd)
 		sl->cd = malloc(lists);
 	if (!sl->list)

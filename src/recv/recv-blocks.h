@@ -43,8 +43,7 @@ struct recv_slot {
 					 * of its bytes travel or are written */
 	uint64_t list_pieces;		/* CHUNKSUMS datagrams of the list received */
 	uint8_t map[(CFT_CHUNKS_MAX + 7) / 8];	/* chunks present */
-	uint8_t *buf;			/* block_size bytes (dio_alloc), kept for the
-					 * session */
+	uint8_t *buf;			/* block_size bytes in the session's bufs */
 	uint8_t *cd;			/* digest of each chunk present */
 	uint8_t *list;			/* the sender's chunk leaves */
 };
@@ -58,6 +57,8 @@ struct recv_blocks {
 	uint8_t *done;			/* bitmap: written and checked */
 	uint32_t ndone;
 	uint32_t base;			/* lowest block not done */
+	uint8_t *bufs;			/* window blocks (dio_alloc), kept for the
+					 * session from its first block on */
 	struct recv_slot slots[CFT_WINDOW_BLOCKS_MAX];
 };
 

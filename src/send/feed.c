@@ -32,12 +32,14 @@ int feed_init(struct feed *f, uint32_t block_size, bool threads)
 	f->block_size = block_size;
 	if (worker_start(&f->w, threads, "cft-send-feed") < 0)
 		return CFT_E_NOMEM;
-	for (unsigned i = 0; i < FEED_DEPTH; i++) {
-		f->s[i] = (struct feed_slot){ .job = { .run = run, .done = done }, .f = f };
-		f->s[i].buf = dio_alloc(block_size);
-		if (!f->s[i].buf)
-			return CFT_E_NOMEM;
-	}
+	/* The slots in one buffer, so that it is large enough for huge
+	 * pages (dio.h). */
+	f->bufs = dio_alloc((size_t)FEED_DEPTH * block_size);
+	if (!f->bufs)
+		return CFT_E_NOMEM;
+	for (unsigned i = 0; i < FEED_DEPTH; i++)
+		f->s[i] = (struct feed_slot){ .job = { .run = run, .done = done }, .f = f,
+					      .buf = f->bufs + (size_t)i * block_size };
 	return 0;
 }
 
@@ -142,8 +144,8 @@ int feed_take(struct feed *f, uint32_t b, const uint8_t **buf)
 void feed_free(struct feed *f)
 {
 	worker_stop(&f->w);
-	for (unsigned i = 0; i < FEED_DEPTH; i++) {
-		free(f->s[i].buf);
+	free(f->bufs);
+	f->bufs = NULL;
+	for (unsigned i = 0; i < FEED_DEPTH; i++)
 		f->s[i].buf = NULL;
-	}
 }

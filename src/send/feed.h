@@ -29,7 +29,7 @@ struct feed;
 struct feed_slot {
 	struct worker_job job;
 	struct feed *f;
-	uint8_t *buf;			/* block_size, from dio_alloc */
+	uint8_t *buf;			/* block_size, in feed's bufs */
 	uint32_t block;
 	uint32_t len;
 	enum feed_state state;		/* the loop's */
@@ -44,6 +44,7 @@ struct feed {
 	uint32_t block_size;
 	uint32_t nblocks;
 	uint32_t next;			/* the next block to read ahead */
+	uint8_t *bufs;			/* the slots' buffers, from dio_alloc */
 	struct feed_slot s[FEED_DEPTH];
 };
 
