@@ -134,6 +134,10 @@ struct net_out {
 	struct net_batch batch;
 };
 void net_out_datagram(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len);
+/* Room for the next datagram in the batch (struct proto_out's room), and
+ * what went there (its commit). */
+uint8_t *net_out_room(void *ctx);
+void net_out_commit(void *ctx, const struct net_addr *to, size_t len);
 static inline void net_out_flush(struct net_out *o)
 {
 	net_batch_flush(o->fd, &o->batch);

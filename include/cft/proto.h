@@ -13,11 +13,18 @@
 #include "cft/net.h"
 #include "cft/wire.h"
 
-/* Where an engine's datagrams go: the program's socket, or a test's link.
- * `to` is NULL where the socket is connected (the sender's). */
+/*
+ * Where an engine's datagrams go: the program's socket, or a test's link.
+ * `to` is NULL where the socket is connected (the sender's).  An output
+ * that can lend room for the next datagram (`room`, CFT_DATAGRAM_MAX
+ * bytes, then `commit` with its length) has it encoded there: each DATA
+ * is then copied once on its way out, not twice.
+ */
 struct proto_out {
 	void (*datagram)(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len);
 	void *ctx;
+	uint8_t *(*room)(void *ctx);
+	void (*commit)(void *ctx, const struct net_addr *to, size_t len);
 };
 
 /* A zeroed message of `type` for `session`, in our protocol version. */

@@ -145,6 +145,8 @@ struct wire_data {
 	uint32_t check;		/* wire_data_check */
 	const uint8_t *payload;
 	uint32_t payload_crc;	/* decoded: CRC-32 of the payload as received */
+	uint32_t fields_crc;	/* decoded: CRC-32 of the fields as received,
+				 * what the check must be */
 };
 
 struct wire_probe {
@@ -273,9 +275,10 @@ int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap);
 /*
  * Decode the datagram buf[0..len) into m.  Returns 0, or a negative
  * enum cft_err: CFT_E_CHECKSUM (the CRC-32), CFT_E_TAG (the tag of a control
- * datagram: damage past the checksum), ...  A DATA datagram's leaf and
- * check are not verified here: the receiver compares them with
- * m->u.data.payload_crc, which the checksum's verification computes anyway.
+ * datagram: damage past the checksum), ...  A DATA or ZDATA datagram's
+ * leaf and check are not verified here: the receiver compares them with
+ * m->u.data.payload_crc (DATA) and m->u.data.fields_crc, which the
+ * checksum's verification computes anyway.
  * On CFT_E_VERSION the header fields (version, type, session) are filled
  * in, and for an ERROR, whose layout every version keeps, its body too (tag
  * checked), so that a sender can tell "version not spoken" from damage; on

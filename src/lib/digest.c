@@ -140,16 +140,25 @@ uint32_t digest_crc32_update(uint32_t crc0, const void *p, size_t n)
 
 uint32_t digest_crc32_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b)
 {
-	/* Nearly every payload is a full chunk: its operator, made once,
-	 * makes combining a few multiplications. */
-	static uLong op_full;
+	/* Nearly every combination is over one of a few lengths (a full
+	 * chunk, a DATA's fields): their operators, made once per thread,
+	 * make combining a few multiplications instead of a search. */
+	static _Thread_local struct {
+		size_t len;
+		uLong op;
+	} ops[4];
+	static _Thread_local unsigned next;
+	unsigned i;
 
-	if (len_b == CFT_CHUNK_SIZE) {
-		if (!op_full)
-			op_full = crc32_combine_gen(CFT_CHUNK_SIZE);
-		return (uint32_t)crc32_combine_op(crc_a, crc_b, op_full);
-	}
-	return (uint32_t)crc32_combine(crc_a, crc_b, (z_off_t)len_b);
+	for (i = 0; i < 4; i++)
+		if (ops[i].len == len_b && len_b > 0)
+			return (uint32_t)crc32_combine_op(crc_a, crc_b, ops[i].op);
+	if (len_b > (size_t)INT32_MAX)
+		return (uint32_t)crc32_combine64(crc_a, crc_b, (z_off64_t)len_b);
+	i = next++ % 4;
+	ops[i].op = crc32_combine_gen((z_off_t)len_b);
+	ops[i].len = len_b;
+	return (uint32_t)crc32_combine_op(crc_a, crc_b, ops[i].op);
 }
 
 void digest_hmac(const uint8_t *key, size_t key_len, const void *p, size_t n,

@@ -75,16 +75,18 @@ static int wait_input(struct pollfd *pfd, const int *fds, unsigned n, uint64_t d
 }
 
 /* Hand over message i of a batch: one datagram, or a run of them that the
- * kernel coalesced; each cut to dgram_max + 1 when it was longer. */
+ * kernel coalesced, which arrived together and so at one time; each cut to
+ * dgram_max + 1 when it was longer. */
 static void hand_over(const struct loop *l, struct net_batch *in, unsigned which, unsigned i)
 {
 	const uint8_t *data = net_batch_data(in, i);
 	size_t total = in->m[i].msg_len, seg = in->seg[i] ? in->seg[i] : total, off = 0;
+	uint64_t now = util_now_us();
 
 	do {
 		size_t len = total - off < seg ? total - off : seg;
 
-		l->datagram(l->ctx, which, util_now_us(), &in->addr[i], data + off,
+		l->datagram(l->ctx, which, now, &in->addr[i], data + off,
 			    len > l->dgram_max ? l->dgram_max + 1 : len);
 		off += len;
 	} while (off < total);

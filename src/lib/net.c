@@ -472,3 +472,17 @@ void net_out_datagram(void *ctx, const struct net_addr *to, const uint8_t *buf, 
 
 	net_batch_add(o->fd, &o->batch, to, buf, len);
 }
+
+uint8_t *net_out_room(void *ctx)
+{
+	struct net_out *o = ctx;
+
+	return net_batch_next(o->fd, &o->batch);
+}
+
+void net_out_commit(void *ctx, const struct net_addr *to, size_t len)
+{
+	struct net_out *o = ctx;
+
+	net_batch_commit(&o->batch, to, len);
+}

@@ -18,10 +18,14 @@ void proto_send(const struct proto_out *out, const struct net_addr *to,
 		const struct wire_msg *m)
 {
 	uint8_t buf[CFT_DATAGRAM_MAX];
-	int n = wire_encode(m, buf, sizeof(buf));
+	uint8_t *at = out->room ? out->room(out->ctx) : buf;
+	int n = wire_encode(m, at, CFT_DATAGRAM_MAX);
 
 	CFT_ASSERT(n > 0);
-	out->datagram(out->ctx, to, buf, (size_t)n);
+	if (out->room)
+		out->commit(out->ctx, to, (size_t)n);
+	else
+		out->datagram(out->ctx, to, buf, (size_t)n);
 }
 
 void proto_send_error(const struct proto_out *out, const struct net_addr *to,

@@ -388,7 +388,7 @@ int recv_main(int argc, char **argv)
 	rc = open_ends(&r);
 	if (rc < 0 && net_batch_init(&r.out.batch, CFT_DATAGRAM_MAX, NET_SEND) == 0 &&
 	    recv_server_init(&r.srv, r.dirfd, (uint64_t)r.o.timeout_s * 1000000u,
-			     (struct recv_io){ { net_out_datagram, &r.out }, recv_report_event, &r.rep }) == 0) {
+			     (struct recv_io){ { .datagram = net_out_datagram, .ctx = &r.out }, recv_report_event, &r.rep }) == 0) {
 		mode_t um = umask(0);
 
 		umask(um);

@@ -62,8 +62,8 @@ int recv_server_init(struct recv_server *srv, int dirfd, uint64_t timeout_us,
 	srv->dirfd = dirfd;
 	srv->timeout_us = timeout_us;
 	srv->io = io;
-	srv->stateless = (struct proto_out){ stateless_datagram, srv };
-	srv->plain = (struct proto_out){ plain_datagram, srv };
+	srv->stateless = (struct proto_out){ .datagram = stateless_datagram, .ctx = srv };
+	srv->plain = (struct proto_out){ .datagram = plain_datagram, .ctx = srv };
 	srv->mode_mask = CFT_MODE_MASK_DEFAULT;
 	srv->reserve = CFT_RESERVE_DEFAULT;
 	srv->partial_quota = UINT64_MAX;

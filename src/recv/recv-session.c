@@ -151,7 +151,7 @@ static void on_data(struct recv_session *s, uint64_t now, const struct wire_data
 	s->rx_count++;
 	if (s->unreported++ == 0)
 		s->unreported_since = now;
-	if (d->payload_crc != d->leaf || wire_data_check(d) != d->check) {
+	if (d->payload_crc != d->leaf || d->fields_crc != d->check) {
 		s->srv->c.bad_chunk++;
 	} else {
 		s->rx_seq = d->seq;
@@ -177,7 +177,7 @@ static void on_zdata(struct recv_session *s, uint64_t now, const struct wire_dat
 	struct wire_data d = *z;
 	long n = -1;
 
-	if (wire_data_check(z) == z->check)
+	if (z->fields_crc == z->check)
 		n = squash_expand(z->payload, z->len, chunk, sizeof(chunk));
 	if (n <= 0) {
 		s->srv->c.bad_chunk++;
@@ -186,7 +186,7 @@ static void on_zdata(struct recv_session *s, uint64_t now, const struct wire_dat
 	d.len = (uint16_t)n;
 	d.payload = chunk;
 	d.payload_crc = wire_leaf(chunk, (size_t)n);
-	d.check = wire_data_check(&d);
+	d.check = d.fields_crc = wire_data_check(&d);
 	on_data(s, now, &d);
 }
 
@@ -730,7 +730,7 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 	if (!s)
 		return NULL;
 	s->srv = srv;
-	s->out = (struct proto_out){ session_datagram, s };
+	s->out = (struct proto_out){ .datagram = session_datagram, .ctx = s };
 	if (srv->keyed) {
 		if (seal_init(&s->seal, srv->key, id, h->random, random, false) < 0) {
 			free(s);

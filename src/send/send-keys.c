@@ -35,7 +35,7 @@ static void keyed_datagram(void *ctx, const struct net_addr *to, const uint8_t *
 void send_keys_start(struct send_session *s)
 {
 	seal_hello_key(s->cfg.key, s->keys.hello_key);
-	s->out = (struct proto_out){ keyed_datagram, s };
+	s->out = (struct proto_out){ .datagram = keyed_datagram, .ctx = s };
 	s->data.out = s->out;
 }
 

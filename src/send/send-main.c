@@ -329,7 +329,7 @@ static int run(struct send_run *r, const struct send_opts *o, struct tree *t,
 		.key = o->key_path ? o->key : NULL,
 		.bwlimit = (double)o->bwlimit,
 		.threads = true,
-		.out = { net_out_datagram, &r->out },
+		.out = { net_out_datagram, &r->out, net_out_room, net_out_commit },
 		.event = send_report_event,
 		.event_ctx = &r->rep,
 	};

@@ -72,6 +72,26 @@ Test(digest, crc32_check_value)
 	cr_assert_eq(digest_crc32("", 0), 0u);
 }
 
+/* Combining keeps the operators of the last few lengths: lengths taking
+ * turns, more of them than it keeps, must each combine right. */
+Test(digest, crc32_combine_over_lengths_taking_turns)
+{
+	static uint8_t ab[3000];
+	const size_t lens[] = { CFT_CHUNK_SIZE, 20, 1, 1399, 20, 7, 2999, CFT_CHUNK_SIZE, 20, 1 };
+
+	for (size_t i = 0; i < sizeof(ab); i++)
+		ab[i] = (uint8_t)(i * 31 + 7);
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			size_t b = lens[i], a = sizeof(ab) - b;
+
+			cr_assert_eq(digest_crc32_combine(digest_crc32(ab, a),
+							  digest_crc32(ab + a, b), b),
+				     digest_crc32(ab, sizeof(ab)), "pass %d, length %zu", pass, b);
+		}
+	}
+}
+
 Test(digest, random_differs)
 {
 	uint64_t a = 0, b = 0;

@@ -69,7 +69,7 @@ static size_t oracle(struct recv_server *srv, uint64_t now, uint64_t id, uint8_t
 	for (int i = 0; i < 8; i++)
 		b[WIRE_SESSION_OFF + i] = (uint8_t)(id >> (56 - 8 * i));
 	caught_len = 0;
-	srv->io.out = (struct proto_out){ catch_out, NULL };
+	srv->io.out = (struct proto_out){ .datagram = catch_out, .ctx = NULL };
 	recv_server_on_datagram(srv, now, &attacker, b, sizeof(b));
 	srv->io.out = saved;
 	memcpy(out, caught, caught_len);
@@ -219,7 +219,7 @@ Test(forgery, replayed_hello_acks_reuse_nonces)
 
 	/* The sender's own cookieless HELLO, from the sender, and replayed by
 	 * an attacker from its own address: two signed HELLO_ACKs, two randoms. */
-	srv.io.out = (struct proto_out){ catch_out, NULL };
+	srv.io.out = (struct proto_out){ .datagram = catch_out, .ctx = NULL };
 	recv_server_on_datagram(&srv, now, &sender_addr, hello0, lh);
 	la = caught_len;
 	memcpy(ackA, caught, la);

@@ -568,7 +568,7 @@ Test(keyed, sessions_opened_are_remembered_at_and_past_the_limit)
 	static const uint8_t none[CFT_COOKIE_LEN];
 
 	open_server(&srv, &dirfd);
-	srv.io.out = (struct proto_out){ catch_answer, NULL };
+	srv.io.out = (struct proto_out){ .datagram = catch_answer, .ctx = NULL };
 	recv_server_set_key(&srv, key_a);
 	for (i = 1; i <= CFT_REPLAY_SESSIONS; i++)
 		cr_assert(open_and_leave(&srv, now, i), "session %llu did not open",

@@ -4,6 +4,7 @@
 
 #include "cft/digest.h"
 #include "cft/error.h"
+#include "cft/proto.h"
 #include "cft/wire.h"
 
 static const uint8_t name[] = "report.pdf";
@@ -521,4 +522,136 @@ Test(wire, an_error_of_another_version_is_read)
 	wire_reseal(buf, (size_t)n);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_VERSION);
 	cr_assert_eq(m.type, 0);
+}
+
+/* The plain CRC-32 of a datagram with its checksum field as zero: what
+ * cft-protocol(7) says the checksum is, computed here the long way. */
+static uint32_t plain_checksum(const uint8_t *buf, size_t len)
+{
+	uint8_t copy[CFT_DATAGRAM_MAX];
+
+	memcpy(copy, buf, len);
+	memset(copy + WIRE_CSUM_OFF, 0, 4);
+	return digest_crc32(copy, len);
+}
+
+static uint32_t checksum_field(const uint8_t *buf)
+{
+	return (uint32_t)buf[WIRE_CSUM_OFF] << 24 | (uint32_t)buf[WIRE_CSUM_OFF + 1] << 16 |
+	       (uint32_t)buf[WIRE_CSUM_OFF + 2] << 8 | buf[WIRE_CSUM_OFF + 3];
+}
+
+/* The encoder and decoder keep the last header's CRC and combine the
+ * fields' and the payload's: sessions and types taking turns, and payloads
+ * of many lengths, must still give the checksum the long way gives. */
+Test(wire, checksums_are_the_plain_crc_whatever_came_before)
+{
+	const uint64_t sessions[] = { 1, 0xfeedfacecafebeefull, 1, 2 };
+	const unsigned types[] = { WIRE_DATA, WIRE_STATUS, WIRE_DATA, WIRE_ZDATA, WIRE_PROBE };
+
+	for (unsigned len = 1; len <= CFT_CHUNK_SIZE; len += 97) {
+		for (size_t s = 0; s < sizeof(sessions) / sizeof(sessions[0]); s++) {
+			for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+				uint8_t buf[CFT_DATAGRAM_MAX];
+				struct wire_msg m;
+				int n;
+
+				sample(types[t], &m);
+				m.session = sessions[s];
+				if (types[t] == WIRE_DATA || types[t] == WIRE_ZDATA) {
+					m.u.data.len = (uint16_t)len;
+					m.u.data.leaf = wire_leaf(payload, len);
+					m.u.data.check = wire_data_check(&m.u.data);
+				}
+				n = wire_encode(&m, buf, sizeof(buf));
+				cr_assert_gt(n, 0);
+				cr_assert_eq(checksum_field(buf), plain_checksum(buf, (size_t)n),
+					     "type %u, session %zu, length %u", types[t], s, len);
+				cr_assert_eq(wire_decode(buf, (size_t)n, &m), 0);
+				if (types[t] == WIRE_DATA || types[t] == WIRE_ZDATA)
+					cr_assert_eq(m.u.data.fields_crc, m.u.data.check,
+						     "type %u, length %u", types[t], len);
+			}
+		}
+	}
+}
+
+/* A field damaged and the checksum recomputed over it (a router's doing):
+ * the decoder hands over the fields' CRC as received, which is then not the
+ * check, and the receiver drops the chunk. */
+Test(wire, damaged_fields_resealed_do_not_make_the_check)
+{
+	const unsigned types[] = { WIRE_DATA, WIRE_ZDATA };
+
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		unsigned type = types[t];
+		uint8_t buf[CFT_DATAGRAM_MAX];
+		struct wire_msg m;
+		int n = encode(type, buf);
+
+		cr_assert_gt(n, 0);
+		buf[WIRE_HDR_LEN + 5] ^= 0x10;	/* the file number */
+		if (type == WIRE_DATA)
+			wire_reseal(buf, (size_t)n);
+		else
+			wire_reseal_all(buf, (size_t)n);	/* the tag too */
+		cr_assert_eq(wire_decode(buf, (size_t)n, &m), 0, "type %u", type);
+		cr_assert_neq(m.u.data.fields_crc, m.u.data.check, "type %u", type);
+	}
+}
+
+/* An output that lends room: proto_send encodes there, and commits the
+ * very bytes wire_encode makes; one without gets a copy, as before. */
+struct lent {
+	uint8_t room[CFT_DATAGRAM_MAX];
+	size_t committed, copied;
+	unsigned commits, copies;
+};
+
+static uint8_t *lent_room(void *ctx)
+{
+	return ((struct lent *)ctx)->room;
+}
+
+static void lent_commit(void *ctx, const struct net_addr *to, size_t len)
+{
+	struct lent *l = ctx;
+
+	(void)to;
+	l->commits++;
+	l->committed = len;
+}
+
+static void lent_copy(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len)
+{
+	struct lent *l = ctx;
+
+	(void)to;
+	memcpy(l->room, buf, len);
+	l->copies++;
+	l->copied = len;
+}
+
+Test(wire, proto_send_encodes_into_lent_room)
+{
+	struct lent with = { 0 }, without = { 0 };
+	const struct proto_out lends = { .datagram = lent_copy, .ctx = &with,
+					 .room = lent_room, .commit = lent_commit };
+	const struct proto_out copies = { .datagram = lent_copy, .ctx = &without };
+	uint8_t want[CFT_DATAGRAM_MAX];
+	struct wire_msg m;
+	int n;
+
+	sample(WIRE_DATA, &m);
+	n = wire_encode(&m, want, sizeof(want));
+	cr_assert_gt(n, 0);
+	proto_send(&lends, NULL, &m);
+	cr_assert_eq(with.commits, 1);
+	cr_assert_eq(with.copies, 0);
+	cr_assert_eq(with.committed, (size_t)n);
+	cr_assert_eq(memcmp(with.room, want, (size_t)n), 0);
+	proto_send(&copies, NULL, &m);
+	cr_assert_eq(without.copies, 1);
+	cr_assert_eq(without.copied, (size_t)n);
+	cr_assert_eq(memcmp(without.room, want, (size_t)n), 0);
 }
