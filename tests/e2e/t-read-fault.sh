@@ -1,15 +1,19 @@
 # Threat 1 on the sending host: one bit flipped in one read of the source.
 # Whichever read it hits (the one that feeds datagrams, or the independent
 # one for the end-to-end digest), the digests disagree, the block is sent
-# again, and the file verifies.  Both cases are run.
+# again, and the file verifies.  Both cases are run: the two reads run on
+# threads of their own, at the same time, so the fault library is told
+# which thread's second read to damage.
 . "$(dirname "$0")/lib.sh"
 
 random_file "$T/src" $((6 * 1024 * 1024)) 40
-for nth in 2 7; do	# read 2 feeds block 1; read 7 starts the independent pass
+for reader in feed vread; do
 	rm -rf "$T/out"; mkdir "$T/out"
 	: >"$T/faults"
 	start_recv "$T/out" --once
-	CFT_FAULT_PATH="$T/src" CFT_FAULT_READ_NTH=$nth CFT_FAULT_LOG="$T/faults" \
+	nth="2 of cft-send-$reader"
+	CFT_FAULT_PATH="$T/src" CFT_FAULT_THREAD="cft-send-$reader" CFT_FAULT_READ_NTH=2 \
+		CFT_FAULT_LOG="$T/faults" \
 		LD_PRELOAD="$FAULTLIB" "$BIN/cft-send" --json "$T/src" "127.0.0.1:$PORT" \
 		>"$T/send.json" 2>"$T/send.log" || fail "read $nth damaged: cft-send exited $?"
 	wait_recv

@@ -8,6 +8,10 @@
  *
  * Environment (all optional):
  *   CFT_FAULT_PATH=STR        only files whose path contains STR
+ *   CFT_FAULT_THREAD=STR      only reads and writes by threads whose name
+ *                             contains STR (cft-send-feed, cft-send-vread,
+ *                             cft-recv-write, ...): counted apart from the
+ *                             others, so "the Nth" means the Nth of theirs
  *   CFT_FAULT_SEED=N          seed for the probabilities and bit positions (1)
  *   CFT_FAULT_READ_NTH=N      damage the Nth read (pread/read), from 1
  *   CFT_FAULT_READ_P=P        damage each read with probability P (0..1)
@@ -38,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -68,11 +73,13 @@ static uint64_t draw(unsigned long n, unsigned k)
 
 static int matches(int fd)
 {
-	const char *want = getenv("CFT_FAULT_PATH");
-	char link[64], path[PATH_MAX];
+	const char *want = getenv("CFT_FAULT_PATH"), *thread = getenv("CFT_FAULT_THREAD");
+	char link[64], path[PATH_MAX], name[17] = "";
 	struct stat st;
 	ssize_t n;
 
+	if (thread && (prctl(PR_GET_NAME, name) < 0 || !strstr(name, thread)))
+		return 0;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;
 	if (!want)
