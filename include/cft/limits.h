@@ -269,12 +269,13 @@
 
 /*
  * Bytes read and hashed per step of a read-back (the receiver's, the
- * sender's independent read), and the size of the buffer each keeps for it:
- * one huge page (dio.h), so that each direct read is one segment for the
- * device.  Larger steps were measured no faster; a worker checks between
- * steps whether to stop.
+ * sender's independent read), and the size of the buffer each keeps for it,
+ * in huge pages (dio.h) so that each direct read is one request of few
+ * segments.  Each read costs both hosts an interrupt and wake-ups: 4 MiB
+ * used 0.14 s less CPU than 2 MiB for 1 GiB (both ends, median of 8 pairs),
+ * and was no slower; a worker checks between steps whether to stop.
  */
-#define CFT_READBACK_STEP (2u * 1024 * 1024)
+#define CFT_READBACK_STEP (4u * 1024 * 1024)
 
 /*
  * While a new file still arrives, the receiver reads back what is written

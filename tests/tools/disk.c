@@ -9,8 +9,10 @@
  * the datagrams, and the independent one), writes COPY directly while
  * reading, makes it durable (fdatasync), then reads COPY back directly.
  * Buffers come from dio_alloc, as cft's do (in huge pages where the kernel
- * has them: dio.h), 1 MiB a write and 2 MiB a read as in cft.  Unlike cft
- * it overlaps nothing else: the read-back starts once the copy is durable.
+ * has them: dio.h), and the I/Os have cft's sizes: the copy read 2 MiB at a
+ * time (the read ahead's extent) and written 1 MiB at a time (a block), the
+ * other reads CFT_READBACK_STEP at a time.  Unlike cft it overlaps nothing
+ * else: the read-back starts once the copy is durable.
  * Exit 0, or 1 with a message.
  */
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include "cft/dio.h"
 #include "cft/limits.h"
 
+#define COPY_READ (2u * 1024 * 1024)
 #define WRITE_STEP CFT_BLOCK_SIZE_DEFAULT
 
 static const char *source;
@@ -56,7 +59,7 @@ static void *read_all(void *path)
 int main(int argc, char **argv)
 {
 	pthread_t second;
-	uint8_t *buf = dio_alloc(WRITE_STEP);
+	uint8_t *buf = dio_alloc(COPY_READ);
 	uint64_t off = 0;
 	int in, out;
 	long n;
@@ -74,13 +77,17 @@ int main(int argc, char **argv)
 		die("cannot write", argv[2]);
 	if (pthread_create(&second, NULL, read_all, argv[1]) != 0)
 		die("cannot start a thread for", source);
-	while ((n = dio_read(in, buf, WRITE_STEP, off)) > 0) {
+	while ((n = dio_read(in, buf, COPY_READ, off)) > 0) {
 		/* The last piece rounded up to the alignment, as cft's store
 		 * does, then cut to the source's length. */
 		size_t len = ((size_t)n + DIO_ALIGN - 1) / DIO_ALIGN * DIO_ALIGN;
 
-		if (pwrite(out, buf, len, (off_t)off) != (ssize_t)len)
-			die("cannot write", argv[2]);
+		for (size_t at = 0; at < len; at += WRITE_STEP) {
+			size_t piece = len - at < WRITE_STEP ? len - at : WRITE_STEP;
+
+			if (pwrite(out, buf + at, piece, (off_t)(off + at)) != (ssize_t)piece)
+				die("cannot write", argv[2]);
+		}
 		off += (uint64_t)n;
 	}
 	if (n < 0)
