@@ -127,9 +127,15 @@ check-run: all $(B)/unit-tests $(TESTTOOLS)
 	CFT_BIN=$(CURDIR)/bin CFT_BUILD=$(CURDIR)/$(B) SANITIZE=$(SANITIZE) tests/e2e/run-all.sh
 	$(MAKE) --no-print-directory lint-man
 
+# The protocol page states the version the code speaks, in its title and in
+# the header's table: a version bump must change both.
+PROTO_VERSION = $(shell sed -n 's/^\#define CFT_PROTO_VERSION \([0-9]*\)$$/\1/p' include/cft/limits.h)
 lint-man:
 	@for m in $(MANS); do mandoc -Tlint -W warning $$m || exit 1; done
-	@echo "man pages: $(words $(MANS)) lint-clean"
+	@grep -q '^\.Nd the cft datagram protocol, version $(PROTO_VERSION)$$' man/cft-protocol.7 && \
+	 grep -q '^\.It 2 Ta 1 Ta version, $(PROTO_VERSION)$$' man/cft-protocol.7 || \
+	 { echo "man/cft-protocol.7 does not say version $(PROTO_VERSION) (limits.h)"; exit 1; }
+	@echo "man pages: $(words $(MANS)) lint-clean, protocol version $(PROTO_VERSION)"
 
 # Debian packages for building, testing, the demo and the benchmark.
 DEPS := build-essential pkg-config libssl-dev zlib1g-dev libcriterion-dev mandoc \
