@@ -100,7 +100,9 @@ Test(feed, default_blocks)
 
 Test(feed, blocks_of_an_extent_or_more)
 {
+	run(FEED_EXTENT - 4096, 3ull * FEED_EXTENT + 5);	/* one an extent */
 	run(FEED_EXTENT, 3ull * FEED_EXTENT + 5);
+	run(FEED_EXTENT + 4096, 3ull * FEED_EXTENT + 5);
 	run(3u * 1024 * 1024, 4ull * 3 * 1024 * 1024 - 1);
 	run(CFT_BLOCK_SIZE_MAX, 2ull * CFT_BLOCK_SIZE_MAX + 4096);
 }
