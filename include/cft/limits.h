@@ -38,6 +38,12 @@
 #define CFT_BLOCK_SIZE_MIN (4u * 1024)
 #define CFT_BLOCK_SIZE_MAX (4u * 1024 * 1024)
 #define CFT_BLOCK_SIZE_DEFAULT (1u * 1024 * 1024)
+/* Block sizes are multiples of this: a block starts at a multiple of the
+ * block size, and direct I/O wants offsets and lengths aligned to the
+ * device's blocks (dio.h's DIO_ALIGN).  6144-byte blocks put the sender's
+ * direct reads at offsets a 4096-byte device refuses, and its read-ahead
+ * out of step with its buffers. */
+#define CFT_BLOCK_SIZE_STEP 4096u
 
 /*
  * Most blocks in one file.  Each side keeps one SHA-256 digest per block

@@ -270,7 +270,7 @@ static void on_hello(struct recv_server *srv, uint64_t now, const struct net_add
 	uint64_t period;
 
 	if (h->block_size < CFT_BLOCK_SIZE_MIN || h->block_size > CFT_BLOCK_SIZE_MAX ||
-	    h->nfiles == 0 || h->nfiles > CFT_FILES_MAX || h->first >= h->nfiles ||
+	    h->block_size % CFT_BLOCK_SIZE_STEP != 0 || h->nfiles == 0 || h->nfiles > CFT_FILES_MAX || h->first >= h->nfiles ||
 	    h->features != 0) {
 		refuse_hello(srv, from, m, WIRE_R_BAD_REQUEST, "session parameters out of range");
 		return;

@@ -97,6 +97,14 @@ void feed_start(struct feed *f, int fd, uint64_t size)
 		read_ahead(f);
 }
 
+void feed_forget(struct feed *f)
+{
+	worker_drain(&f->w);
+	for (unsigned i = 0; i < FEED_DEPTH; i++)
+		f->s[i].state = FEED_FREE;
+	f->next = f->nblocks;
+}
+
 void feed_stop(struct feed *f)
 {
 	worker_drain(&f->w);

@@ -71,6 +71,14 @@ void feed_start(struct feed *f, int fd, uint64_t size);
 void feed_stop(struct feed *f);
 
 /*
+ * Drop every block held and read nothing more ahead: from now on each
+ * block asked for is read from the device when asked.  For a later
+ * end-to-end round, whose blocks are sent again because they differed:
+ * the bytes held may be the very ones a bad read returned.
+ */
+void feed_forget(struct feed *f);
+
+/*
  * Block b, read: returns 1 and its bytes in *buf (valid until the next
  * feed_take or feed_stop), 0 when it is being read (feed_reap says when it
  * is), or a negative enum cft_err with errno set when the read of its

@@ -245,6 +245,11 @@ static int parse_options(int argc, char **argv, struct send_opts *o)
 			if (cli_num("--block-size", optarg, CFT_BLOCK_SIZE_MIN, CFT_BLOCK_SIZE_MAX, 1,
 				    "bytes", &o->block_size) < 0)
 				return CFT_EXIT_USAGE;
+			if (o->block_size % CFT_BLOCK_SIZE_STEP != 0) {
+				log_error("--block-size '%s': not a multiple of %u", optarg,
+					  CFT_BLOCK_SIZE_STEP);
+				return CFT_EXIT_USAGE;
+			}
 			break;
 		case OPT_BWLIMIT:
 			if (cli_num("--bwlimit", optarg, CFT_BWLIMIT_MIN, CFT_BWLIMIT_MAX, 1,

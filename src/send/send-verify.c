@@ -118,6 +118,9 @@ static void next_round(struct send_session *s, uint64_t now)
 	}
 	s->round++;
 	s->early = false;
+	/* What differs is read again, from the disk: the read ahead may
+	 * still hold what a bad read returned (threat 1). */
+	feed_forget(&s->data.feed);
 	send_event(s, SEND_EV_MISMATCH);
 	s->phase = SEND_SUMS;
 	s->sums_acked = 0;

@@ -25,6 +25,7 @@ expect 1 "--timeout '86401'" "$S" --timeout 86401 "$T/f" 127.0.0.1:9
 expect 1 "--timeout 'soon'" "$S" --timeout soon "$T/f" 127.0.0.1:9
 expect 1 "--block-size '4095'" "$S" --block-size 4095 "$T/f" 127.0.0.1:9
 expect 1 "--block-size '4194305'" "$S" --block-size 4194305 "$T/f" 127.0.0.1:9
+expect 1 "--block-size '6144': not a multiple of 4096" "$S" --block-size 6144 "$T/f" 127.0.0.1:9
 expect 1 "port out of range" "$S" "$T/f" 127.0.0.1:65536
 expect 1 "IPv6 addresses must be written" "$S" "$T/f" ::1:7411
 expect 1 "would both be sent as 'f'" "$S" "$T/f" "$T/d/f" 127.0.0.1:9

@@ -375,10 +375,15 @@ Test(recv, refusals_at_the_limits)
 	cr_assert_eq(rep->u.error.reason, WIRE_R_BAD_REQUEST);
 	hello(&srv, CFT_BLOCK_SIZE_MAX + 1, 1);
 	cr_assert_eq(last_reply()->u.error.reason, WIRE_R_BAD_REQUEST);
+	hello(&srv, CFT_BLOCK_SIZE_MIN + CFT_BLOCK_SIZE_STEP / 2, 1);	/* 6144 */
+	cr_assert_eq(last_reply()->u.error.reason, WIRE_R_BAD_REQUEST, "not a multiple");
 	hello(&srv, 4096, CFT_FILES_MAX + 1);
 	cr_assert_eq(last_reply()->u.error.reason, WIRE_R_BAD_REQUEST);
 	hello(&srv, CFT_BLOCK_SIZE_MAX, CFT_FILES_MAX);
 	cr_assert_eq(last_reply()->type, WIRE_HELLO_ACK, "both limits exactly: accepted");
+	cr_assert_eq(hello_from(&srv, &sender_addr, HARNESS_SESSION + 1,
+				CFT_BLOCK_SIZE_MIN + CFT_BLOCK_SIZE_STEP, 1)->type,
+		     WIRE_HELLO_ACK, "the next multiple of the step: accepted");
 
 	/* A name that would escape the directory: refused, nothing created. */
 	offer(&srv, "../escape", 10);
