@@ -148,14 +148,15 @@ uint32_t digest_crc32_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b)
 		uLong op;
 	} ops[4];
 	static _Thread_local unsigned next;
+	const unsigned kept = sizeof(ops) / sizeof(ops[0]);
 	unsigned i;
 
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < kept; i++)
 		if (ops[i].len == len_b && len_b > 0)
 			return (uint32_t)crc32_combine_op(crc_a, crc_b, ops[i].op);
 	if (len_b > (size_t)INT32_MAX)
 		return (uint32_t)crc32_combine64(crc_a, crc_b, (z_off64_t)len_b);
-	i = next++ % 4;
+	i = next++ % kept;
 	ops[i].op = crc32_combine_gen((z_off_t)len_b);
 	ops[i].len = len_b;
 	return (uint32_t)crc32_combine_op(crc_a, crc_b, ops[i].op);

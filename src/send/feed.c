@@ -107,9 +107,7 @@ void feed_forget(struct feed *f)
 
 void feed_stop(struct feed *f)
 {
-	worker_drain(&f->w);
-	for (unsigned i = 0; i < FEED_DEPTH; i++)
-		f->s[i].state = FEED_FREE;
+	feed_forget(f);
 	f->fd = -1;
 }
 

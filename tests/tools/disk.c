@@ -29,8 +29,6 @@
 #define COPY_READ (2u * 1024 * 1024)
 #define WRITE_STEP CFT_BLOCK_SIZE_DEFAULT
 
-static const char *source;
-
 static void die(const char *what, const char *path)
 {
 	fprintf(stderr, "cft-disk: %s %s: %s\n", what, path, strerror(errno));
@@ -58,6 +56,7 @@ static void *read_all(void *path)
 
 int main(int argc, char **argv)
 {
+	const char *source;
 	pthread_t second;
 	uint8_t *buf = dio_alloc(COPY_READ);
 	uint64_t off = 0;
