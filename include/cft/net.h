@@ -49,6 +49,11 @@ void net_addr_key(const struct net_addr *a, uint8_t out[NET_ADDR_KEY_LEN]);
  */
 int net_udp_socket(const struct net_addr *bind_to, int family);
 
+/* The MTU of the route a connected socket's datagrams take, as the kernel
+ * knows it (the first hop's, or less once the path said so), in bytes of IP
+ * packet; -1 when it cannot tell.  What the path beyond the first hop
+ * carries only a datagram that arrives can show. */
+long net_path_mtu(int fd);
 /* Send one datagram; a full buffer or an ICMP error counts as loss. */
 void net_send(int fd, const struct net_addr *to, const uint8_t *buf, size_t len);
 

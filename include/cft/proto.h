@@ -16,7 +16,7 @@
 /*
  * Where an engine's datagrams go: the program's socket, or a test's link.
  * `to` is NULL where the socket is connected (the sender's).  An output
- * that can lend room for the next datagram (`room`, CFT_DATAGRAM_MAX
+ * that can lend room for the next datagram (`room`, CFT_DATAGRAM_BIG_MAX
  * bytes, then `commit` with its length) has it encoded there: each DATA
  * is then copied once on its way out, not twice.
  */
@@ -89,7 +89,15 @@ uint64_t proto_blocks(uint64_t size, uint32_t block_size);
 /* Bytes in block b of a file of `size` bytes (the last may be short). */
 uint32_t proto_block_len(uint64_t size, uint32_t block_size, uint32_t b);
 
-/* Bytes in chunk c of a block of block_len bytes (the last may be short). */
-uint16_t proto_chunk_len(uint32_t block_len, uint32_t c);
+/*
+ * The largest chunk a HELLO may ask for on a route of `mtu` bytes (IP
+ * packet; net_path_mtu) for `family` (AF_INET, AF_INET6): a multiple of
+ * CFT_CHUNK_SIZE_STEP up to CFT_CHUNK_SIZE_MAX whose datagrams fit in one
+ * packet, or CFT_CHUNK_SIZE when none does (or mtu is unknown, -1).
+ */
+uint32_t proto_path_chunk(long mtu, int family);
+/* Bytes in chunk c of a block of block_len bytes cut in chunks of `chunk`
+ * bytes (the last may be short). */
+uint16_t proto_chunk_len(uint32_t block_len, uint32_t c, uint32_t chunk);
 
 #endif

@@ -61,8 +61,15 @@ enum wire_type {
 
 /* ZDATA: DATA's fields, its payload the chunk compressed with zlib (len
  * its length; the leaf is the chunk's, as read), then a tag: the most a
- * compressed chunk may take. */
-#define WIRE_ZDATA_PAYLOAD_MAX (CFT_DATAGRAM_MAX - WIRE_DATA_PAYLOAD_OFF - WIRE_TAG_LEN)
+ * compressed chunk may take, in a session of `chunk`-byte chunks. */
+static inline uint32_t wire_zdata_max(uint32_t chunk)
+{
+	return chunk + CFT_DATAGRAM_OVERHEAD - WIRE_DATA_PAYLOAD_OFF - WIRE_TAG_LEN;
+}
+#define WIRE_ZDATA_PAYLOAD_MAX (CFT_DATAGRAM_BIG_MAX - WIRE_DATA_PAYLOAD_OFF - WIRE_TAG_LEN)
+
+/* HELLO: its fields and tag, unpadded (padded: hello_len below). */
+#define WIRE_HELLO_LEN (WIRE_HDR_LEN + 4 * 5 + CFT_COOKIE_LEN + CFT_RANDOM_LEN + WIRE_TAG_LEN)
 
 /* Reasons carried by ERROR datagrams. */
 enum wire_reason {
@@ -105,6 +112,8 @@ struct wire_hello {
 	uint32_t nfiles;
 	uint32_t first;		/* the file the sender is at, from 0 */
 	uint32_t features;	/* reserved, 0: auth, encryption, compression, ... */
+	uint32_t chunk_size;	/* bytes of data a DATA carries: CFT_CHUNK_SIZE,
+				 * or more on a path shown to carry it */
 	uint8_t cookie[CFT_COOKIE_LEN];	/* the receiver's, or zeros */
 	uint8_t random[CFT_RANDOM_LEN];	/* the sender's, fresh per session */
 };
@@ -330,10 +339,23 @@ int wire_reason_exit(unsigned reason);
 const char *wire_type_name(unsigned type);
 const char *wire_reason_name(unsigned reason);
 
-/* Chunks in a block of block_len bytes. */
-static inline uint32_t wire_chunks(uint32_t block_len)
+/* Chunks in a block of block_len bytes, in chunks of `chunk` bytes. */
+static inline uint32_t wire_chunks(uint32_t block_len, uint32_t chunk)
 {
-	return (block_len + CFT_CHUNK_SIZE - 1) / CFT_CHUNK_SIZE;
+	return (block_len + chunk - 1) / chunk;
+}
+
+/*
+ * The length of a HELLO asking for chunks of `chunk` bytes: a HELLO for
+ * larger chunks than CFT_CHUNK_SIZE is padded to the size of the largest
+ * datagram they make, so that its answer shows the path carries them.
+ * Zero for a chunk size no HELLO can carry (past CFT_CHUNK_SIZE_MAX).
+ */
+static inline size_t wire_hello_len(uint32_t chunk)
+{
+	if (chunk > CFT_CHUNK_SIZE_MAX)
+		return 0;
+	return chunk > CFT_CHUNK_SIZE ? (size_t)chunk + CFT_DATAGRAM_OVERHEAD : WIRE_HELLO_LEN;
 }
 
 #endif

@@ -243,6 +243,24 @@ int net_udp_socket(const struct net_addr *bind_to, int family)
 	return fd;
 }
 
+long net_path_mtu(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int mtu = -1;
+	socklen_t n = sizeof(mtu);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET6) {
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &n) < 0)
+			return -1;
+	} else if (getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &n) < 0) {
+		return -1;
+	}
+	return mtu;
+}
+
 void net_send(int fd, const struct net_addr *to, const uint8_t *buf, size_t len)
 {
 	ssize_t n;

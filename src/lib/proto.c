@@ -17,9 +17,9 @@ void proto_msg(struct wire_msg *m, uint64_t session, uint8_t type)
 void proto_send(const struct proto_out *out, const struct net_addr *to,
 		const struct wire_msg *m)
 {
-	uint8_t buf[CFT_DATAGRAM_MAX];
+	uint8_t buf[CFT_DATAGRAM_BIG_MAX];
 	uint8_t *at = out->room ? out->room(out->ctx) : buf;
-	int n = wire_encode(m, at, CFT_DATAGRAM_MAX);
+	int n = wire_encode(m, at, CFT_DATAGRAM_BIG_MAX);
 
 	CFT_ASSERT(n > 0);
 	if (out->room)
@@ -57,12 +57,22 @@ uint32_t proto_block_len(uint64_t size, uint32_t block_size, uint32_t b)
 	return left < block_size ? (uint32_t)left : block_size;
 }
 
-uint16_t proto_chunk_len(uint32_t block_len, uint32_t c)
+uint16_t proto_chunk_len(uint32_t block_len, uint32_t c, uint32_t chunk)
 {
-	uint64_t off = (uint64_t)c * CFT_CHUNK_SIZE;
+	uint64_t off = (uint64_t)c * chunk;
 	uint64_t left = block_len > off ? block_len - off : 0;
 
-	return (uint16_t)(left > CFT_CHUNK_SIZE ? CFT_CHUNK_SIZE : left);
+	return (uint16_t)(left > chunk ? chunk : left);
+}
+
+uint32_t proto_path_chunk(long mtu, int family)
+{
+	long ip = family == AF_INET6 ? 40 : 20, room = mtu - ip - 8 - CFT_DATAGRAM_OVERHEAD;
+	uint32_t chunk = CFT_CHUNK_SIZE_MAX;
+
+	while (chunk > CFT_CHUNK_SIZE && (long)chunk > room)
+		chunk -= CFT_CHUNK_SIZE_STEP;
+	return chunk > CFT_CHUNK_SIZE ? chunk : CFT_CHUNK_SIZE;
 }
 
 /* The canonical bytes of each digest: a label, then fields as on the wire. */
@@ -90,6 +100,7 @@ void proto_hello_digest(uint64_t session, const struct wire_hello *h,
 	wr_u32(&w, h->nfiles);
 	wr_u32(&w, h->first);
 	wr_u32(&w, h->features);
+	wr_u32(&w, h->chunk_size);
 	wr_bytes(&w, h->random, CFT_RANDOM_LEN);
 	canon_digest(&w, out, CFT_DIGEST_LEN);
 }

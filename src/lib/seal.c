@@ -132,7 +132,7 @@ static bool signable(const uint8_t *buf, size_t len)
 static void signature(const uint8_t hello_key[CFT_KEY_LEN], const uint8_t *buf, size_t len,
 		      uint8_t out[CFT_DIGEST_LEN])
 {
-	uint8_t copy[CFT_DATAGRAM_MAX];
+	uint8_t copy[CFT_DATAGRAM_BIG_MAX];
 	size_t n = len - WIRE_TAG_LEN;
 
 	memcpy(copy, buf, n);
@@ -144,7 +144,7 @@ void seal_sign(const uint8_t hello_key[CFT_KEY_LEN], uint8_t *buf, size_t len)
 {
 	uint8_t mac[CFT_DIGEST_LEN];
 
-	CFT_ASSERT(signable(buf, len) && len <= CFT_DATAGRAM_MAX);
+	CFT_ASSERT(signable(buf, len) && len <= CFT_DATAGRAM_BIG_MAX);
 	buf[WIRE_FLAGS_OFF + 1] = SEAL_FLAG_SIGNED;
 	signature(hello_key, buf, len, mac);
 	memcpy(buf + len - WIRE_TAG_LEN, mac, WIRE_TAG_LEN);
@@ -155,7 +155,7 @@ int seal_unsign(const uint8_t *hello_key, uint8_t *buf, size_t len)
 {
 	uint8_t mac[CFT_DIGEST_LEN];
 
-	if (len > CFT_DATAGRAM_MAX || !signable(buf, len) || !seal_is_signed(buf, len))
+	if (len > CFT_DATAGRAM_BIG_MAX || !signable(buf, len) || !seal_is_signed(buf, len))
 		return CFT_E_AUTH;
 	if (!wire_checksum_ok(buf, len))
 		return CFT_E_CHECKSUM;
@@ -226,7 +226,7 @@ static void crypt_piece(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size
 {
 	int outl;
 
-	CFT_ASSERT(n <= CFT_DATAGRAM_MAX);
+	CFT_ASSERT(n <= CFT_DATAGRAM_BIG_MAX);
 	CFT_ASSERT(EVP_CipherUpdate(c, out, &outl, in, (int)n) == 1 && (size_t)outl == n);
 }
 
@@ -249,7 +249,7 @@ int seal_close(struct seal *s, const uint8_t *in, size_t len, uint8_t *out, size
 		tail = 0;
 	}
 	n = head + tail + SEAL_AEAD_TAG_LEN;
-	if (n > cap || n > CFT_DATAGRAM_MAX)
+	if (n > cap || n > CFT_DATAGRAM_BIG_MAX)
 		return CFT_E_SPACE;
 	memcpy(out, in, WIRE_HDR_LEN);
 	out[WIRE_FLAGS_OFF + 1] = SEAL_FLAG_SEALED;
@@ -322,7 +322,7 @@ int seal_open(struct seal *s, const uint8_t *in, size_t len, uint8_t *out, size_
 	int outl;
 	bool data;
 
-	if (len < WIRE_HDR_LEN + SEAL_AEAD_TAG_LEN || len > CFT_DATAGRAM_MAX)
+	if (len < WIRE_HDR_LEN + SEAL_AEAD_TAG_LEN || len > CFT_DATAGRAM_BIG_MAX)
 		return CFT_E_TRUNCATED;
 	if (!seal_is_sealed(in, len))
 		return CFT_E_AUTH;
@@ -331,7 +331,7 @@ int seal_open(struct seal *s, const uint8_t *in, size_t len, uint8_t *out, size_
 	if (data && body <= WIRE_DATA_LEAF_OFF - WIRE_HDR_LEN)
 		return CFT_E_TRUNCATED;
 	n = data ? len - SEAL_AEAD_TAG_LEN + DATA_CUT : len;
-	if (n > cap || n > CFT_DATAGRAM_MAX)
+	if (n > cap || n > CFT_DATAGRAM_BIG_MAX)
 		return CFT_E_SPACE;
 	low = (uint32_t)in[WIRE_CSUM_OFF] << 24 | (uint32_t)in[WIRE_CSUM_OFF + 1] << 16 |
 	      (uint32_t)in[WIRE_CSUM_OFF + 2] << 8 | in[WIRE_CSUM_OFF + 3];

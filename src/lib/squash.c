@@ -4,8 +4,9 @@
 
 #include "cft/squash.h"
 
-/* A chunk is at most CFT_CHUNK_SIZE bytes: a 2 KiB window sees all of it,
- * and small tables make the reset before each chunk cheap. */
+/* A 2 KiB window sees all of a default chunk (CFT_CHUNK_SIZE) and the near
+ * repeats of a larger one, and small tables make the reset before each
+ * chunk cheap. */
 #define SQUASH_WINDOW_BITS 11
 #define SQUASH_MEM_LEVEL 2
 

@@ -224,8 +224,10 @@ static int body_valid(const struct wire_msg *m)
 	switch (m->type) {
 	case WIRE_FILE:
 		return m->u.file.name_len <= CFT_PATH_MAX;
+	case WIRE_HELLO:
+		return wire_hello_len(m->u.hello.chunk_size) != 0;
 	case WIRE_DATA:
-		return m->u.data.len >= 1 && m->u.data.len <= CFT_CHUNK_SIZE;
+		return m->u.data.len >= 1 && m->u.data.len <= CFT_CHUNK_SIZE_MAX;
 	case WIRE_ZDATA:
 		return m->u.data.len >= 1 && m->u.data.len <= WIRE_ZDATA_PAYLOAD_MAX;
 	case WIRE_STATUS:
@@ -256,6 +258,15 @@ static void encode_error(struct wr *w, const struct wire_error *e)
 	wr_bytes(w, e->msg, e->msg_len);
 }
 
+/* Zeros that make a HELLO as large as the datagrams it asks for. */
+static void encode_padding(struct wr *w, size_t n)
+{
+	uint8_t *pad = wr_space(w, n);
+
+	if (pad)
+		memset(pad, 0, n);
+}
+
 /* The fields after the header, by type. */
 static void encode_body(struct wr *w, const struct wire_msg *m)
 {
@@ -265,8 +276,10 @@ static void encode_body(struct wr *w, const struct wire_msg *m)
 		wr_u32(w, m->u.hello.nfiles);
 		wr_u32(w, m->u.hello.first);
 		wr_u32(w, m->u.hello.features);
+		wr_u32(w, m->u.hello.chunk_size);
 		wr_bytes(w, m->u.hello.cookie, CFT_COOKIE_LEN);
 		wr_bytes(w, m->u.hello.random, CFT_RANDOM_LEN);
+		encode_padding(w, wire_hello_len(m->u.hello.chunk_size) - WIRE_HELLO_LEN);
 		break;
 	case WIRE_HELLO_ACK:
 		wr_u32(w, m->u.hello_ack.features);
@@ -342,8 +355,8 @@ int wire_encode(const struct wire_msg *m, uint8_t *buf, size_t cap)
 
 	if (!body_valid(m))
 		return CFT_E_MALFORMED;
-	if (cap > CFT_DATAGRAM_MAX)
-		cap = CFT_DATAGRAM_MAX;
+	if (cap > CFT_DATAGRAM_BIG_MAX)
+		cap = CFT_DATAGRAM_BIG_MAX;
 	wr_init(&w, buf, cap);
 	wr_u8(&w, WIRE_MAGIC0);
 	wr_u8(&w, WIRE_MAGIC1);
@@ -459,16 +472,30 @@ static int decode_counted(struct rd *r, uint16_t count, unsigned max, size_t eac
 	return 0;
 }
 
-/* HELLO and HELLO_ACK: fixed fields only, nothing to range-check here. */
-static void decode_handshake(struct rd *r, struct wire_msg *m)
+/* HELLO and HELLO_ACK: fixed fields, and a HELLO's padding, which must be
+ * as long as its chunk size makes it and zeros (anything else is damage).
+ * The values are the receiver's to refuse, not damage. */
+static int decode_handshake(struct rd *r, struct wire_msg *m)
 {
 	if (m->type == WIRE_HELLO) {
+		const uint8_t *pad;
+		size_t n, len;
+
 		m->u.hello.block_size = rd_u32(r);
 		m->u.hello.nfiles = rd_u32(r);
 		m->u.hello.first = rd_u32(r);
 		m->u.hello.features = rd_u32(r);
+		m->u.hello.chunk_size = rd_u32(r);
 		rd_copy(r, m->u.hello.cookie, CFT_COOKIE_LEN);
 		rd_copy(r, m->u.hello.random, CFT_RANDOM_LEN);
+		len = wire_hello_len(m->u.hello.chunk_size);
+		if (len == 0)
+			return CFT_E_MALFORMED;
+		n = len - WIRE_HELLO_LEN;
+		pad = rd_bytes(r, n);
+		for (size_t i = 0; pad && i < n; i++)
+			if (pad[i])
+				return CFT_E_MALFORMED;
 	} else {
 		m->u.hello_ack.features = rd_u32(r);
 		m->u.hello_ack.window_blocks = rd_u16(r);
@@ -476,6 +503,7 @@ static void decode_handshake(struct rd *r, struct wire_msg *m)
 		rd_copy(r, m->u.hello_ack.cookie, CFT_COOKIE_LEN);
 		rd_copy(r, m->u.hello_ack.random, CFT_RANDOM_LEN);
 	}
+	return 0;
 }
 
 /* The fields after the header, by type: 0 or CFT_E_MALFORMED (a length
@@ -485,8 +513,7 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 	switch (m->type) {
 	case WIRE_HELLO:
 	case WIRE_HELLO_ACK:
-		decode_handshake(r, m);
-		return 0;
+		return decode_handshake(r, m);
 	case WIRE_FILE:
 		m->u.file.file = rd_u32(r);
 		m->u.file.size = rd_u64(r);
@@ -514,7 +541,7 @@ static int decode_body(struct rd *r, struct wire_msg *m)
 		m->u.data.len = rd_u16(r);
 		m->u.data.leaf = rd_u32(r);
 		m->u.data.check = rd_u32(r);
-		if (m->u.data.len == 0 || m->u.data.len > CFT_CHUNK_SIZE)
+		if (m->u.data.len == 0 || m->u.data.len > CFT_CHUNK_SIZE_MAX)
 			return CFT_E_MALFORMED;
 		m->u.data.payload = rd_bytes(r, m->u.data.len);
 		if (m->type == WIRE_ZDATA)
@@ -593,7 +620,7 @@ int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 
 	if (len < WIRE_HDR_LEN)
 		return CFT_E_TRUNCATED;
-	if (len > CFT_DATAGRAM_MAX)
+	if (len > CFT_DATAGRAM_BIG_MAX)
 		return CFT_E_MALFORMED;
 	rd_init(&r, buf, len);
 	if (rd_u8(&r) != WIRE_MAGIC0 || rd_u8(&r) != WIRE_MAGIC1)

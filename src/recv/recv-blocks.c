@@ -9,10 +9,12 @@
 #include "cft/proto.h"
 #include "recv-blocks.h"
 
-void recv_blocks_init(struct recv_blocks *rb, uint32_t block_size, uint32_t window)
+void recv_blocks_init(struct recv_blocks *rb, uint32_t block_size, uint32_t chunk_size,
+		      uint32_t window)
 {
 	memset(rb, 0, sizeof(*rb));
 	rb->block_size = block_size;
+	rb->chunk_size = chunk_size;
 	rb->window = window;
 	recv_blocks_drop_slots(rb);
 }
@@ -84,7 +86,7 @@ void recv_blocks_drop_slots(struct recv_blocks *rb)
  * pages (dio.h); its pages are taken as they are first written. */
 static bool slot_alloc(struct recv_blocks *rb, struct recv_slot *sl)
 {
-	size_t lists = (size_t)wire_chunks(rb->block_size) * WIRE_LEAF_LEN;
+	size_t lists = (size_t)wire_chunks(rb->block_size, rb->chunk_size) * WIRE_LEAF_LEN;
 
 	if (!rb->bufs)
 		rb->bufs = dio_alloc((size_t)rb->window * rb->block_size);
@@ -117,7 +119,7 @@ static enum recv_take slot_for(struct recv_blocks *rb, uint32_t b, struct recv_s
 		return RECV_NOMEM;
 	free_slot->block = b;
 	free_slot->len = proto_block_len(rb->size, rb->block_size, b);
-	free_slot->nchunks = (uint16_t)wire_chunks(free_slot->len);
+	free_slot->nchunks = (uint16_t)wire_chunks(free_slot->len, rb->chunk_size);
 	free_slot->nhave = 0;
 	free_slot->have_root = false;
 	free_slot->retries = 0;
@@ -171,14 +173,14 @@ enum recv_take recv_blocks_data(struct recv_blocks *rb, const struct wire_data *
 	if (t != RECV_TAKEN)
 		return t;
 	/* Every chunk but a block's last is full; the last holds the rest. */
-	if (d->chunk >= sl->nchunks || d->len != proto_chunk_len(sl->len, d->chunk))
+	if (d->chunk >= sl->nchunks || d->len != proto_chunk_len(sl->len, d->chunk, rb->chunk_size))
 		return RECV_MALFORMED;
 	if (bitmap_get(sl->map, d->chunk))
 		return RECV_DUPLICATE;
 	/* Once the sender's list is known, the chunk must be what it says. */
 	if (sl->have_list && d->leaf != wire_leaf_load(leaf_at(sl->list, d->chunk)))
 		return RECV_DAMAGED;
-	memcpy(sl->buf + (size_t)d->chunk * CFT_CHUNK_SIZE, d->payload, d->len);
+	memcpy(sl->buf + (size_t)d->chunk * rb->chunk_size, d->payload, d->len);
 	wire_leaf_store(leaf_at(sl->cd, d->chunk), d->leaf);
 	bitmap_set(sl->map, d->chunk);
 	sl->nhave++;

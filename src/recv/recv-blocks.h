@@ -51,6 +51,7 @@ struct recv_slot {
 struct recv_blocks {
 	uint32_t file;			/* index of the current file on the wire */
 	uint32_t block_size;		/* the session's */
+	uint32_t chunk_size;		/* the session's */
 	uint32_t window;		/* blocks held open at once */
 	uint64_t size;			/* the current file's */
 	uint32_t nblocks;
@@ -76,7 +77,8 @@ enum recv_take {
 	RECV_NOMEM,
 };
 
-void recv_blocks_init(struct recv_blocks *rb, uint32_t block_size, uint32_t window);
+void recv_blocks_init(struct recv_blocks *rb, uint32_t block_size, uint32_t chunk_size,
+		      uint32_t window);
 void recv_blocks_free(struct recv_blocks *rb);
 
 /* A new file, index `file` of `size` bytes, nothing done.  Returns 0 or

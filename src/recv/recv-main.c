@@ -341,7 +341,7 @@ static int open_ends(struct recv_run *r)
 static int serve(struct recv_run *r)
 {
 	const struct loop loop = {
-		.ctx = r, .dgram_max = CFT_DATAGRAM_MAX, .max_wait_us = MAX_WAIT_US,
+		.ctx = r, .dgram_max = CFT_DATAGRAM_BIG_MAX, .max_wait_us = MAX_WAIT_US,
 		.fds = run_fds, .datagram = run_datagram, .tick = run_tick,
 		.deadline = run_deadline, .flush = run_flush, .finished = run_finished,
 	};

@@ -263,6 +263,15 @@ static void open_session(struct recv_server *srv, uint64_t now, const struct net
 	srv->sessions[i] = recv_session_new(srv, now, from, m->session, &m->u.hello, random);
 }
 
+/* The default chunks, or larger ones in steps (the HELLO asking for them
+ * came whole, padded to their size: the path carries them). */
+static bool chunk_size_valid(uint32_t chunk)
+{
+	return chunk == CFT_CHUNK_SIZE ||
+	       (chunk > CFT_CHUNK_SIZE && chunk <= CFT_CHUNK_SIZE_MAX &&
+		chunk % CFT_CHUNK_SIZE_STEP == 0);
+}
+
 static void on_hello(struct recv_server *srv, uint64_t now, const struct net_addr *from,
 		     const struct wire_msg *m)
 {
@@ -271,7 +280,7 @@ static void on_hello(struct recv_server *srv, uint64_t now, const struct net_add
 
 	if (h->block_size < CFT_BLOCK_SIZE_MIN || h->block_size > CFT_BLOCK_SIZE_MAX ||
 	    h->block_size % CFT_BLOCK_SIZE_STEP != 0 || h->nfiles == 0 || h->nfiles > CFT_FILES_MAX || h->first >= h->nfiles ||
-	    h->features != 0) {
+	    h->features != 0 || !chunk_size_valid(h->chunk_size)) {
 		refuse_hello(srv, from, m, WIRE_R_BAD_REQUEST, "session parameters out of range");
 		return;
 	}
@@ -338,7 +347,7 @@ static int decode(struct recv_server *srv, const struct net_addr *from, const ui
 static void refuse_key(struct recv_server *srv, const struct net_addr *from, const uint8_t *buf,
 		       size_t len, const char *text)
 {
-	uint8_t copy[CFT_DATAGRAM_MAX], hello[CFT_DIGEST_LEN], ref[CFT_SHORT_DIGEST_LEN];
+	uint8_t copy[CFT_DATAGRAM_BIG_MAX], hello[CFT_DIGEST_LEN], ref[CFT_SHORT_DIGEST_LEN];
 	struct wire_msg m;
 
 	srv->c.bad_key++;
@@ -389,8 +398,8 @@ static int unkey(struct recv_server *srv, const struct net_addr *from, const uin
 	int rc;
 
 	if (len < WIRE_HDR_LEN || buf[0] != WIRE_MAGIC0 || buf[1] != WIRE_MAGIC1 ||
-	    buf[2] != CFT_PROTO_VERSION || len > CFT_DATAGRAM_MAX) {
-		memcpy(out, buf, len < CFT_DATAGRAM_MAX ? len : CFT_DATAGRAM_MAX);
+	    buf[2] != CFT_PROTO_VERSION || len > CFT_DATAGRAM_BIG_MAX) {
+		memcpy(out, buf, len < CFT_DATAGRAM_BIG_MAX ? len : CFT_DATAGRAM_BIG_MAX);
 		return (int)len;	/* not ours to judge: decoded and counted */
 	}
 	if (buf[3] == WIRE_HELLO && !seal_is_sealed(buf, len)) {
@@ -419,7 +428,7 @@ static int unkey(struct recv_server *srv, const struct net_addr *from, const uin
 		srv->c.wrong_peer++;
 		return -1;
 	}
-	rc = seal_open(&s->seal, buf, len, out, CFT_DATAGRAM_MAX);
+	rc = seal_open(&s->seal, buf, len, out, CFT_DATAGRAM_BIG_MAX);
 	if (rc == CFT_E_REPLAY)
 		srv->c.replayed++;
 	else if (rc < 0)
@@ -430,13 +439,13 @@ static int unkey(struct recv_server *srv, const struct net_addr *from, const uin
 void recv_server_on_datagram(struct recv_server *srv, uint64_t now,
 			     const struct net_addr *from, const uint8_t *buf, size_t len)
 {
-	uint8_t plain[CFT_DATAGRAM_MAX];
+	uint8_t plain[CFT_DATAGRAM_BIG_MAX];
 	struct wire_msg m;
 	struct recv_session *s;
 
 	srv->c.datagrams++;
 	srv->stateless_budget = CFT_AMPLIFICATION * len;
-	if (len > CFT_DATAGRAM_MAX) {
+	if (len > CFT_DATAGRAM_BIG_MAX) {
 		srv->c.malformed++;	/* cut short by the loop: never read */
 		return;
 	}

@@ -161,7 +161,7 @@ static void on_data(struct recv_session *s, uint64_t now, const struct wire_data
 			took(s, t, whole);
 		}
 	}
-	if (!s->over && s->unreported >= CFT_STATUS_EVERY && s->f)
+	if (!s->over && s->unreported >= s->status_every && s->f)
 		recv_say_status(s, s->f->index);
 }
 
@@ -173,12 +173,12 @@ static void on_data(struct recv_session *s, uint64_t now, const struct wire_data
  */
 static void on_zdata(struct recv_session *s, uint64_t now, const struct wire_data *z)
 {
-	uint8_t chunk[CFT_CHUNK_SIZE];
+	uint8_t chunk[CFT_CHUNK_SIZE_MAX];
 	struct wire_data d = *z;
 	long n = -1;
 
 	if (z->fields_crc == z->check)
-		n = squash_expand(z->payload, z->len, chunk, sizeof(chunk));
+		n = squash_expand(z->payload, z->len, chunk, s->blocks.chunk_size);
 	if (n <= 0) {
 		s->srv->c.bad_chunk++;
 		return;
@@ -679,6 +679,13 @@ uint64_t recv_session_deadline(const struct recv_session *s, uint64_t now)
 	return t;
 }
 
+unsigned recv_status_every(uint32_t chunk)
+{
+	uint32_t bytes = CFT_STATUS_EVERY * CFT_CHUNK_SIZE;
+
+	return (bytes + chunk - 1) / chunk;
+}
+
 uint32_t recv_window_blocks(uint32_t block_size)
 {
 	uint32_t window = CFT_WINDOW_BYTES / block_size;
@@ -748,7 +755,8 @@ struct recv_session *recv_session_new(struct recv_server *srv, uint64_t now,
 	s->next_file = h->first;	/* files before it were committed */
 	s->last_heard = now;
 	s->started = now;
-	recv_blocks_init(&s->blocks, h->block_size, window);
+	recv_blocks_init(&s->blocks, h->block_size, h->chunk_size, window);
+	s->status_every = recv_status_every(h->chunk_size);
 	if (recv_disk_init(&s->disk, srv->threads, srv->disk_lag, on_written, recv_verify_checked, s) < 0) {
 		recv_disk_free(&s->disk);
 		seal_free(&s->seal);

@@ -22,6 +22,9 @@ bool recv_session_no_room(struct recv_session *s, struct recv_file *f);
 
 /* Blocks a session of this block size holds open (HELLO_ACK's window). */
 uint32_t recv_window_blocks(uint32_t block_size);
+/* DATA datagrams of `chunk`-byte chunks that make a STATUS: CFT_STATUS_EVERY
+ * default chunks' worth of bytes, rounded up. */
+unsigned recv_status_every(uint32_t chunk);
 
 /* A session opened by HELLO h from `from`; `random` is ours, for the
  * HELLO_ACK and, keyed, the session keys.  NULL when out of memory. */

@@ -94,6 +94,7 @@ struct recv_session {
 	uint32_t rx_count;		/* DATA datagrams received */
 	uint64_t echo;			/* PROBE echo for the next STATUS */
 	unsigned unreported;		/* DATA since the last STATUS */
+	unsigned status_every;		/* ... that make one: recv_status_every */
 	uint64_t unreported_since;
 	uint64_t last_heard;
 	uint64_t started;

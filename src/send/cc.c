@@ -25,9 +25,22 @@ static uint64_t rtt_now(const struct cc *cc)
 	return max_u64(rtt_min(cc), cc->rtt_avg);
 }
 
-static uint32_t clamp_cwnd(double w)
+/*
+ * A count of datagrams the constants give for the default size, in this
+ * session's datagrams: the same bytes (a queue holds bytes, not datagrams),
+ * but never fewer than `floor`.
+ */
+static double units(const struct cc *cc, double n, double floor)
 {
-	return w < CFT_CWND_MIN ? CFT_CWND_MIN : w > CFT_CWND_MAX ? CFT_CWND_MAX : (uint32_t)w;
+	n /= cc->unit;
+	return n < floor ? floor : n;
+}
+
+static uint32_t clamp_cwnd(const struct cc *cc, double w)
+{
+	double lo = units(cc, CFT_CWND_MIN, CC_CWND_FLOOR);
+
+	return w < lo ? (uint32_t)lo : w > CFT_CWND_MAX ? CFT_CWND_MAX : (uint32_t)w;
 }
 
 /* Pace and cap from the state. */
@@ -38,22 +51,23 @@ static void set_pace(struct cc *cc)
 	 * bottleneck spreads it out, which its reports then show
 	 * (startup_spread), yet not one burst into a short queue. */
 	double spread = (double)max_u64(rtt_min(cc) / CFT_CC_FIRST_SPREAD, CFT_CC_BURST_US);
-	double bw = cc->bw > 0 ? cc->bw : CFT_CWND_INIT * 1e6 / spread / CFT_CC_STARTUP_GAIN;
-	double floor_rate = CFT_CWND_MIN * 1e6 / (double)rtt_now(cc);
+	double init = units(cc, CFT_CWND_INIT, CC_CWND_FLOOR);
+	double bw = cc->bw > 0 ? cc->bw : init * 1e6 / spread / CFT_CC_STARTUP_GAIN;
+	double floor_rate = units(cc, CFT_CWND_MIN, CC_CWND_FLOOR) * 1e6 / (double)rtt_now(cc);
 
 	if (cc->state == CC_SHARE) {
 		/* The window limits; the pace only spreads it over the round
 		 * trip, a little faster so that it is never what limits. */
-		cc->cwnd = clamp_cwnd(cc->window);
+		cc->cwnd = clamp_cwnd(cc, cc->window);
 		cc->pace = CFT_CC_PROBE_GAIN * cc->window * 1e6 / (double)rtt_now(cc);
 	} else if (cc->state == CC_STARTUP) {
 		/* Not the smoothed round trip: STARTUP's own queue would raise
 		 * the cap it is meant to stop at. */
-		cc->cwnd = cc->bw > 0 ? clamp_cwnd(CFT_CC_STARTUP_GAIN * bw * (double)rtt_min(cc) / 1e6)
-				      : CFT_CWND_INIT;
+		cc->cwnd = cc->bw > 0 ? clamp_cwnd(cc, CFT_CC_STARTUP_GAIN * bw * (double)rtt_min(cc) / 1e6)
+				      : (uint32_t)init;
 		cc->pace = cc->gain * bw;
 	} else {
-		cc->cwnd = clamp_cwnd(CFT_CC_CWND_GAIN * bw * (double)rtt_now(cc) / 1e6);
+		cc->cwnd = clamp_cwnd(cc, CFT_CC_CWND_GAIN * bw * (double)rtt_now(cc) / 1e6);
 		cc->pace = cc->gain * bw;
 	}
 	if (cc->pace < floor_rate)
@@ -68,13 +82,21 @@ void cc_init(struct cc *cc, double limit)
 	cc->state = CC_STARTUP;
 	cc->gain = CFT_CC_STARTUP_GAIN;
 	cc->limit = limit;
+	cc->unit = 1;
+	set_pace(cc);
+}
+
+void cc_set_datagram(struct cc *cc, size_t bytes, double limit)
+{
+	cc->unit = bytes > CFT_DATAGRAM_MAX ? (double)bytes / CFT_DATAGRAM_MAX : 1;
+	cc->limit = limit;
 	set_pace(cc);
 }
 
 void cc_on_send(struct cc *cc, uint32_t seq, uint64_t now)
 {
 	struct cc_sent *s = &cc->sent[seq % CC_SENT_KEPT];
-	double burst = CFT_CC_BURST_MIN * 1e6 / cc->pace;
+	double burst = units(cc, CFT_CC_BURST_MIN, 1) * 1e6 / cc->pace;
 	uint64_t behind = max_u64(CFT_CC_BURST_US, (uint64_t)burst);
 	uint64_t base = cc->next_at + behind < now ? now - behind : cc->next_at;
 
@@ -262,7 +284,7 @@ static void new_round(struct cc *cc, uint32_t tx_seq)
 			 * short (TCP whose own qdisc is the bottleneck is held
 			 * back by its small queues) would be starved by delay,
 			 * not by loss, if this window grew into the queue. */
-			cc->window += CFT_CC_AI;
+			cc->window += units(cc, CFT_CC_AI, 1);
 		}
 	} else if (cc->queue_rounds >= CFT_CC_QUEUE_ROUNDS) {
 		/* A queue that stays is another flow's: share. */

@@ -40,9 +40,14 @@
 #define CFT_CC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cft/limits.h"
+
+/* Fewest datagrams in flight, however large they are: enough for a round
+ * trip to carry a sample and a loss not to stall the window. */
+#define CC_CWND_FLOOR 8
 
 /* DATA datagrams whose send time is kept: at least the largest window. */
 #define CC_SENT_KEPT 8192
@@ -108,12 +113,21 @@ struct cc {
 	double pace;			/* datagrams/s */
 	uint32_t cwnd;			/* datagrams in flight at most */
 	double limit;			/* --bwlimit, datagrams/s; 0: none */
+	double unit;			/* default datagrams (CFT_DATAGRAM_MAX)
+					 * one of ours is worth: cc_set_datagram */
 	uint64_t next_at;		/* the next datagram may go then */
 	struct cc_sent sent[CC_SENT_KEPT];
 };
 
 /* A fresh model; `limit` caps the pace (datagrams/s, 0 for none). */
 void cc_init(struct cc *cc, double limit);
+/*
+ * The session's datagrams are `bytes` long (its chunks): the windows and
+ * bursts the constants give in datagrams of CFT_DATAGRAM_MAX bytes are
+ * taken in bytes, so that larger datagrams do not put more bytes in a
+ * queue; `limit` is --bwlimit in these datagrams a second (0: none).
+ */
+void cc_set_datagram(struct cc *cc, size_t bytes, double limit);
 
 /* DATA datagram `seq` goes out now. */
 void cc_on_send(struct cc *cc, uint32_t seq, uint64_t now);

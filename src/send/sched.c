@@ -5,7 +5,7 @@
 #include "cft/proto.h"
 #include "sched.h"
 
-void sched_start(struct sched *sc, uint64_t size, uint32_t block_size)
+void sched_start(struct sched *sc, uint64_t size, uint32_t block_size, uint32_t chunk_size)
 {
 	uint32_t window = sc->window;
 
@@ -13,6 +13,7 @@ void sched_start(struct sched *sc, uint64_t size, uint32_t block_size)
 	sc->window = window;
 	sc->size = size;
 	sc->block_size = block_size;
+	sc->chunk_size = chunk_size;
 	sc->nblocks = (uint32_t)proto_blocks(size, block_size);
 }
 
@@ -184,7 +185,7 @@ unsigned sched_block_started(struct sched *sc, uint32_t block)
 	sc->pipe.active = true;
 	sc->pipe.e = (unsigned)(e - sc->fl);
 	sc->pipe.len = proto_block_len(sc->size, sc->block_size, block);
-	sc->pipe.nchunks = (uint16_t)wire_chunks(sc->pipe.len);
+	sc->pipe.nchunks = (uint16_t)wire_chunks(sc->pipe.len, sc->chunk_size);
 	sc->pipe.next = 0;
 	return e->slot;
 }
@@ -227,7 +228,8 @@ static void retire(struct sched *sc)
 /* What the receiver lacks of block e, from its map in the STATUS. */
 static void take_held(struct sched *sc, struct sched_block *e, const struct wire_status *st)
 {
-	uint16_t nch = (uint16_t)wire_chunks(proto_block_len(sc->size, sc->block_size, e->block));
+	uint16_t nch = (uint16_t)wire_chunks(proto_block_len(sc->size, sc->block_size, e->block),
+					     sc->chunk_size);
 	const struct wire_held *h = NULL;
 
 	for (unsigned j = 0; j < st->nheld && !h; j++)

@@ -39,6 +39,7 @@ struct sched_block {
 struct sched {
 	uint64_t size;			/* the file's */
 	uint32_t block_size;
+	uint32_t chunk_size;		/* the session's */
 	uint32_t nblocks;
 	uint32_t window;		/* receiver's open-block budget */
 	uint32_t rbase;			/* receiver: lowest block not complete */
@@ -72,7 +73,7 @@ struct sched_next {
 };
 
 /* A new round of the data phase for a file; the window stays. */
-void sched_start(struct sched *sc, uint64_t size, uint32_t block_size);
+void sched_start(struct sched *sc, uint64_t size, uint32_t block_size, uint32_t chunk_size);
 
 /* What to send next (nothing is changed). */
 void sched_next(const struct sched *sc, struct sched_next *nx);

@@ -19,7 +19,8 @@
 
 int send_data_init(struct send_data *d, uint32_t block_size, bool threads)
 {
-	d->max_chunks = wire_chunks(block_size);
+	/* Room for the smallest chunks: a session may have any size. */
+	d->max_chunks = wire_chunks(block_size, CFT_CHUNK_SIZE);
 	d->own = malloc(block_size);
 	d->cds = malloc((size_t)CFT_WINDOW_BLOCKS_MAX * d->max_chunks * WIRE_LEAF_LEN);
 	if (feed_init(&d->feed, block_size, threads) < 0)
@@ -62,7 +63,8 @@ static void send_chunk(struct send_data *d, uint32_t b, uint16_t c, const uint8_
 	struct wire_msg m;
 	/* Compressed only if that pays for the tag a ZDATA carries. */
 	size_t zlen = d->squash && len > WIRE_TAG_LEN ?
-		squash_chunk(d->squash, p, len, z, sizeof(z), len - WIRE_TAG_LEN) : 0;
+		squash_chunk(d->squash, p, len, z, wire_zdata_max(d->sched.chunk_size),
+			     len - WIRE_TAG_LEN) : 0;
 
 	proto_msg(&m, d->session, zlen ? WIRE_ZDATA : WIRE_DATA);
 	if (zlen) {
@@ -97,7 +99,8 @@ static void send_root(struct send_data *d, uint32_t b, unsigned slot)
 /* The chunk leaves of block b, in CHUNKSUMS pieces, after its root. */
 static void send_chunksums(struct send_data *d, uint32_t b, unsigned slot)
 {
-	uint32_t n = wire_chunks(proto_block_len(d->sched.size, d->sched.block_size, b));
+	uint32_t n = wire_chunks(proto_block_len(d->sched.size, d->sched.block_size, b),
+				 d->sched.chunk_size);
 	struct wire_msg m;
 
 	send_root(d, b, slot);
@@ -168,7 +171,7 @@ static void send_hole(struct send_data *d, uint32_t b, uint32_t len, uint64_t no
 static int send_block(struct send_data *d, uint32_t b, uint64_t now)
 {
 	uint32_t len = proto_block_len(d->sched.size, d->sched.block_size, b);
-	uint32_t n = wire_chunks(len);
+	uint32_t chunk = d->sched.chunk_size, n = wire_chunks(len, chunk);
 	int rc = read_block(d, b, len);
 	unsigned slot;
 
@@ -180,8 +183,8 @@ static int send_block(struct send_data *d, uint32_t b, uint64_t now)
 	}
 	slot = sched_block_started(&d->sched, b);
 	for (uint32_t c = 0; c < n; c++)
-		wire_leaf_store(cd(d, slot, c), wire_leaf(d->buf + (size_t)c * CFT_CHUNK_SIZE,
-							  proto_chunk_len(len, c)));
+		wire_leaf_store(cd(d, slot, c), wire_leaf(d->buf + (size_t)c * chunk,
+							  proto_chunk_len(len, c, chunk)));
 	proto_block_root(cd(d, slot, 0), n, d->roots[slot]);
 	send_root(d, b, slot);
 	return 0;
@@ -192,9 +195,9 @@ static int send_block(struct send_data *d, uint32_t b, uint64_t now)
 static int send_repair(struct send_data *d, const struct sched_next *nx, uint64_t now)
 {
 	uint32_t blen = proto_block_len(d->sched.size, d->sched.block_size, nx->block);
-	uint16_t len = proto_chunk_len(blen, nx->chunk);
+	uint16_t len = proto_chunk_len(blen, nx->chunk, d->sched.chunk_size);
 	uint64_t off = (uint64_t)nx->block * d->sched.block_size +
-		       (uint64_t)nx->chunk * CFT_CHUNK_SIZE;
+		       (uint64_t)nx->chunk * d->sched.chunk_size;
 	uint32_t leaf;
 	int rc = source_read(d->src, off, d->chunk, len);
 
@@ -216,9 +219,9 @@ static int send_next(struct send_data *d, const struct sched_next *nx, uint64_t 
 	case SCHED_REPAIR:
 		return send_repair(d, nx, now);
 	case SCHED_CHUNK: {
-		uint16_t len = proto_chunk_len(d->sched.pipe.len, nx->chunk);
+		uint16_t len = proto_chunk_len(d->sched.pipe.len, nx->chunk, d->sched.chunk_size);
 
-		send_chunk(d, nx->block, nx->chunk, d->buf + (size_t)nx->chunk * CFT_CHUNK_SIZE,
+		send_chunk(d, nx->block, nx->chunk, d->buf + (size_t)nx->chunk * d->sched.chunk_size,
 			   len, wire_leaf_load(cd(d, nx->slot, nx->chunk)));
 		/* A block's last chunk: ask where we stand (clocks the window,
 		 * samples the round trip). */

@@ -32,7 +32,7 @@ struct send_data {
 	const uint8_t *buf;		/* the block in the pipe, as read */
 	bool disk_wait;			/* the next block is still being read */
 	uint64_t now;			/* of the pump in progress */
-	uint8_t chunk[CFT_CHUNK_SIZE];	/* one chunk, as read to be re-sent */
+	uint8_t chunk[CFT_CHUNK_SIZE_MAX];	/* one chunk, as read to be re-sent */
 	/* per slot of sched.h, the checks of a block in flight: its chunks'
 	 * leaves (computed from the bytes read, carried by its DATA, and sent
 	 * as a list when the receiver asks) and its root */

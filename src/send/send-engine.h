@@ -57,6 +57,7 @@ struct send_stats {
 	uint64_t passed;		/* files committed behind the next (offered
 					 * before they were committed) */
 	uint64_t bytes_acked;		/* bytes of that file confirmed by the receiver */
+	uint32_t chunk_size;		/* of the latest session (send-hello.c) */
 };
 
 enum send_phase {
@@ -66,6 +67,8 @@ enum send_phase {
 
 /* What the engine reports as it goes; the program renders it (-v, --json). */
 enum send_event_kind {
+	SEND_EV_OPENED,			/* the receiver answered a HELLO: the
+					 * session's chunks are chosen */
 	SEND_EV_OFFERED,		/* file offered to the receiver */
 	SEND_EV_CHECKING,		/* both ends read the file back (round) */
 	SEND_EV_MISMATCH,		/* the digests differed: round starts */
@@ -85,6 +88,9 @@ struct send_config {
 	struct send_file *files;	/* borrowed; results written back */
 	uint32_t nfiles;
 	uint32_t block_size;
+	uint32_t chunk_max;		/* the largest chunk the route takes
+					 * (send_path_chunk); tried beside
+					 * CFT_CHUNK_SIZE, kept if answered */
 	uint64_t timeout_us;
 	bool no_clobber;		/* never replace an existing destination */
 	bool dry_run;			/* only ask what the receiver holds */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cft/check.h"
 #include "cft/digest.h"
 #include "cft/exit.h"
 #include "cft/seal.h"
@@ -15,17 +16,48 @@
 #include "send-keys.h"
 #include "send-say.h"
 
+/* Are larger chunks than the default tried in this session's HELLOs? */
+static bool tries_big(const struct send_session *s)
+{
+	return s->cfg.chunk_max > CFT_CHUNK_SIZE;
+}
+
+/* The session's HELLO, asking for chunks of `chunk` bytes. */
+static void hello_fields(const struct send_session *s, uint32_t chunk, struct wire_hello *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->block_size = s->cfg.block_size;
+	h->nfiles = s->cfg.nfiles;
+	h->first = s->first;
+	h->chunk_size = chunk;
+	memcpy(h->cookie, s->cookie, CFT_COOKIE_LEN);
+	memcpy(h->random, s->random, CFT_RANDOM_LEN);
+}
+
+/*
+ * The chunks of this session, once the receiver has answered the HELLO that
+ * asked for them: every datagram count the sender keeps (its pace, the
+ * --bwlimit it converts) is one of those chunks.
+ */
+static void use_chunk(struct send_session *s, uint32_t chunk)
+{
+	size_t bytes = (size_t)chunk + CFT_DATAGRAM_OVERHEAD;
+
+	s->chunk = s->stats.chunk_size = chunk;
+	cc_set_datagram(&s->data.flow.cc, bytes, s->cfg.bwlimit / (double)bytes);
+}
+
 /* The session id in use is s->id: its HELLO and that HELLO's digests. */
 void send_set_session(struct send_session *s, uint64_t id)
 {
-	struct wire_hello h = { .block_size = s->cfg.block_size, .nfiles = s->cfg.nfiles };
+	struct wire_hello h;
 	uint8_t in[12];
 
 	s->id = id;
 	/* Where this session starts: the file in progress (the files before
 	 * it are committed: we heard so), where a receiver that restarted
 	 * takes up. */
-	s->first = h.first = s->cur < s->cfg.nfiles ? s->cur : 0;
+	s->first = s->cur < s->cfg.nfiles ? s->cur : 0;
 	/* Fresh for each session (with a key, the session's keys depend on it,
 	 * and the receiver opens a HELLO only once): HMAC-SHA-256, under the
 	 * random the caller drew, of the id and how many came before. */
@@ -36,32 +68,52 @@ void send_set_session(struct send_session *s, uint64_t id)
 	s->sessions++;
 	_Static_assert(CFT_RANDOM_LEN == CFT_DIGEST_LEN, "one HMAC per random");
 	digest_hmac(s->cfg.random, CFT_RANDOM_LEN, in, sizeof(in), s->random);
-	memcpy(h.random, s->random, CFT_RANDOM_LEN);
 	send_keys_forget(s);
 	memset(s->cookie, 0, sizeof(s->cookie));	/* made for the session id */
 	s->opened = false;
 	s->data.session = id;
+	use_chunk(s, CFT_CHUNK_SIZE);
+	hello_fields(s, CFT_CHUNK_SIZE, &h);
 	proto_hello_digest(id, &h, s->hello);
+	memset(s->hello_big, 0, sizeof(s->hello_big));
+	memset(s->hello_other, 0, sizeof(s->hello_other));
+	if (tries_big(s)) {
+		hello_fields(s, s->cfg.chunk_max, &h);
+		proto_hello_digest(id, &h, s->hello_big);
+	}
 }
 
-void send_hello(struct send_session *s, uint64_t now)
+/* One HELLO, for chunks of `chunk` bytes (padded to their size). */
+static void hello_out(struct send_session *s, uint32_t chunk, bool refer)
 {
-	uint8_t buf[CFT_DATAGRAM_MAX];
+	uint8_t buf[CFT_DATAGRAM_BIG_MAX];
 	struct wire_msg m;
 	int n;
 
 	send_msg(s, &m, WIRE_HELLO);
-	m.u.hello.block_size = s->cfg.block_size;
-	m.u.hello.nfiles = s->cfg.nfiles;
-	m.u.hello.first = s->first;
-	memcpy(m.u.hello.cookie, s->cookie, CFT_COOKIE_LEN);
-	memcpy(m.u.hello.random, s->random, CFT_RANDOM_LEN);
+	hello_fields(s, chunk, &m.u.hello);
 	n = wire_encode(&m, buf, sizeof(buf));
+	CFT_ASSERT(n > 0);
 	if (s->cfg.key)
 		seal_sign(s->keys.hello_key, buf, (size_t)n);
 	/* A receiver of another version refers to these very bytes. */
-	digest_sha256(buf, (size_t)n, s->hello_sent);
+	if (refer)
+		digest_sha256(buf, (size_t)n, s->hello_sent);
 	s->cfg.out.datagram(s->cfg.out.ctx, NULL, buf, (size_t)n);
+}
+
+/*
+ * The HELLO.  Before the receiver has answered, the padded HELLO for larger
+ * chunks goes first and the plain one after it: the path shows what it
+ * carries by what it delivers, a HELLO too large for it being lost (or
+ * refused by this host's route) without costing a round trip.  Once
+ * answered, only the HELLO of the chunks chosen goes, with the cookie.
+ */
+void send_hello(struct send_session *s, uint64_t now)
+{
+	if (s->phase == SEND_HELLO && tries_big(s))
+		hello_out(s, s->cfg.chunk_max, false);
+	hello_out(s, s->chunk, true);
 	s->hello_at = now;
 }
 
@@ -91,6 +143,19 @@ void send_on_hello_ack(struct send_session *s, uint64_t now, const struct wire_h
 
 	if (s->phase == SEND_DONE || s->phase == SEND_FAILED || s->opened)
 		return;
+	/* The first answer to our pair of HELLOs decides the chunks. */
+	if (s->phase == SEND_HELLO && tries_big(s) &&
+	    digest_equal_n(a->hello, s->hello_big, CFT_SHORT_DIGEST_LEN)) {
+		memcpy(s->hello_other, s->hello, CFT_DIGEST_LEN);
+		memcpy(s->hello, s->hello_big, CFT_DIGEST_LEN);
+		use_chunk(s, s->cfg.chunk_max);
+	} else if (s->phase == SEND_HELLO && tries_big(s) &&
+		   digest_equal_n(a->hello, s->hello, CFT_SHORT_DIGEST_LEN)) {
+		memcpy(s->hello_other, s->hello_big, CFT_DIGEST_LEN);
+	} else if (s->phase != SEND_HELLO && tries_big(s) &&
+		   digest_equal_n(a->hello, s->hello_other, CFT_SHORT_DIGEST_LEN)) {
+		return;		/* the other of the pair, answered late: no news */
+	}
 	if (!digest_equal_n(a->hello, s->hello, CFT_SHORT_DIGEST_LEN)) {
 		s->stats.ignored++;
 		/* A HELLO damaged on the way.  Without our cookie nothing was
@@ -134,6 +199,7 @@ void send_on_hello_ack(struct send_session *s, uint64_t now, const struct wire_h
 	if (s->data.flow.backoffs == 1)
 		cc_seed_rtt(&s->data.flow.cc, now, now - s->hello_at);
 	send_heard(s, now);
+	send_event(s, SEND_EV_OPENED);
 	if (window < 1)
 		window = 1;
 	if (window > CFT_WINDOW_BLOCKS_MAX)

@@ -16,7 +16,7 @@
 static void keyed_datagram(void *ctx, const struct net_addr *to, const uint8_t *buf, size_t len)
 {
 	struct send_session *s = ctx;
-	uint8_t out[CFT_DATAGRAM_MAX];
+	uint8_t out[CFT_DATAGRAM_BIG_MAX];
 	int n;
 
 	if (buf[3] == WIRE_HELLO) {
@@ -25,7 +25,7 @@ static void keyed_datagram(void *ctx, const struct net_addr *to, const uint8_t *
 		n = (int)len;
 	} else if (s->keys.ready) {
 		n = seal_close(&s->keys.seal, buf, len, out, sizeof(out));
-		CFT_ASSERT(n > 0);	/* CFT_CHUNK_SIZE leaves room for the tag */
+		CFT_ASSERT(n > 0);	/* a chunk leaves room for the tag */
 	} else {
 		return;
 	}

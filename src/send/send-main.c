@@ -154,6 +154,14 @@ static int open_socket(const struct net_addr *a)
 	return fd;
 }
 
+/* The largest chunk the route to the receiver takes in one packet: what
+ * the HELLO tries beside the default (the path beyond the first hop has
+ * its say by delivering it, or not). */
+static uint32_t route_chunk(const struct send_run *r)
+{
+	return proto_path_chunk(net_path_mtu(r->out.fd), r->addrs[r->at].ss.ss_family);
+}
+
 static void run_refused(void *ctx, unsigned which, uint64_t now)
 {
 	struct send_run *r = ctx;
@@ -174,7 +182,7 @@ static void run_refused(void *ctx, unsigned which, uint64_t now)
 		close(r->out.fd);
 		r->out.fd = fd;
 		r->refused = 0;
-		send_peer_moved(r->s, now);
+		send_peer_moved(r->s, now, route_chunk(r));
 		net_addr_str(&r->addrs[r->at], next, sizeof(next));
 		log_verbose("%s: nothing listens at %s; trying %s", r->peer, shown, next);
 		return;
@@ -327,6 +335,7 @@ static int run(struct send_run *r, const struct send_opts *o, struct tree *t,
 		.files = t->files,
 		.nfiles = t->n,
 		.block_size = block_size,
+		.chunk_max = route_chunk(r),
 		.timeout_us = (uint64_t)o->timeout_s * 1000000u,
 		.no_clobber = o->no_clobber,
 		.dry_run = o->dry_run,
@@ -347,7 +356,8 @@ static int run(struct send_run *r, const struct send_opts *o, struct tree *t,
 
 	if (digest_random(&cfg.session, sizeof(cfg.session)) < 0 ||
 	    digest_random(cfg.random, sizeof(cfg.random)) < 0 ||
-	    net_batch_init(&r->out.batch, CFT_DATAGRAM_MAX, NET_SEND) < 0 || !(r->s = send_new(&cfg))) {
+	    net_batch_init(&r->out.batch, CFT_DATAGRAM_BIG_MAX, NET_SEND) < 0 ||
+	    !(r->s = send_new(&cfg))) {
 		log_error("cannot start: out of memory or no randomness");
 		return CFT_EXIT_LOCAL;
 	}

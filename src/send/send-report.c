@@ -47,6 +47,11 @@ void send_report_event(void *ctx, const struct send_event *ev)
 		log_verbose("%s: verified on the receiver's disk and committed: %s  %s", name, hex,
 			    name);
 		break;
+	case SEND_EV_OPENED:
+		log_verbose("session open: chunks of %u bytes%s", send_stats(r->s)->chunk_size,
+			    send_stats(r->s)->chunk_size > CFT_CHUNK_SIZE ?
+			    " (the path carries them)" : "");
+		break;
 	case SEND_EV_RECONNECTED:
 		log_verbose("%s: the receiver restarted; starting the session again", name);
 		break;
@@ -158,6 +163,8 @@ static void json_summary(const struct send_report *r, int status, const char *er
 	for (uint32_t i = 0; i < r->nfiles; i++)
 		total += r->files[i].size;
 	printf("], \"bytes\": %llu, \"skipped\": %u", (unsigned long long)total, r->skipped);
+	if (st)
+		printf(", \"chunk_size\": %u", st->chunk_size);
 	if (st)
 		printf(", \"repairs\": {\"datagrams_sent\": %llu, \"datagrams_resent\": %llu, "
 		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"resumed\": %llu, "

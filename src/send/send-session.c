@@ -56,8 +56,12 @@ bool send_held(const struct send_session *s)
 	return s->held;
 }
 
-void send_peer_moved(struct send_session *s, uint64_t now)
+void send_peer_moved(struct send_session *s, uint64_t now, uint32_t chunk_max)
 {
+	/* Its HELLOs ask for what that route takes, under a new id (nothing
+	 * was answered: no session is left behind). */
+	s->cfg.chunk_max = chunk_max;
+	send_next_session(s);
 	/* A new address owes nothing to the old one's silence: HELLO now,
 	 * and the backoff from the start. */
 	flow_heard(&s->data.flow, now);
@@ -167,7 +171,7 @@ static void enter_data(struct send_session *s, uint64_t now)
 {
 	s->phase = SEND_DATA;
 	s->r_done = false;
-	sched_start(&s->data.sched, s->facts.size, s->cfg.block_size);
+	sched_start(&s->data.sched, s->facts.size, s->cfg.block_size, s->chunk);
 	s->data.file = s->cur;
 	s->data.round = s->round;
 	s->data.src = &s->src;
@@ -463,7 +467,7 @@ void send_reconnect(struct send_session *s, uint64_t now)
 	 * session opens once; and a FILE of the old one, late on the way,
 	 * must not be taken by the new one as the file it expects. */
 	send_next_session(s);
-	sched_start(&s->data.sched, 0, s->cfg.block_size);
+	sched_start(&s->data.sched, 0, s->cfg.block_size, s->chunk);
 	flow_new_peer(&s->data.flow);
 	s->data.flow.backoffs = 0;
 	s->last_heard = now;
@@ -712,9 +716,10 @@ struct send_session *send_new(const struct send_config *cfg)
 	s->out = s->data.out = cfg->out;
 	if (cfg->key)
 		send_keys_start(s);
-	send_set_session(s, cfg->session);
-	s->phase = SEND_HELLO;
 	flow_init(&s->data.flow, cfg->bwlimit / CFT_DATAGRAM_MAX);
+	send_set_session(s, cfg->session);	/* the default chunks, until a
+						 * HELLO for larger is answered */
+	s->phase = SEND_HELLO;
 	s->data.sched.window = CFT_WINDOW_BLOCKS_MIN;
 	return s;
 }

@@ -30,6 +30,12 @@ struct send_session {
 	struct send_config cfg;
 	uint64_t id;			/* the session id in use */
 	uint8_t hello[CFT_DIGEST_LEN];	/* proto_hello_digest of our HELLO */
+	uint32_t chunk;			/* the session's chunk size: the HELLO's */
+	/* A HELLO asking for larger chunks (cfg.chunk_max) goes beside the
+	 * first, padded to their size: whichever the receiver answers first
+	 * decides the session's chunks.  `other` is the one not taken. */
+	uint8_t hello_big[CFT_DIGEST_LEN];
+	uint8_t hello_other[CFT_DIGEST_LEN];
 	uint8_t hello_sent[CFT_DIGEST_LEN];	/* SHA-256 of the HELLO datagram */
 	uint64_t hello_at;			/* when the last HELLO went */
 	uint8_t cookie[CFT_COOKIE_LEN];		/* the receiver's, for this session */

@@ -37,6 +37,12 @@ void shim_decide(const struct shim_dir_cfg *c, uint64_t seed, unsigned dir, uint
 {
 	memset(v, 0, sizeof(*v));
 	v->len = len;
+	/* A link that does not carry it (and a router that will not
+	 * fragment it): no draw, so the other faults keep their sequence. */
+	if (c->max_size && len > c->max_size) {
+		v->drop = v->too_big = true;
+		return;
+	}
 
 	if (c->drop > 0 && unit(seed, dir, idx, K_DROP) < c->drop) {
 		v->drop = true;

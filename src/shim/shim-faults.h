@@ -42,12 +42,15 @@ struct shim_dir_cfg {
 	uint32_t delay_ms, jitter_ms;
 	uint64_t rate;			/* bytes per second; 0: unlimited */
 	uint32_t queue_ms;		/* its queue, in time at the rate; 0: default */
+	uint32_t max_size;		/* longer datagrams are dropped (a link's
+					 * MTU); 0: none */
 	unsigned recompute;		/* after damage, reseal: SHIM_RESEAL_* */
 };
 
 struct shim_verdict {
 	bool drop;
 	bool burst_drop;		/* dropped by the Gilbert-Elliott model */
+	bool too_big;			/* dropped: longer than max_size */
 	size_t len;			/* length after truncation */
 	bool truncated;
 	unsigned nbits;			/* bits flipped */
@@ -68,7 +71,7 @@ uint64_t shim_rand(uint64_t seed, unsigned dir, uint64_t idx, unsigned k);
  * Decide the fate of datagram idx (buf, len bytes) in direction dir, and
  * apply the in-place faults (truncation, bit flips, resealing) to buf.
  * *ge_bad is the Gilbert-Elliott state, carried from datagram to datagram.
- * Faults stack in this order: drop, burst loss, truncate, corrupt (and
+ * Faults stack in this order: too big, drop, burst loss, truncate, corrupt (and
  * reseal), duplicate, replay, reorder, delay and jitter; the rate limit
  * applies after all of them.
  */

@@ -69,6 +69,7 @@ static const struct {
 	C("delayed", "delayed", delayed),
 	C("rate-dropped", "rate_dropped", rate_dropped),
 	C("overflow-dropped", "overflow_dropped", overflow_dropped),
+	C("too big", "too_big", too_big),
 #undef C
 };
 
@@ -129,13 +130,14 @@ static void usage(FILE *out)
 		"  --truncate P   --duplicate P   --duplicate-later MS   --reorder P\n"
 		"  --reorder-depth N   --replay P   --delay MS   --jitter MS\n"
 		"  --rate BYTES/S (K, M, G suffixes)   --queue MS (at the rate; default %d)\n"
+		"  --max-size BYTES (longer datagrams dropped, as by a smaller MTU)\n"
 		"  --recompute-checksum[=crc|all]\n", SHIM_RATE_QUEUE_MS);
 }
 
 enum {
 	OPT_LOG = 256, OPT_JSON, OPT_DURATION, OPT_DIRECTION, OPT_DROP, OPT_BURST,
 	OPT_CORRUPT, OPT_CORRUPT_BITS, OPT_TRUNCATE, OPT_DUPLICATE, OPT_DUP_LATER,
-	OPT_REORDER, OPT_REORDER_DEPTH, OPT_REPLAY, OPT_DELAY, OPT_JITTER, OPT_RATE, OPT_QUEUE,
+	OPT_REORDER, OPT_REORDER_DEPTH, OPT_REPLAY, OPT_DELAY, OPT_JITTER, OPT_RATE, OPT_QUEUE, OPT_MAX_SIZE,
 	OPT_RECOMPUTE,
 };
 
@@ -175,6 +177,9 @@ static int set_fault(struct shim_dir_cfg cfg[2], unsigned dirs, int opt, const c
 	case OPT_QUEUE:
 		rc = util_parse_num(arg, 1, SHIM_DELAY_MAX_MS, 0, &n);
 		break;
+	case OPT_MAX_SIZE:
+		rc = util_parse_num(arg, 1, SHIM_DATAGRAM_MAX, 0, &n);
+		break;
 	case OPT_RATE:
 		rc = util_parse_num(arg, 1, 1LL << 40, 1, &n);
 		break;
@@ -212,6 +217,7 @@ static int set_fault(struct shim_dir_cfg cfg[2], unsigned dirs, int opt, const c
 		case OPT_JITTER: c->jitter_ms = (uint32_t)n; break;
 		case OPT_RATE: c->rate = (uint64_t)n; break;
 		case OPT_QUEUE: c->queue_ms = (uint32_t)n; break;
+		case OPT_MAX_SIZE: c->max_size = (uint32_t)n; break;
 		case OPT_RECOMPUTE: c->recompute = (unsigned)n; break;
 		default: break;
 		}
@@ -335,6 +341,7 @@ static const struct option longopts[] = {
 	{ "jitter", required_argument, NULL, OPT_JITTER },
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 	{ "recompute-checksum", optional_argument, NULL, OPT_RECOMPUTE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },

@@ -235,11 +235,14 @@ static void relay(struct shim_relay *r, unsigned client, unsigned dir, size_t le
 	cl->last_active = now;
 	shim_decide(c, r->seed, dir, idx, &cl->ge_bad[dir], r->buf, len, &v);
 	if (v.drop) {
-		if (v.burst_drop)
+		if (v.too_big)
+			k->too_big++;
+		else if (v.burst_drop)
 			k->burst_dropped++;
 		else
 			k->dropped++;
-		fault(r, dir, client, idx, "%s", v.burst_drop ? "burst-drop" : "drop");
+		fault(r, dir, client, idx, "%s", v.too_big ? "too-big" :
+		      v.burst_drop ? "burst-drop" : "drop");
 		release_holds(r, client, dir, idx, now);
 		return;
 	}

@@ -31,7 +31,7 @@ struct shim_counters {
 	uint64_t seen_bytes, forwarded_bytes;
 	uint64_t seen, forwarded, dropped, burst_dropped, corrupted, truncated,
 		 resealed, duplicated, replayed, reordered, delayed, rate_dropped,
-		 overflow_dropped;
+		 overflow_dropped, too_big;
 };
 
 struct shim_io {

@@ -13,7 +13,7 @@
 #   send/*.bin        inputs for fuzz_send.c, in the same form: the
 #                     receiver's answers to the sender that harness runs.
 #
-# Everything below is computed from cft-protocol(7), version 7, with
+# Everything below is computed from cft-protocol(7), version 8, with
 # python3's zlib and hashlib, not with cft's code.  The harnesses reseal the
 # CRC-32 only, so each seed carries its own tag (or, for DATA, its leaf and
 # check), and the digests that make the engines believe it: hello and offer
@@ -41,7 +41,7 @@ import hashlib, hmac, struct, zlib
 
 HDR = 18            # the header: magic .. checksum
 TAG = 16            # every datagram but DATA ends with one
-VERSION = 7
+VERSION = 8
 DATA = 5
 DATA_LEAF = HDR + 16        # DATA: sequence file block chunk length, leaf,
 DATA_CHECK = HDR + 20       # ... check (the CRC-32 of the 20 bytes before it),
@@ -97,9 +97,9 @@ RANDOM_RECV = bytes(32)
 RANDOM_SEND = hmac.new(bytes(32), struct.pack(">QI", SESSION, 0), hashlib.sha256).digest()
 
 def hello_digest(random):
-    # ... its first file (0) and features (0)
-    return sha(b"cft-hello" + struct.pack(">BQIIII", VERSION, SESSION, BLOCK, NFILES, 0, 0) +
-               random)
+    # ... its first file (0), features (0) and chunk size (the default)
+    return sha(b"cft-hello" + struct.pack(">BQIIIII", VERSION, SESSION, BLOCK, NFILES, 0, 0,
+                                          CHUNK) + random)
 
 HELLO = None    # the harness's, set below
 

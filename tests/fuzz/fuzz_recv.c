@@ -95,6 +95,7 @@ static void open_session(struct recv_server *srv, const struct net_addr *from, u
 	m.type = WIRE_HELLO;
 	m.u.hello.block_size = 4096;
 	m.u.hello.nfiles = 2;
+	m.u.hello.chunk_size = CFT_CHUNK_SIZE;
 	memcpy(m.u.hello.random, our_random, CFT_RANDOM_LEN);
 	feed(srv, from, now, &m);
 	memcpy(m.u.hello.cookie, cookie, CFT_COOKIE_LEN);

@@ -5,7 +5,7 @@
  *   cft-dgram HOST:PORT KIND COUNT [SEED]
  *
  * KIND: garbage (random bytes, random length), truncated (a valid HELLO cut
- * short), oversize (2000 bytes), version (a well-formed HELLO of protocol
+ * short), oversize (longer than the largest datagram, CFT_DATAGRAM_BIG_MAX), version (a well-formed HELLO of protocol
  * version 99), badcrc (a HELLO with one bit flipped), stray (valid DATA for
  * a session that does not exist), or flood: COUNT rounds, each from another
  * source address 127.0.0.2 to 127.0.0.201 (a socket bound to each), of what
@@ -45,6 +45,7 @@ static int hello(uint8_t *b)
 	m.session = ((uint64_t)next() << 32) | next();
 	m.u.hello.block_size = CFT_BLOCK_SIZE_DEFAULT;
 	m.u.hello.nfiles = 1;
+	m.u.hello.chunk_size = CFT_CHUNK_SIZE;
 	return wire_encode(&m, b, CFT_DATAGRAM_MAX);
 }
 
@@ -59,6 +60,7 @@ static size_t opening(int fd, const struct net_addr *to)
 	m.session = ((uint64_t)next() << 32) | next();
 	m.u.hello.block_size = CFT_BLOCK_SIZE_DEFAULT;
 	m.u.hello.nfiles = 1;
+	m.u.hello.chunk_size = CFT_CHUNK_SIZE;
 	for (int i = 0; i < 2; i++) {
 		n = wire_encode(&m, b, sizeof(b));
 		net_send(fd, to, b, (size_t)n);
@@ -131,7 +133,7 @@ int main(int argc, char **argv)
 {
 	struct net_addr to;
 	const char *why;
-	uint8_t b[2048];
+	uint8_t b[CFT_DATAGRAM_BIG_MAX + 1024];
 	int fd, count;
 
 	if (argc < 4) {
@@ -164,7 +166,7 @@ int main(int argc, char **argv)
 			len = (size_t)n - 1 - next() % 4;
 		} else if (strcmp(argv[2], "oversize") == 0) {
 			n = hello(b);
-			len = 2000;
+			len = CFT_DATAGRAM_BIG_MAX + 600;
 			memset(b + n, 0xee, len - (size_t)n);
 		} else if (strcmp(argv[2], "version") == 0) {
 			n = hello(b);

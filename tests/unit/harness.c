@@ -397,7 +397,7 @@ void open_server(struct recv_server *srv, int *dirfd)
 
 static void feed_sealed(struct recv_server *srv, struct wire_msg *m, bool reseal)
 {
-	uint8_t b[CFT_DATAGRAM_MAX];
+	static uint8_t b[CFT_DATAGRAM_BIG_MAX];
 	int n;
 
 	m->version = CFT_PROTO_VERSION;
@@ -439,17 +439,19 @@ const struct wire_msg *last_reply(void)
 	return m;
 }
 
-const struct wire_msg *hello_from(struct recv_server *srv, const struct net_addr *from,
-				  uint64_t session, uint32_t block_size, uint32_t nfiles)
+const struct wire_msg *hello_chunked(struct recv_server *srv, const struct net_addr *from,
+				     uint64_t session, uint32_t block_size, uint32_t nfiles,
+				     uint32_t chunk)
 {
 	struct wire_msg m = { .version = CFT_PROTO_VERSION, .type = WIRE_HELLO,
 			      .session = session };
 	const struct wire_msg *rep;
-	uint8_t b[CFT_DATAGRAM_MAX];
+	static uint8_t b[CFT_DATAGRAM_BIG_MAX];
 	int n;
 
 	m.u.hello.block_size = block_size;
 	m.u.hello.nfiles = nfiles;
+	m.u.hello.chunk_size = chunk;
 	for (int i = 0; i < 2; i++) {
 		L.rs.n = 0;
 		n = wire_encode(&m, b, sizeof(b));
@@ -462,6 +464,12 @@ const struct wire_msg *hello_from(struct recv_server *srv, const struct net_addr
 		memcpy(m.u.hello.cookie, rep->u.hello_ack.cookie, CFT_COOKIE_LEN);
 	}
 	return rep;
+}
+
+const struct wire_msg *hello_from(struct recv_server *srv, const struct net_addr *from,
+				  uint64_t session, uint32_t block_size, uint32_t nfiles)
+{
+	return hello_chunked(srv, from, session, block_size, nfiles, CFT_CHUNK_SIZE);
 }
 
 void hello(struct recv_server *srv, uint32_t block_size, uint32_t nfiles)

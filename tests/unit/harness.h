@@ -130,6 +130,10 @@ void hello(struct recv_server *srv, uint32_t block_size, uint32_t nfiles);
  * last answer (HELLO_ACK: opened; or an ERROR). */
 const struct wire_msg *hello_from(struct recv_server *srv, const struct net_addr *from,
 				  uint64_t session, uint32_t block_size, uint32_t nfiles);
+/* The same, asking for chunks of `chunk` bytes (padded as it must be). */
+const struct wire_msg *hello_chunked(struct recv_server *srv, const struct net_addr *from,
+				     uint64_t session, uint32_t block_size, uint32_t nfiles,
+				     uint32_t chunk);
 /* Offer file 0 with its offer digest, as a sender would. */
 void offer(struct recv_server *srv, const char *name, uint64_t size);
 void offer_file(struct recv_server *srv, struct wire_file *f);

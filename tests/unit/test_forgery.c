@@ -409,7 +409,7 @@ Test(forgery, keyless_oversize_signed_hello)
 	b[4] = 0;
 	b[5] = SEAL_FLAG_SIGNED;
 	/* loop.c hands over dgram_max + 1 bytes for anything longer. */
-	recv_server_on_datagram(&srv, 1000, &sender_addr, b, CFT_DATAGRAM_MAX + 1);
+	recv_server_on_datagram(&srv, 1000, &sender_addr, b, CFT_DATAGRAM_BIG_MAX + 1);
 	cr_assert_eq(srv.c.malformed, 1u);
 	recv_server_free(&srv);
 	close(dirfd);

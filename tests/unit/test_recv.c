@@ -22,6 +22,7 @@
 #include "cft/wire.h"
 #include "harness.h"
 #include "recv/recv-state.h"
+#include "recv/recv-session.h"
 #include "recv/store.h"
 
 TestSuite(recv, .init = harness_setup, .fini = harness_teardown);
@@ -362,6 +363,65 @@ Test(recv, window_limit)
 	close(dirfd);
 }
 
+/*
+ * A session's chunks are its HELLO's: 1400 bytes, or a multiple of 4096 up
+ * to 16384 (the HELLO padded to their size).  Sizes below, between and
+ * above are refused; a DATA of the session must have the session's chunk
+ * length at its place, not another size's.
+ */
+Test(recv, chunk_sizes_at_the_limits)
+{
+	static uint8_t data[8192 + 100];
+	uint8_t leaf[WIRE_LEAF_LEN];
+	const struct wire_msg *rep;
+	struct recv_server srv;
+	uint64_t before;
+	int dirfd;
+	char r[64];
+
+	open_server(&srv, &dirfd);
+	rep = hello_chunked(&srv, &sender_addr, HARNESS_SESSION + 1, 8192, 1, CFT_CHUNK_SIZE - 1);
+	cr_assert_eq(rep->type, WIRE_ERROR);
+	cr_assert_eq(rep->u.error.reason, WIRE_R_BAD_REQUEST, "below the default");
+	rep = hello_chunked(&srv, &sender_addr, HARNESS_SESSION + 1, 8192, 1,
+			    CFT_CHUNK_SIZE_STEP + CFT_CHUNK_SIZE_STEP / 2);
+	cr_assert_eq(rep->type, WIRE_ERROR);
+	cr_assert_eq(rep->u.error.reason, WIRE_R_BAD_REQUEST, "not a multiple of the step");
+	rep = hello_chunked(&srv, &sender_addr, HARNESS_SESSION + 1, 8192, 1, CFT_CHUNK_SIZE_MAX);
+	cr_assert_eq(rep->type, WIRE_HELLO_ACK, "the largest: accepted");
+	cr_assert_eq(srv.sessions[0]->blocks.chunk_size, CFT_CHUNK_SIZE_MAX);
+	cr_assert_eq(srv.sessions[0]->status_every, 2u, "a STATUS for 22400 bytes' worth");
+	cr_assert_eq(recv_status_every(CFT_CHUNK_SIZE), (unsigned)CFT_STATUS_EVERY);
+	recv_server_free(&srv);
+	close(dirfd);
+
+	/* Chunks of 4096 in blocks of 8192: block 0 is two, block 1 one of
+	 * 100 bytes. */
+	open_server(&srv, &dirfd);
+	rep = hello_chunked(&srv, &sender_addr, HARNESS_SESSION, 8192, 1, CFT_CHUNK_SIZE_STEP);
+	cr_assert_eq(rep->type, WIRE_HELLO_ACK);
+	offer(&srv, "x", sizeof(data));
+	cr_assert_eq(last_reply()->type, WIRE_STATUS);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13);
+	before = srv.c.malformed;
+	feed_data(&srv, 1, 0, 0, data, 4096, leaf);
+	feed_data(&srv, 2, 1, 0, data + 8192, 100, leaf);
+	cr_assert_eq(srv.c.malformed, before);
+	/* The default chunk's length, and a chunk past the block's two. */
+	feed_data(&srv, 3, 0, 1, data + CFT_CHUNK_SIZE, CFT_CHUNK_SIZE, leaf);
+	feed_data(&srv, 4, 0, 2, data, 10, leaf);
+	cr_assert_eq(srv.c.malformed, before + 2);
+	probe(&srv);
+	rep = last_reply();
+	held_of(&rep->u.status, 0, r, sizeof(r));
+	cr_assert_str_eq(r, "R 10", "block 0: chunk 0 of 2 held");
+	held_of(&rep->u.status, 1, r, sizeof(r));
+	cr_assert_str_eq(r, "R 1", "block 1: its one chunk held");
+	recv_server_free(&srv);
+	close(dirfd);
+}
+
 Test(recv, refusals_at_the_limits)
 {
 	struct recv_server srv;
@@ -442,11 +502,11 @@ static void feed_block(struct recv_server *srv, uint32_t *seq, uint32_t b, const
 {
 	static uint8_t leaves[CFT_CHUNKS_MAX][WIRE_LEAF_LEN];
 	uint8_t root[CFT_DIGEST_LEN];
-	uint32_t n = wire_chunks(len);
+	uint32_t n = wire_chunks(len, CFT_CHUNK_SIZE);
 
 	for (uint32_t c = 0; c < n; c++)
 		feed_data(srv, ++*seq, b, (uint16_t)c, data + (size_t)c * CFT_CHUNK_SIZE,
-			  proto_chunk_len(len, c), leaves[c]);
+			  proto_chunk_len(len, c, CFT_CHUNK_SIZE), leaves[c]);
 	proto_block_root(&leaves[0][0], n, root);
 	feed_root(srv, b, root);
 }

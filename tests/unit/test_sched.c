@@ -45,7 +45,7 @@ static void setup(void)
 	memset(&sc, 0, sizeof(sc));
 	sc.window = 2;
 	seq = 0;
-	sched_start(&sc, 3 * BS + 100, BS);	/* blocks 0..2 full, block 3: 100 bytes */
+	sched_start(&sc, 3 * BS + 100, BS, CFT_CHUNK_SIZE);	/* blocks 0..2 full, block 3: 100 bytes */
 }
 
 TestSuite(sched, .init = setup);

@@ -196,7 +196,8 @@ Test(seal, signed_handshake)
 {
 	uint8_t hk_a[CFT_KEY_LEN], hk_b[CFT_KEY_LEN], b[CFT_DATAGRAM_MAX], c[CFT_DATAGRAM_MAX];
 	struct wire_msg m = { .type = WIRE_HELLO,
-			      .u.hello = { .block_size = CFT_BLOCK_SIZE_DEFAULT, .nfiles = 1 } };
+			      .u.hello = { .block_size = CFT_BLOCK_SIZE_DEFAULT, .nfiles = 1,
+					      .chunk_size = CFT_CHUNK_SIZE } };
 	struct wire_msg d;
 	size_t n = encode(&m, b);
 
@@ -285,22 +286,22 @@ Test(seal, key_files)
 static const char KAT_HELLO_KEY[] =
 	"167b9767c0bef85c237ff7be9055e7d5be2a77fec4953d899f94b13cf2175be9";
 static const char KAT_SIGNED_HELLO[] =
-	"c57f070100010123456789abcdef2c4481d600040000000001030000000700000000c00c1e5c00c1e5"
-	"c00c1e5c00c1e5c00c5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
-	"d0bb66e785715babefb7b394bedb2cd3";
+	"c57f080100010123456789abcdefa1b888fd0004000000000103000000070000000000000578c00c1e"
+	"5c00c1e5c00c1e5c00c1e5c00c5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
+	"5e5e5e5ef0cad8883dc252a03a3798795f2dd4b9";
 /* 06-probe.hex sealed by the sender as its packet 0. */
 static const char KAT_PROBE_0[] =
-	"c57f070600020123456789abcdef00000000acbc0783dd77d7457fe4549d3306b9c70ab600bbe28169"
-	"5b69eabd21";
+	"c57f080600020123456789abcdef00000000acbc0783dd77d7457fe4549d83c911aa08a8f174875f0c"
+	"8b301790ef";
 /* 05-data.hex sealed by the sender as its packet 2^32 + 2. */
 static const char KAT_DATA_2_32_2[] =
-	"c57f070500020123456789abcdef00000002facc629ad319604ae4c46647a85bda1bdd2969d272a539"
-	"14d588d2d11ebae7839f1ed52f31";
+	"c57f080500020123456789abcdef00000002facc629ad319604ae4c46647a85bda1bdd2969d2720cd5"
+	"eaca539cbd53c5dc7f83f9156b72";
 /* 07-status-committed.hex sealed by the receiver as its packet 7. */
 static const char KAT_STATUS_7[] =
-	"c57f070700020123456789abcdef00000007bf2f00c83b2168a94c2e2502ace4b746510caa802811e9"
-	"398c0f5cf7f4a4ddd23c85f0eaa3f740ad24522dd2d621c79246914d7ab865b74e2752dce6d2d26bea"
-	"b78109835a3cb5ed6989d4c47cf91959d48bbfd190821455f4";
+	"c57f080700020123456789abcdef00000007bf2f00c83b2168a94c04de96fbaf66c46e971f32ff3ce4"
+	"d76e0f5cf7f4a4ddd23c85f0eaa3f740ad24ce1cf88b3adf9895462467a8d6ea11db40d7340b9c4042"
+	"15971dc875022526db907ae8919a6d0b450cda78d819360ffa";
 
 static size_t unhex(const char *h, uint8_t *out)
 {
@@ -510,7 +511,8 @@ static const struct wire_msg *signed_hello(struct recv_server *srv, uint64_t now
 	static struct wire_msg a;
 	uint8_t hk[CFT_KEY_LEN], b[CFT_DATAGRAM_MAX];
 	struct wire_msg m = { .type = WIRE_HELLO,
-			      .u.hello = { .block_size = CFT_BLOCK_SIZE_DEFAULT, .nfiles = 1 } };
+			      .u.hello = { .block_size = CFT_BLOCK_SIZE_DEFAULT, .nfiles = 1,
+					      .chunk_size = CFT_CHUNK_SIZE } };
 	size_t n;
 
 	memcpy(m.u.hello.cookie, cookie, CFT_COOKIE_LEN);
@@ -536,7 +538,8 @@ static bool open_and_leave(struct recv_server *srv, uint64_t now, uint64_t id)
 	uint8_t cookie[CFT_COOKIE_LEN], b[CFT_DATAGRAM_MAX], sealed[CFT_DATAGRAM_MAX];
 	uint8_t hello[CFT_DIGEST_LEN];
 	const struct wire_msg *a = signed_hello(srv, now, id, none);
-	struct wire_hello h = { .block_size = CFT_BLOCK_SIZE_DEFAULT, .nfiles = 1 };
+	struct wire_hello h = { .block_size = CFT_BLOCK_SIZE_DEFAULT, .nfiles = 1,
+				.chunk_size = CFT_CHUNK_SIZE };
 	struct wire_msg bye = { .type = WIRE_BYE };
 	struct seal snd;
 	int k;

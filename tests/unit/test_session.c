@@ -255,3 +255,108 @@ Test(session, no_progress_is_a_timeout_however_chatty_the_peer)
 	cr_assert_gt(L.rs.sent, 100u, "the receiver kept answering");
 	run_free(&r);
 }
+
+/* Every datagram the sender sends, in order. */
+#define SENT_MAX 8
+static uint8_t sent[SENT_MAX][CFT_DATAGRAM_BIG_MAX];
+static size_t sent_len[SENT_MAX];
+static unsigned nsent;
+
+static void capture_all(void *ctx, const struct net_addr *to, const uint8_t *b, size_t len)
+{
+	(void)ctx;
+	(void)to;
+	if (nsent < SENT_MAX) {
+		memcpy(sent[nsent], b, len);
+		sent_len[nsent] = len;
+	}
+	nsent++;
+}
+
+/* The receiver's HELLO_ACK to the HELLO hello[0..len), with `cookie`. */
+static void ack_hello(struct send_session *s, uint64_t now, const uint8_t *hello, size_t len,
+		      uint8_t cookie)
+{
+	uint8_t hd[CFT_DIGEST_LEN], buf[CFT_DATAGRAM_MAX];
+	struct wire_msg h, m;
+	int n;
+
+	cr_assert_eq(wire_decode(hello, len, &h), 0);
+	cr_assert_eq(h.type, WIRE_HELLO);
+	proto_hello_digest(h.session, &h.u.hello, hd);
+	proto_msg(&m, h.session, WIRE_HELLO_ACK);
+	m.u.hello_ack.window_blocks = 8;
+	memcpy(m.u.hello_ack.hello, hd, CFT_SHORT_DIGEST_LEN);
+	memset(m.u.hello_ack.cookie, cookie, CFT_COOKIE_LEN);
+	n = wire_encode(&m, buf, sizeof(buf));
+	send_on_datagram(s, now, buf, (size_t)n);
+}
+
+/* Sent datagram i, decoded. */
+static const struct wire_msg *sent_msg(unsigned i)
+{
+	static struct wire_msg m;
+
+	cr_assert_eq(wire_decode(sent[i], sent_len[i], &m), 0, "datagram %u", i);
+	return &m;
+}
+
+/*
+ * A route that takes 16 KiB datagrams: the first HELLO goes twice, padded
+ * for 16 KiB chunks first, then plain.  The first answer decides; the other
+ * answer, late, changes nothing (it is not the answer to a damaged HELLO,
+ * which would start another session); the HELLO with the cookie asks for
+ * what was chosen, padded as it must be.
+ */
+Test(session, the_first_answer_to_the_pair_of_hellos_decides_the_chunks)
+{
+	static uint8_t pair[2][CFT_DATAGRAM_BIG_MAX];
+	char path[512];
+	struct send_file files[1] = { { .path = path, .name = "c", .size = 1000 } };
+	struct send_config cfg = { .files = files, .nfiles = 1, .block_size = 4096,
+				   .chunk_max = CFT_CHUNK_SIZE_MAX, .timeout_us = 30000000,
+				   .session = 42, .out = { capture_all, NULL } };
+	size_t pair_len[2];
+
+	make_file("c", 1000, 3);
+	snprintf(path, sizeof(path), "%s/c", dir_src);
+	for (unsigned first = 0; first < 2; first++) {
+		struct send_session *s = send_new(&cfg);
+		uint32_t chosen = first == 0 ? CFT_CHUNK_SIZE_MAX : CFT_CHUNK_SIZE;
+		uint64_t id;
+
+		cr_assert_not_null(s);
+		nsent = 0;
+		send_start(s, 1000);
+		send_on_timer(s, 1000);
+		cr_assert_eq(nsent, 2u, "two HELLOs, not %u", nsent);
+		cr_assert_eq(sent_len[0], CFT_DATAGRAM_BIG_MAX);
+		cr_assert_eq(sent_msg(0)->u.hello.chunk_size, CFT_CHUNK_SIZE_MAX);
+		cr_assert_eq(sent_len[1], WIRE_HELLO_LEN);
+		cr_assert_eq(sent_msg(1)->u.hello.chunk_size, CFT_CHUNK_SIZE);
+		id = sent_msg(1)->session;
+		for (unsigned i = 0; i < 2; i++) {
+			memcpy(pair[i], sent[i], sent_len[i]);
+			pair_len[i] = sent_len[i];
+		}
+		/* Answer `first`: its chunks; the HELLO with the cookie asks for
+		 * them, the FILE behind it. */
+		nsent = 0;
+		ack_hello(s, 2000, pair[first], pair_len[first], 0xc0);
+		cr_assert_eq(send_stats(s)->chunk_size, chosen);
+		cr_assert_geq(nsent, 2u);
+		cr_assert_eq(sent_msg(0)->type, WIRE_HELLO);
+		cr_assert_eq(sent_msg(0)->u.hello.chunk_size, chosen);
+		cr_assert_eq(sent_len[0], wire_hello_len(chosen));
+		cr_assert_eq(sent_msg(1)->type, WIRE_FILE);
+		/* The other answer, late: no news. */
+		nsent = 0;
+		ack_hello(s, 2500, pair[1 - first], pair_len[1 - first], 0xc0);
+		send_on_timer(s, 3000);
+		cr_assert_eq(send_stats(s)->chunk_size, chosen);
+		cr_assert_eq(send_stats(s)->reconnects, 0u);
+		for (unsigned i = 0; i < nsent && i < SENT_MAX; i++)
+			cr_assert_eq(sent_msg(i)->session, id, "a new session after a late answer");
+		send_free(s);
+	}
+}

@@ -51,7 +51,7 @@
 /* The man page's magic, version and digest sizes, written out here so the
  * test does not take them from the header files it is checking. */
 #define SPEC_MAGIC 0xC57Fu
-#define SPEC_VERSION 7u
+#define SPEC_VERSION 8u
 #define SPEC_DIGEST 32u		/* SHA-256 */
 #define SPEC_SHORT 16u		/* a "short" digest: its first 16 bytes */
 #define SPEC_COOKIE 16u		/* HELLO's and HELLO_ACK's cookie */
@@ -136,6 +136,7 @@ GET(g_hello_block_size, m->u.hello.block_size)
 GET(g_hello_nfiles, m->u.hello.nfiles)
 GET(g_hello_first, m->u.hello.first)
 GET(g_hello_features, m->u.hello.features)
+GET(g_hello_chunk_size, m->u.hello.chunk_size)
 GET(g_ack_features, m->u.hello_ack.features)
 GET(g_ack_window, m->u.hello_ack.window_blocks)
 GET_BYTES(b_ack_hello, m->u.hello_ack.hello, SPEC_SHORT)
@@ -252,6 +253,7 @@ static const struct vec_entry entries[] = {
 	UINT(WIRE_HELLO, 0, "nfiles", 4, g_hello_nfiles),
 	UINT(WIRE_HELLO, 0, "first", 4, g_hello_first),
 	UINT(WIRE_HELLO, 0, "features", 4, g_hello_features),
+	UINT(WIRE_HELLO, 0, "chunk_size", 4, g_hello_chunk_size),
 	BYTES(WIRE_HELLO, 0, "cookie", SPEC_COOKIE, b_hello_cookie),
 	BYTES(WIRE_HELLO, 0, "random", SPEC_RANDOM, b_hello_random),
 	TAG(WIRE_HELLO),
@@ -1294,8 +1296,8 @@ Test(vectors, the_checker_catches_faults)
 	const char *status = VEC_DIR "/07-status-receiving.hex";
 	const char *chunksums = VEC_DIR "/13-chunksums.hex";
 	/* 01-hello.hex's tag, as its two lines read. */
-	const char *tag = "d5 c6 d6 39 7e c7 88 04   tag = d5c6d6397ec7880416a79c4882cc3e1c\n"
-			  "16 a7 9c 48 82 cc 3e 1c";
+	const char *tag = "47 06 a4 aa 1b c8 f2 b9   tag = 4706a4aa1bc8f2b9b96ee951d2b3b599\n"
+			  "b9 6e e9 51 d2 b3 b5 99";
 	/* 05-data.hex's leaf and check, as their lines read. */
 	const char *leaf = "36 10 a6 86               leaf = 0x3610a686";
 	const char *check = "de 6c 51 34               check = 0xde6c5134";
@@ -1307,12 +1309,12 @@ Test(vectors, the_checker_catches_faults)
 	expect_caught(hello, "00 00 01 03               ", "00 00 01 03 ", "expected a byte");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
 		      "00 00 01 03 00 00 00 00  nfiles = 259", "has 8 bytes");
-	expect_caught(hello, "66 86 37 5e               checksum = 0x6686375e",
-		      "66 86 37 50               checksum = 0x66863750", "CRC-32 of the bytes");
+	expect_caught(hello, "1f b8 4e d3               checksum = 0x1fb84ed3",
+		      "1f b8 4e d0               checksum = 0x1fb84ed0", "CRC-32 of the bytes");
 	expect_caught(hello, "c5 7f                     magic = 0xc57f",
 		      "c5 7e                     magic = 0xc57e", "cft-protocol(7) says");
-	expect_caught(hello, "07                        version = 7",
-		      "05                        version = 5", "cft-protocol(7) is version 7");
+	expect_caught(hello, "08                        version = 8",
+		      "05                        version = 5", "cft-protocol(7) is version 8");
 	expect_caught(hello, "00 04 00 00               block_size = 262144\n"
 			     "00 00 01 03               nfiles = 259",
 		      "00 00 01 03               nfiles = 259\n"
@@ -1324,22 +1326,22 @@ Test(vectors, the_checker_catches_faults)
 	 * left as it was; a field dropped; the tag computed over the checksum
 	 * as written rather than as zero; a whole SHA-256 where the man page
 	 * keeps 16 bytes; no tag; a field after it. */
-	expect_caught(hello, tag, "d5 c6 d6 39 7e c7 88 2e   tag = d5c6d6397ec7882e16a79c4882cc3e71\n"
-				  "16 a7 9c 48 82 cc 3e 71", "short SHA-256 of the 82 bytes");
+	expect_caught(hello, tag, "47 06 a4 aa 1b c8 f2 2e   tag = 4706a4aa1bc8f22eb96ee951d2b3b571\n"
+				  "b9 6e e9 51 d2 b3 b5 71", "short SHA-256 of the 86 bytes");
 	expect_caught(hello, "00 00 01 03               nfiles = 259",
-		      "00 00 01 04               nfiles = 260", "short SHA-256 of the 82 bytes");
+		      "00 00 01 04               nfiles = 260", "short SHA-256 of the 86 bytes");
 	expect_caught(hello, "00 00 00 00               features = 0\n", "",
-		      "short SHA-256 of the 78 bytes");
-	expect_caught(hello, tag, "8b 68 03 0b 1b 81 b8 5c   tag = 8b68030b1b81b85c3bde127f06d9e6e1\n"
-				  "3b de 12 7f 06 d9 e6 e1", "(checksum as zero)");
-	expect_caught(hello, tag, "d5 c6 d6 39 7e c7 88 04   tag = d5c6d6397ec7880416a79c4882cc3e1c"
-				  "46e444798f768b6eb2a9f8ec4b7d81d8\n"
-				  "16 a7 9c 48 82 cc 3e 1c\n"
-				  "46 e4 44 79 8f 76 8b 6e\n"
-				  "b2 a9 f8 ec 4b 7d 81 d8", "tag has 32 bytes; cft-protocol(7) gives it 16");
+		      "short SHA-256 of the 82 bytes");
+	expect_caught(hello, tag, "f6 75 6e b6 68 1b 4a 8f   tag = f6756eb6681b4a8fe0312f868234ccb1\n"
+				  "e0 31 2f 86 82 34 cc b1", "(checksum as zero)");
+	expect_caught(hello, tag, "47 06 a4 aa 1b c8 f2 b9   tag = 4706a4aa1bc8f2b9b96ee951d2b3b599"
+				  "3a78a38f694da1d9098271fdcf73f4ac\n"
+				  "b9 6e e9 51 d2 b3 b5 99\n"
+				  "3a 78 a3 8f 69 4d a1 d9\n"
+				  "09 82 71 fd cf 73 f4 ac", "tag has 32 bytes; cft-protocol(7) gives it 16");
 	expect_caught(hello, tag, "", "HELLO ends with its tag");
-	expect_caught(hello, "16 a7 9c 48 82 cc 3e 1c",
-		      "16 a7 9c 48 82 cc 3e 1c\n00 00 00 00               features = 0",
+	expect_caught(hello, "b9 6e e9 51 d2 b3 b5 99",
+		      "b9 6e e9 51 d2 b3 b5 99\n00 00 00 00               features = 0",
 		      "4 bytes follow it");
 
 	/* DATA's leaf: a wrong byte; the payload changed under it; none.  Its

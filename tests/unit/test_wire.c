@@ -8,7 +8,7 @@
 #include "cft/wire.h"
 
 static const uint8_t name[] = "report.pdf";
-static const uint8_t payload[CFT_CHUNK_SIZE] = { 1, 2, 3 };
+static const uint8_t payload[CFT_CHUNK_SIZE_MAX] = { 1, 2, 3 };
 /* 94 chunks, every other one held; the 2 bits past the end are zero. */
 static const uint8_t map94[12] = { 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
 				   0x55, 0x55, 0x55, 0x55, 0x55, 0x15 };
@@ -25,7 +25,8 @@ static void sample(unsigned type, struct wire_msg *m)
 	m->session = 0x0123456789abcdefull;
 	switch (type) {
 	case WIRE_HELLO:
-		m->u.hello = (struct wire_hello){ .block_size = 65536, .nfiles = 3 };
+		m->u.hello = (struct wire_hello){ .block_size = 65536, .nfiles = 3,
+						  .chunk_size = CFT_CHUNK_SIZE };
 		memset(m->u.hello.cookie, 0xc0, CFT_COOKIE_LEN);
 		break;
 	case WIRE_HELLO_ACK:
@@ -51,10 +52,11 @@ static void sample(unsigned type, struct wire_msg *m)
 		m->u.data.check = wire_data_check(&m->u.data);
 		break;
 	case WIRE_ZDATA:
-		/* The largest a compressed payload may be (the bytes need not
-		 * be a zlib stream for the codec: the receiver expands them). */
+		/* The largest a compressed payload may be with the default
+		 * chunks (the bytes need not be a zlib stream for the codec:
+		 * the receiver expands them). */
 		m->u.data = (struct wire_data){ .seq = 7, .file = 1, .block = 9, .chunk = 3,
-						.len = WIRE_ZDATA_PAYLOAD_MAX,
+						.len = (uint16_t)wire_zdata_max(CFT_CHUNK_SIZE),
 						.leaf = 0x12345678u, .payload = payload };
 		m->u.data.check = wire_data_check(&m->u.data);
 		break;
@@ -393,10 +395,13 @@ Test(wire, oversize_length_fields_are_refused)
 	poke16(buf, (size_t)n, WIRE_HDR_LEN + 32, (uint16_t)(sizeof(name)));
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_TRUNCATED);
 
-	/* DATA length: zero and past the chunk size. */
+	/* DATA length: zero and past the largest chunk size (a session's own
+	 * is the receiver's to hold it to); more than the datagram holds. */
 	n = encode(WIRE_DATA, buf);
-	poke16(buf, (size_t)n, WIRE_HDR_LEN + 14, CFT_CHUNK_SIZE + 1);
+	poke16(buf, (size_t)n, WIRE_HDR_LEN + 14, CFT_CHUNK_SIZE_MAX + 1);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
+	poke16(buf, (size_t)n, WIRE_HDR_LEN + 14, CFT_CHUNK_SIZE + 1);
+	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_TRUNCATED);
 	poke16(buf, (size_t)n, WIRE_HDR_LEN + 14, 0);
 	cr_assert_eq(wire_decode(buf, (size_t)n, &m), CFT_E_MALFORMED);
 
@@ -425,6 +430,7 @@ Test(wire, oversize_length_fields_are_refused)
 
 Test(wire, encoder_refuses_out_of_range_fields)
 {
+	static uint8_t big[CFT_DATAGRAM_BIG_MAX];
 	uint8_t buf[CFT_DATAGRAM_MAX];
 	struct wire_msg m;
 
@@ -444,14 +450,22 @@ Test(wire, encoder_refuses_out_of_range_fields)
 	m.u.status.name = long_name;
 	m.u.status.name_len = CFT_PATH_MAX;
 	cr_assert_gt(wire_encode(&m, buf, sizeof(buf)), 0, "a verified report of the longest name");
+	/* DATA: the largest chunk fits the largest datagram, one byte more
+	 * does not; a default chunk's DATA fits the default datagram. */
 	sample(WIRE_DATA, &m);
-	m.u.data.len = CFT_CHUNK_SIZE + 1;
-	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
-	/* ZDATA: the compressed payload at its limit fits, one byte past not. */
+	m.u.data.len = CFT_CHUNK_SIZE_MAX;
+	cr_assert_leq(wire_encode(&m, big, sizeof(big)), CFT_DATAGRAM_BIG_MAX);
+	cr_assert_gt(wire_encode(&m, big, sizeof(big)), 0);
+	m.u.data.len = CFT_CHUNK_SIZE_MAX + 1;
+	cr_assert_eq(wire_encode(&m, big, sizeof(big)), CFT_E_MALFORMED);
+	/* ZDATA: the compressed payload at its limit fits, one byte past not;
+	 * with the default chunks, exactly the default datagram. */
 	sample(WIRE_ZDATA, &m);
 	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_DATAGRAM_MAX);
+	m.u.data.len = WIRE_ZDATA_PAYLOAD_MAX;
+	cr_assert_eq(wire_encode(&m, big, sizeof(big)), CFT_DATAGRAM_BIG_MAX);
 	m.u.data.len = WIRE_ZDATA_PAYLOAD_MAX + 1;
-	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
+	cr_assert_eq(wire_encode(&m, big, sizeof(big)), CFT_E_MALFORMED);
 	/* The decoder refuses empty DATA and SUMS, so the encoder must too. */
 	m.u.data.len = 0;
 	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
@@ -654,4 +668,92 @@ Test(wire, proto_send_encodes_into_lent_room)
 	cr_assert_eq(without.copies, 1);
 	cr_assert_eq(without.copied, (size_t)n);
 	cr_assert_eq(memcmp(without.room, want, (size_t)n), 0);
+}
+
+/*
+ * A HELLO for larger chunks than the default is as large as the largest
+ * DATA they make, its padding zeros: that it arrives shows the path carries
+ * them.  At the largest chunk size and past it; padding short, long or not
+ * zeros is damage (every check resealed over it, so the layout is the
+ * fault); the default chunks' HELLO is not padded.
+ */
+Test(wire, hello_is_padded_to_its_chunks)
+{
+	static uint8_t buf[CFT_DATAGRAM_BIG_MAX + 1];
+	const uint32_t sizes[] = { CFT_CHUNK_SIZE, CFT_CHUNK_SIZE + 1, 4096, 12288,
+				   CFT_CHUNK_SIZE_MAX };
+	struct wire_msg m, d;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t want = sizes[i] > CFT_CHUNK_SIZE ? sizes[i] + CFT_DATAGRAM_OVERHEAD :
+			      WIRE_HELLO_LEN;
+		int n;
+
+		sample(WIRE_HELLO, &m);
+		m.u.hello.chunk_size = sizes[i];
+		n = wire_encode(&m, buf, sizeof(buf));
+		cr_assert_eq(n, (int)want, "chunks of %u: %d bytes", sizes[i], n);
+		cr_assert_eq(wire_hello_len(sizes[i]), want);
+		cr_assert_eq(wire_decode(buf, (size_t)n, &d), 0, "chunks of %u", sizes[i]);
+		cr_assert_eq(d.u.hello.chunk_size, sizes[i]);
+		/* One byte short, one more: refused. */
+		wire_reseal_all(buf, (size_t)n - 1);
+		cr_assert_lt(wire_decode(buf, (size_t)n - 1, &d), 0, "chunks of %u", sizes[i]);
+		n = wire_encode(&m, buf, sizeof(buf));
+		buf[n] = 0;
+		wire_reseal_all(buf, (size_t)n + 1);
+		cr_assert_eq(wire_decode(buf, (size_t)n + 1, &d), CFT_E_MALFORMED);
+		if (sizes[i] <= CFT_CHUNK_SIZE)
+			continue;
+		/* Padding that is not zeros. */
+		n = wire_encode(&m, buf, sizeof(buf));
+		buf[n - WIRE_TAG_LEN - 1] = 1;
+		wire_reseal_all(buf, (size_t)n);
+		cr_assert_eq(wire_decode(buf, (size_t)n, &d), CFT_E_MALFORMED);
+	}
+	cr_assert_eq(WIRE_HELLO_LEN, 102, "cft-protocol(7) gives a HELLO 102 bytes");
+	cr_assert_eq(CFT_CHUNK_SIZE + CFT_DATAGRAM_OVERHEAD, CFT_DATAGRAM_MAX);
+	/* Past the largest chunks: no HELLO can ask for them. */
+	sample(WIRE_HELLO, &m);
+	m.u.hello.chunk_size = CFT_CHUNK_SIZE_MAX + 1;
+	cr_assert_eq(wire_encode(&m, buf, sizeof(buf)), CFT_E_MALFORMED);
+	cr_assert_eq(wire_hello_len(CFT_CHUNK_SIZE_MAX + 1), 0);
+	m.u.hello.chunk_size = CFT_CHUNK_SIZE_MAX;
+	cr_assert_gt(wire_encode(&m, buf, sizeof(buf)), 0);
+	buf[WIRE_HDR_LEN + 16 + 2] = 0x41;	/* chunk_size 16384 -> 16640 */
+	wire_reseal_all(buf, CFT_DATAGRAM_BIG_MAX);
+	cr_assert_eq(wire_decode(buf, CFT_DATAGRAM_BIG_MAX, &d), CFT_E_MALFORMED);
+	/* Nor any datagram longer than the largest. */
+	cr_assert_eq(wire_decode(buf, CFT_DATAGRAM_BIG_MAX + 1, &d), CFT_E_MALFORMED);
+}
+
+/*
+ * The chunk a route's MTU takes: its datagram, the IP header (20 for IPv4,
+ * 40 for IPv6) and UDP's 8 in one packet, in steps of 4096 up to 16384; at
+ * each step's exact fit and one byte short of it; the default below, and
+ * when the MTU is unknown.  Then the length of a chunk at a block's end.
+ */
+Test(wire, the_chunk_a_route_takes)
+{
+	const long v4 = 20 + 8 + CFT_DATAGRAM_OVERHEAD, v6 = 40 + 8 + CFT_DATAGRAM_OVERHEAD;
+
+	cr_assert_eq(proto_path_chunk(65536, AF_INET), CFT_CHUNK_SIZE_MAX);	/* loopback */
+	cr_assert_eq(proto_path_chunk(65536, AF_INET6), CFT_CHUNK_SIZE_MAX);
+	for (uint32_t c = CFT_CHUNK_SIZE_STEP; c <= CFT_CHUNK_SIZE_MAX; c += CFT_CHUNK_SIZE_STEP) {
+		uint32_t below = c == CFT_CHUNK_SIZE_STEP ? CFT_CHUNK_SIZE : c - CFT_CHUNK_SIZE_STEP;
+
+		cr_assert_eq(proto_path_chunk(c + v4, AF_INET), c);
+		cr_assert_eq(proto_path_chunk(c + v4 - 1, AF_INET), below, "%u, a byte short", c);
+		cr_assert_eq(proto_path_chunk(c + v6, AF_INET6), c);
+		cr_assert_eq(proto_path_chunk(c + v6 - 1, AF_INET6), below);
+	}
+	cr_assert_eq(proto_path_chunk(9000, AF_INET), 8192u);		/* jumbo frames */
+	cr_assert_eq(proto_path_chunk(1500, AF_INET), CFT_CHUNK_SIZE);
+	cr_assert_eq(proto_path_chunk(1280, AF_INET6), CFT_CHUNK_SIZE);	/* and less: as before */
+	cr_assert_eq(proto_path_chunk(-1, AF_INET), CFT_CHUNK_SIZE);
+	cr_assert_eq(proto_chunk_len(8192 + 100, 2, 4096), 100);
+	cr_assert_eq(proto_chunk_len(8192 + 100, 1, 4096), 4096);
+	cr_assert_eq(proto_chunk_len(8192 + 100, 3, 4096), 0);
+	cr_assert_eq(wire_chunks(8192 + 100, 4096), 3u);
+	cr_assert_eq(wire_chunks(CFT_BLOCK_SIZE_MAX, CFT_CHUNK_SIZE), CFT_CHUNKS_MAX);
 }
