@@ -49,6 +49,12 @@
 /* The largest datagram of any kind: a full DATA of the largest chunk, or the
  * HELLO that asks for it. */
 #define CFT_DATAGRAM_BIG_MAX (CFT_CHUNK_SIZE_MAX + CFT_DATAGRAM_OVERHEAD)
+/* A session of larger chunks whose receiver answers, but has counted none
+ * of the DATA on its way for this long, in microseconds, takes the path to
+ * have stopped carrying them (a route or a tunnel changed, or a smaller MTU
+ * was learned): it opens again with the default chunks, for the rest of the
+ * run. */
+#define CFT_CHUNK_STALL_US 2000000
 
 /*
  * Block size range, in bytes.  A block is the unit of the cryptographic digest

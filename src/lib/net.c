@@ -243,6 +243,22 @@ int net_udp_socket(const struct net_addr *bind_to, int family)
 	return fd;
 }
 
+int net_set_dontfrag(int fd, bool on)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int v;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET6) {
+		v = on ? IPV6_PMTUDISC_DO : IPV6_PMTUDISC_WANT;
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof(v));
+	}
+	v = on ? IP_PMTUDISC_DO : IP_PMTUDISC_WANT;
+	return setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+}
+
 long net_path_mtu(int fd)
 {
 	struct sockaddr_storage ss;
@@ -382,10 +398,15 @@ void net_batch_flush(int fd, struct net_batch *b)
 			continue;
 		}
 		/* The run that failed: a kernel or a device without
-		 * segmentation says so once; from then on, one a message. */
+		 * segmentation says so once; from then on, one a message.
+		 * Segments longer than the route's MTU fail the whole run
+		 * (EMSGSIZE): each datagram then goes on its own, and only
+		 * those too long for the route are lost. */
 		if (count[done] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
 					errno == EOPNOTSUPP)) {
 			b->gso = false;
+			send_singly(fd, b, first[done], count[done]);
+		} else if (count[done] > 1 && errno == EMSGSIZE) {
 			send_singly(fd, b, first[done], count[done]);
 		}
 		done++;		/* otherwise a loss, which the protocol repairs */

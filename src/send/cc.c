@@ -227,7 +227,8 @@ static void startup_spread(struct cc *cc, const struct cc_sent *s, uint32_t seq,
 		cc->spread_seq = seq;
 		return;
 	}
-	if (seq - cc->spread_seq < CFT_CC_SPREAD_MIN || s->at < cc->spread_sent_at ||
+	if (seq - cc->spread_seq < units(cc, CFT_CC_SPREAD_MIN, CC_CWND_FLOOR / 2) ||
+	    s->at < cc->spread_sent_at ||
 	    now <= cc->spread_at)
 		return;
 	sent_us = s->at - cc->spread_sent_at;

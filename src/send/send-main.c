@@ -116,7 +116,24 @@ struct send_run {
 	struct net_addr addrs[CFT_ADDRS_MAX];	/* what it resolves to */
 	unsigned naddrs, at;		/* ... how many, and the one in use */
 	unsigned refused;		/* port unreachable replies from it so far */
+	int dontfrag;			/* the socket's: 1 on, 0 off, -1 not set */
 };
+
+/*
+ * While datagrams larger than the default may leave (a padded HELLO, DATA of
+ * larger chunks), the socket refuses to cut them in IP fragments: a chunk
+ * the path does not carry whole must be lost, not arrive in pieces that
+ * cost it whole when one is lost; the sender then takes the default chunks
+ * (cft-protocol(7), Chunks).  The default chunks keep the system's way,
+ * which fragments them on a path of an MTU below 1500.
+ */
+static void set_dontfrag(struct send_run *r)
+{
+	int on = send_large_datagrams(r->s);
+
+	if (on != r->dontfrag && net_set_dontfrag(r->out.fd, on) == 0)
+		r->dontfrag = on;
+}
 
 static unsigned run_fds(void *ctx, int *fds, unsigned cap)
 {
@@ -182,6 +199,7 @@ static void run_refused(void *ctx, unsigned which, uint64_t now)
 		close(r->out.fd);
 		r->out.fd = fd;
 		r->refused = 0;
+		r->dontfrag = -1;
 		send_peer_moved(r->s, now, route_chunk(r));
 		net_addr_str(&r->addrs[r->at], next, sizeof(next));
 		log_verbose("%s: nothing listens at %s; trying %s", r->peer, shown, next);
@@ -210,6 +228,7 @@ static void run_flush(void *ctx)
 {
 	struct send_run *r = ctx;
 
+	set_dontfrag(r);
 	net_out_flush(&r->out);
 }
 
@@ -362,6 +381,8 @@ static int run(struct send_run *r, const struct send_opts *o, struct tree *t,
 		return CFT_EXIT_LOCAL;
 	}
 	r->rep.s = r->s;
+	r->dontfrag = -1;
+	set_dontfrag(r);
 	r->rep.started = r->rep.last_repairs = util_now_us();
 	send_start(r->s, r->rep.started);
 	if (loop_run(&loop) != 0) {

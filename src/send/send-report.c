@@ -52,6 +52,10 @@ void send_report_event(void *ctx, const struct send_event *ev)
 			    send_stats(r->s)->chunk_size > CFT_CHUNK_SIZE ?
 			    " (the path carries them)" : "");
 		break;
+	case SEND_EV_SMALLER:
+		log_verbose("%s: the path stopped carrying larger datagrams; starting the "
+			    "session again with %u-byte chunks", name, CFT_CHUNK_SIZE);
+		break;
 	case SEND_EV_RECONNECTED:
 		log_verbose("%s: the receiver restarted; starting the session again", name);
 		break;

@@ -56,6 +56,12 @@ bool send_held(const struct send_session *s)
 	return s->held;
 }
 
+bool send_large_datagrams(const struct send_session *s)
+{
+	return s->chunk > CFT_CHUNK_SIZE ||
+	       (s->phase == SEND_HELLO && s->cfg.chunk_max > CFT_CHUNK_SIZE);
+}
+
 void send_peer_moved(struct send_session *s, uint64_t now, uint32_t chunk_max)
 {
 	/* Its HELLOs ask for what that route takes, under a new id (nothing
@@ -397,6 +403,35 @@ static void on_status_now(struct send_session *s, uint64_t now, const struct wir
 		send_verify_report(s, now, rep);
 }
 
+static void reopen(struct send_session *s, uint64_t now, enum send_event_kind why);
+
+/*
+ * The receiver answers, but for CFT_CHUNK_STALL_US DATA of ours has been on
+ * its way and none has reached it: in a session of larger chunks, the path
+ * that carried the padded HELLO no longer carries datagrams that large (a
+ * route or a tunnel changed with no ICMP to say so, or one said so and the
+ * socket refuses them now).  The session opens again with the default
+ * chunks, for the rest of the run, and the receiver checks what it holds of
+ * the file.  Returns true when it did.
+ */
+static bool chunks_stalled(struct send_session *s, uint64_t now)
+{
+	const struct flow *f = &s->data.flow;
+
+	if (s->chunk <= CFT_CHUNK_SIZE || f->st_count != s->stall.count ||
+	    f->tx_seq == f->ack_seq || !s->stall.since) {
+		s->stall.count = f->st_count;	/* arrived, or none on the way */
+		s->stall.since = now;
+		return false;
+	}
+	if (now - s->stall.since < CFT_CHUNK_STALL_US)
+		return false;
+	s->stall.since = 0;
+	s->cfg.chunk_max = CFT_CHUNK_SIZE;
+	reopen(s, now, SEND_EV_SMALLER);
+	return true;
+}
+
 static void on_status(struct send_session *s, uint64_t now, const struct wire_status *rep)
 {
 	uint32_t seen = rep->rx_seq, probe_seq;
@@ -437,15 +472,13 @@ static void on_status(struct send_session *s, uint64_t now, const struct wire_st
 		return;		/* an answer from an earlier round */
 	flow_on_counts(&s->data.flow, now, rep->rx_seq, rep->rx_count);
 	send_heard(s, now);
+	if (chunks_stalled(s, now))
+		return;
 	on_status_now(s, now, rep, seen);
 }
 
-/*
- * The receiver no longer knows us: it restarted.  Open the session again and
- * offer the current file again; the receiver checks what it kept of it and
- * only what it lacks is sent.  Committed files stay committed.
- */
-void send_reconnect(struct send_session *s, uint64_t now)
+/* The session again, from its HELLO, said as `why` (an event). */
+static void reopen(struct send_session *s, uint64_t now, enum send_event_kind why)
 {
 	if (s->phase == SEND_HELLO)
 		return;
@@ -456,7 +489,7 @@ void send_reconnect(struct send_session *s, uint64_t now)
 		s->stats.file = s->cur = s->behind.file;
 		s->behind.active = false;
 	}
-	send_event(s, SEND_EV_RECONNECTED);
+	send_event(s, why);
 	vread_cancel(&s->vread);
 	s->v_asked = false;
 	feed_stop(&s->data.feed);
@@ -472,6 +505,16 @@ void send_reconnect(struct send_session *s, uint64_t now)
 	s->data.flow.backoffs = 0;
 	s->last_heard = now;
 	s->data.flow.t_retx = now;	/* HELLO at the next timer call */
+}
+
+/*
+ * The receiver no longer knows us: it restarted.  Open the session again and
+ * offer the current file again; the receiver checks what it kept of it and
+ * only what it lacks is sent.  Committed files stay committed.
+ */
+void send_reconnect(struct send_session *s, uint64_t now)
+{
+	reopen(s, now, SEND_EV_RECONNECTED);
 }
 
 /* An ERROR is believed only if it refers to what it answers: our HELLO, or

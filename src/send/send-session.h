@@ -46,6 +46,9 @@ bool send_answered(const struct send_session *s);
 /* Does the receiver check what it holds of the current file (a partial
  * file, or the final one), rather than receive it afresh? */
 bool send_held(const struct send_session *s);
+/* May datagrams larger than CFT_DATAGRAM_MAX leave now (a padded HELLO, or
+ * DATA of the session's larger chunks)? */
+bool send_large_datagrams(const struct send_session *s);
 /* The datagrams go to another of the receiver's addresses from now on,
  * whose route takes chunks of up to chunk_max bytes (send_path_chunk). */
 void send_peer_moved(struct send_session *s, uint64_t now, uint32_t chunk_max);

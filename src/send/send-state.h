@@ -36,6 +36,10 @@ struct send_session {
 	 * decides the session's chunks.  `other` is the one not taken. */
 	uint8_t hello_big[CFT_DIGEST_LEN];
 	uint8_t hello_other[CFT_DIGEST_LEN];
+	struct {			/* larger chunks no longer arriving? */
+		uint32_t count;		/* the receiver's DATA count ... */
+		uint64_t since;		/* ... unchanged, DATA on its way, since */
+	} stall;
 	uint8_t hello_sent[CFT_DIGEST_LEN];	/* SHA-256 of the HELLO datagram */
 	uint64_t hello_at;			/* when the last HELLO went */
 	uint8_t cookie[CFT_COOKIE_LEN];		/* the receiver's, for this session */

@@ -77,7 +77,29 @@ for mtu in 1500 9000; do
 	assert_same "$T/src" "$T/ns/src"
 	rm "$T/ns/src"
 done
-kill -TERM "$pid"; wait "$pid" 2>/dev/null
 [ "$(chunk_of "$T/mtu1500.json")" = 1400 ] || fail "MTU 1500: chunks of $(chunk_of "$T/mtu1500.json")"
 [ "$(chunk_of "$T/mtu9000.json")" = 8192 ] || fail "MTU 9000: chunks of $(chunk_of "$T/mtu9000.json")"
 note "a link of MTU 1500: 1400-byte chunks; of MTU 9000: 8192"
+
+# The path stops carrying 8 KiB datagrams half way (slowed by --bwlimit so
+# that it is half way): the receiving end's MTU drops with nothing said to
+# the sender (a black hole), or the sending end's drops (its socket then
+# refuses them).  Each time the sender opens the session again with the
+# default chunks and the receiver checks what it holds.
+for side in B A; do
+	ip -n "$NS_A" link set "$NETNS_DEV_A" mtu 9000
+	ip -n "$NS_B" link set "$NETNS_DEV_B" mtu 9000
+	if [ $side = B ]; then ns=$NS_B dev=$NETNS_DEV_B; else ns=$NS_A dev=$NETNS_DEV_A; fi
+	( sleep 1; ip -n "$ns" link set "$dev" mtu 1500 ) & drop=$!
+	ip netns exec "$NS_A" "$BIN/cft-send" -v --json --bwlimit 1M "$T/src" 10.197.0.2:7411 \
+		>"$T/drop$side.json" 2>"$T/send.log" || fail "MTU dropped at $side: exit $?"
+	wait "$drop"
+	assert_same "$T/src" "$T/ns/src"
+	rm "$T/ns/src"
+	grep -q "stopped carrying larger datagrams" "$T/send.log" ||
+		fail "MTU dropped at $side: the sender did not say it took smaller chunks"
+	[ "$(chunk_of "$T/drop$side.json")" = 1400 ] ||
+		fail "MTU dropped at $side: chunks of $(chunk_of "$T/drop$side.json") at the end"
+done
+kill -TERM "$pid"; wait "$pid" 2>/dev/null
+note "the MTU dropped half way, at either end: on with 1400-byte chunks, verified"
