@@ -54,9 +54,10 @@ int net_udp_socket(const struct net_addr *bind_to, int family);
  * packet; -1 when it cannot tell.  What the path beyond the first hop
  * carries only a datagram that arrives can show. */
 long net_path_mtu(int fd);
-/* Datagrams longer than the route's MTU refused (EMSGSIZE, a loss) rather
- * than cut in IP fragments, with `on`; the system's default without.
- * Returns 0 or -1 (errno). */
+/* With `on`, datagrams go with the don't-fragment bit, and those longer
+ * than the route's MTU are refused (EMSGSIZE, a loss) rather than cut in IP
+ * fragments (IP_PMTUDISC_DO); without, Linux's default way
+ * (IP_PMTUDISC_WANT: they are cut).  Returns 0 or -1 (errno). */
 int net_set_dontfrag(int fd, bool on);
 /* Send one datagram; a full buffer or an ICMP error counts as loss. */
 void net_send(int fd, const struct net_addr *to, const uint8_t *buf, size_t len);

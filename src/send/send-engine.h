@@ -76,7 +76,7 @@ enum send_event_kind {
 	SEND_EV_CHECKED,		/* a dry run's answer for the file is in */
 	SEND_EV_RECONNECTED,		/* the receiver restarted: session again */
 	SEND_EV_SMALLER,		/* larger chunks stopped arriving: session
-					 * again with the default chunks */
+					 * again with smaller ones */
 	SEND_EV_FAILED,			/* the session failed: send_outcome, send_error */
 };
 

@@ -117,7 +117,11 @@ struct send_run {
 	unsigned naddrs, at;		/* ... how many, and the one in use */
 	unsigned refused;		/* port unreachable replies from it so far */
 	int dontfrag;			/* the socket's: 1 on, 0 off, -1 not set */
+	uint64_t route_at;		/* its route's MTU last looked at */
 };
+
+/* How often the route's MTU is looked at while larger datagrams may go. */
+#define ROUTE_CHECK_US 100000
 
 /*
  * While datagrams larger than the default may leave (a padded HELLO, DATA of
@@ -215,6 +219,13 @@ static void run_tick(void *ctx, uint64_t now)
 {
 	struct send_run *r = ctx;
 
+	/* An ICMP may have told the kernel that the path takes less than the
+	 * HELLO showed: the socket refuses larger datagrams from then on.  A
+	 * look every ROUTE_CHECK_US, not every wake-up. */
+	if (now - r->route_at >= ROUTE_CHECK_US && send_large_datagrams(r->s)) {
+		r->route_at = now;
+		send_route_mtu(r->s, now, route_chunk(r));
+	}
 	send_on_timer(r->s, now);
 	send_report_tick(&r->rep, now);
 }

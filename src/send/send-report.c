@@ -54,7 +54,7 @@ void send_report_event(void *ctx, const struct send_event *ev)
 		break;
 	case SEND_EV_SMALLER:
 		log_verbose("%s: the path stopped carrying larger datagrams; starting the "
-			    "session again with %u-byte chunks", name, CFT_CHUNK_SIZE);
+			    "session again with smaller chunks", name);
 		break;
 	case SEND_EV_RECONNECTED:
 		log_verbose("%s: the receiver restarted; starting the session again", name);

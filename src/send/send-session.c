@@ -405,31 +405,51 @@ static void on_status_now(struct send_session *s, uint64_t now, const struct wir
 
 static void reopen(struct send_session *s, uint64_t now, enum send_event_kind why);
 
+/* Take chunks of at most `chunk_max` bytes from now on: the session opens
+ * again if its own are larger (the receiver checks what it holds of the
+ * file), or its HELLOs ask again if it is not open yet. */
+static void smaller_chunks(struct send_session *s, uint64_t now, uint32_t chunk_max)
+{
+	s->cfg.chunk_max = chunk_max;
+	s->stall.since = 0;
+	if (s->phase == SEND_HELLO)
+		send_next_session(s);	/* nothing was answered for the old */
+	else if (s->chunk > chunk_max)
+		reopen(s, now, SEND_EV_SMALLER);
+}
+
 /*
- * The receiver answers, but for CFT_CHUNK_STALL_US DATA of ours has been on
- * its way and none has reached it: in a session of larger chunks, the path
- * that carried the padded HELLO no longer carries datagrams that large (a
- * route or a tunnel changed with no ICMP to say so, or one said so and the
- * socket refuses them now).  The session opens again with the default
- * chunks, for the rest of the run, and the receiver checks what it holds of
- * the file.  Returns true when it did.
+ * In the data phase of a session of larger chunks, the receiver answers, but
+ * DATA of ours has been on its way (sent, and not acknowledged, or sent
+ * since) for CFT_CHUNK_STALL_US (or 8 round trips) and it has counted none:
+ * the path that carried the padded HELLO no longer carries datagrams that
+ * large (a route or a tunnel changed, and no ICMP said so).  The session
+ * opens again with the default chunks, for the rest of the run.  Returns
+ * true when it did.  The other phases send no DATA, and say nothing of it.
  */
 static bool chunks_stalled(struct send_session *s, uint64_t now)
 {
 	const struct flow *f = &s->data.flow;
+	bool on_way = f->tx_seq != f->ack_seq || f->tx_seq != s->stall.seq;
+	uint64_t wait = 8 * f->cc.rtt_avg;
 
-	if (s->chunk <= CFT_CHUNK_SIZE || f->st_count != s->stall.count ||
-	    f->tx_seq == f->ack_seq || !s->stall.since) {
+	if (s->phase != SEND_DATA || s->chunk <= CFT_CHUNK_SIZE ||
+	    f->st_count != s->stall.count || !on_way || !s->stall.since) {
 		s->stall.count = f->st_count;	/* arrived, or none on the way */
+		s->stall.seq = f->tx_seq;
 		s->stall.since = now;
 		return false;
 	}
-	if (now - s->stall.since < CFT_CHUNK_STALL_US)
+	if (now - s->stall.since < (wait > CFT_CHUNK_STALL_US ? wait : CFT_CHUNK_STALL_US))
 		return false;
-	s->stall.since = 0;
-	s->cfg.chunk_max = CFT_CHUNK_SIZE;
-	reopen(s, now, SEND_EV_SMALLER);
+	smaller_chunks(s, now, CFT_CHUNK_SIZE);
 	return true;
+}
+
+void send_route_mtu(struct send_session *s, uint64_t now, uint32_t chunk_max)
+{
+	if (chunk_max < s->cfg.chunk_max && send_large_datagrams(s))
+		smaller_chunks(s, now, chunk_max);
 }
 
 static void on_status(struct send_session *s, uint64_t now, const struct wire_status *rep)

@@ -49,6 +49,10 @@ bool send_held(const struct send_session *s);
 /* May datagrams larger than CFT_DATAGRAM_MAX leave now (a padded HELLO, or
  * DATA of the session's larger chunks)? */
 bool send_large_datagrams(const struct send_session *s);
+/* The route to the receiver now takes chunks of at most chunk_max bytes
+ * (proto_path_chunk of its MTU, which an ICMP may have lowered): a session
+ * or HELLO of larger chunks starts again with what it takes. */
+void send_route_mtu(struct send_session *s, uint64_t now, uint32_t chunk_max);
 /* The datagrams go to another of the receiver's addresses from now on,
  * whose route takes chunks of up to chunk_max bytes (send_path_chunk). */
 void send_peer_moved(struct send_session *s, uint64_t now, uint32_t chunk_max);

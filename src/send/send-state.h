@@ -39,6 +39,7 @@ struct send_session {
 	struct {			/* larger chunks no longer arriving? */
 		uint32_t count;		/* the receiver's DATA count ... */
 		uint64_t since;		/* ... unchanged, DATA on its way, since */
+		uint32_t seq;		/* ... when our last DATA was this */
 	} stall;
 	uint8_t hello_sent[CFT_DIGEST_LEN];	/* SHA-256 of the HELLO datagram */
 	uint64_t hello_at;			/* when the last HELLO went */
