@@ -243,15 +243,22 @@ int net_udp_socket(const struct net_addr *bind_to, int family)
 	return fd;
 }
 
-int net_set_dontfrag(int fd, bool on)
+/* The address family of a socket, or -1. */
+static int sock_family(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int v;
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+	return getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ? -1 : ss.ss_family;
+}
+
+int net_set_dontfrag(int fd, bool on)
+{
+	int family = sock_family(fd), v;
+
+	if (family < 0)
 		return -1;
-	if (ss.ss_family == AF_INET6) {
+	if (family == AF_INET6) {
 		v = on ? IPV6_PMTUDISC_DO : IPV6_PMTUDISC_WANT;
 		return setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof(v));
 	}
@@ -261,14 +268,12 @@ int net_set_dontfrag(int fd, bool on)
 
 long net_path_mtu(int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int mtu = -1;
+	int family = sock_family(fd), mtu = -1;
 	socklen_t n = sizeof(mtu);
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+	if (family < 0)
 		return -1;
-	if (ss.ss_family == AF_INET6) {
+	if (family == AF_INET6) {
 		if (getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &n) < 0)
 			return -1;
 	} else if (getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &n) < 0) {

@@ -250,3 +250,18 @@ flood_beside_send() {
 	[ "$FLOOD_GOT" -le $((3 * FLOOD_SENT)) ] ||
 		fail "answers of $FLOOD_GOT bytes to $FLOOD_SENT bytes sent (more than 3x)"
 }
+
+# namespaces_or_skip NAME NET WHAT: two network namespaces of the test's own
+# joined by veth (tests/netns.sh: NS_A holds NET.1, NS_B NET.2), removed when
+# the test ends; where they cannot be made (not root, no ip(8)) the test
+# says that WHAT is skipped and ends, passed.
+namespaces_or_skip() {
+	# shellcheck source=../netns.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/../netns.sh"
+	NS_A=$1-a$$ NS_B=$1-b$$
+	trap 'ip netns del "$NS_A" 2>/dev/null; ip netns del "$NS_B" 2>/dev/null; cleanup' EXIT
+	if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! netns_pair "$NS_A" "$NS_B" "$2"; then
+		note "namespaces not available here: $3 skipped"
+		exit 0
+	fi
+}

@@ -57,14 +57,7 @@ note "loopback: 16384-byte chunks; past a 1472-byte limit: 1400 ($big HELLO drop
 
 # A real link's MTU, between two namespaces this test creates (root, ip(8)):
 # 1500 gives the default chunks without trying more, 9000 gives 8 KiB.
-# shellcheck source=../netns.sh
-. "$(dirname "$0")/../netns.sh"
-NS_A=cftch-a$$ NS_B=cftch-b$$
-trap 'ip netns del "$NS_A" 2>/dev/null; ip netns del "$NS_B" 2>/dev/null; cleanup' EXIT
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! netns_pair "$NS_A" "$NS_B" 10.197.0; then
-	note "namespaces not available here: the link MTUs skipped"
-	exit 0
-fi
+namespaces_or_skip cftch 10.197.0 "the link MTUs"
 mkdir "$T/ns"
 ip netns exec "$NS_B" "$BIN/cft-recv" -v --insecure --listen 10.197.0.2:7411 "$T/ns" \
 	2>"$T/ns-recv.log" & pid=$!

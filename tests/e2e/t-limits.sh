@@ -62,6 +62,10 @@ expect_rc 1 "--jitter '60001'" "$S" $base --jitter 60001
 expect_rc 1 "--rate '0'" "$S" $base --rate 0
 expect_rc 1 "--queue '0'" "$S" $base --rate 1M --queue 0
 expect_rc 1 "--queue '60001'" "$S" $base --rate 1M --queue 60001
+expect_rc 1 "--max-size '0'" "$S" $base --max-size 0
+expect_rc 1 "--max-size '65536'" "$S" $base --max-size 65536
 expect_rc 0 "" "$S" $base --drop 100% --corrupt-bits 64 --reorder-depth 1024 --delay 60000 \
-	--jitter 60000 --duplicate-later 60000 --burst 1%,2%,3% --rate 1G --queue 60000
-note "cft-shim: probabilities 0..1, --corrupt-bits 1..64, --reorder-depth 1..1024, delays 0..60000 ms, --queue 1..60000 ms"
+	--jitter 60000 --duplicate-later 60000 --burst 1%,2%,3% --rate 1G --queue 60000 \
+	--max-size 65535
+expect_rc 0 "" "$S" $base --max-size 1
+note "cft-shim: probabilities 0..1, --corrupt-bits 1..64, --reorder-depth 1..1024, delays 0..60000 ms, --queue 1..60000 ms, --max-size 1..65535"

@@ -12,14 +12,8 @@ rc=0
 [ "$rc" = 1 ] && grep -q -- "--insecure" "$T/recv.err" ||
 	fail "a non-loopback --listen without --insecure: exit $rc, $(cat "$T/recv.err")"
 
-# shellcheck source=../netns.sh
-. "$(dirname "$0")/../netns.sh"
-NS_A=cftlo-a$$ NS_B=cftlo-b$$
-trap 'ip netns del "$NS_A" 2>/dev/null; ip netns del "$NS_B" 2>/dev/null; cleanup' EXIT
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! netns_pair "$NS_A" "$NS_B" 10.198.0; then
-	note "refused at start without --insecure; namespaces not available here: the rest skipped"
-	exit 0
-fi
+note "refused at start without --insecure"
+namespaces_or_skip cftlo 10.198.0 "the rest"
 random_file "$T/src" 200000 2
 
 # A wildcard address, no --insecure: the other namespace gets nothing.

@@ -360,3 +360,87 @@ Test(session, the_first_answer_to_the_pair_of_hellos_decides_the_chunks)
 		send_free(s);
 	}
 }
+
+/* A RECEIVING STATUS of session `id` for file 0, round 0, the offer the
+ * FILE `file` carried, that has seen no DATA at all. */
+static void status_nothing(struct send_session *s, uint64_t now, uint64_t id,
+			   const struct wire_msg *file)
+{
+	uint8_t buf[CFT_DATAGRAM_MAX];
+	struct wire_msg m;
+	int n;
+
+	proto_msg(&m, id, WIRE_STATUS);
+	m.u.status.file = 0;
+	m.u.status.state = WIRE_FS_RECEIVING;
+	memcpy(m.u.status.offer, file->u.file.offer, CFT_SHORT_DIGEST_LEN);
+	n = wire_encode(&m, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	send_on_datagram(s, now, buf, (size_t)n);
+}
+
+/*
+ * A session of 16 KiB chunks whose receiver answers but counts none of the
+ * DATA on its way: at CFT_CHUNK_STALL_US less a microsecond after the data
+ * phase began it goes on; at CFT_CHUNK_STALL_US it opens again, with the
+ * default chunks, and asks for no larger ones.
+ */
+Test(session, larger_chunks_that_stop_arriving_are_given_up_at_the_limit)
+{
+	static uint8_t pair0[CFT_DATAGRAM_BIG_MAX];
+	char path[512];
+	struct send_file files[1] = { { .path = path, .name = "c", .size = 100000 } };
+	struct send_config cfg = { .files = files, .nfiles = 1, .block_size = 65536,
+				   .chunk_max = CFT_CHUNK_SIZE_MAX, .timeout_us = 30000000,
+				   .session = 42, .out = { capture_all, NULL } };
+	struct send_session *s;
+	struct wire_msg file;
+	size_t pair0_len;
+	uint64_t id, t0 = 3000;
+
+	make_file("c", 100000, 5);
+	snprintf(path, sizeof(path), "%s/c", dir_src);
+	s = send_new(&cfg);
+	cr_assert_not_null(s);
+	nsent = 0;
+	send_start(s, 1000);
+	send_on_timer(s, 1000);
+	memcpy(pair0, sent[0], sent_len[0]);
+	pair0_len = sent_len[0];
+	nsent = 0;
+	ack_hello(s, 2000, pair0, pair0_len, 0xc0);
+	cr_assert_eq(send_stats(s)->chunk_size, CFT_CHUNK_SIZE_MAX);
+	id = sent_msg(0)->session;
+	file = *sent_msg(1);
+	cr_assert_eq(file.type, WIRE_FILE);
+	/* The offer answered: DATA goes, and none arrives. */
+	nsent = 0;
+	status_nothing(s, t0, id, &file);
+	cr_assert_eq(send_phase(s), SEND_DATA);
+	cr_assert_gt(nsent, 0u, "no DATA went");
+	{
+		bool big = false;
+
+		for (unsigned i = 0; i < nsent && i < SENT_MAX; i++)
+			big |= sent_msg(i)->type == WIRE_DATA &&
+			       sent_msg(i)->u.data.len == CFT_CHUNK_SIZE_MAX;
+		cr_assert(big, "no DATA of 16 KiB among the first sent");
+	}
+	status_nothing(s, t0 + CFT_CHUNK_STALL_US / 2, id, &file);
+	status_nothing(s, t0 + CFT_CHUNK_STALL_US - 1, id, &file);
+	cr_assert_eq(send_phase(s), SEND_DATA, "given up before the limit");
+	cr_assert_eq(send_stats(s)->reconnects, 0u);
+	nsent = 0;
+	status_nothing(s, t0 + CFT_CHUNK_STALL_US, id, &file);
+	cr_assert_eq(send_phase(s), SEND_HELLO, "not given up at the limit");
+	cr_assert_eq(send_stats(s)->reconnects, 1u);
+	cr_assert_eq(send_stats(s)->chunk_size, CFT_CHUNK_SIZE);
+	/* Its HELLOs ask for the default chunks only, under a new id. */
+	nsent = 0;
+	send_on_timer(s, t0 + CFT_CHUNK_STALL_US + 1);
+	cr_assert_eq(nsent, 1u, "%u HELLOs", nsent);
+	cr_assert_eq(sent_msg(0)->type, WIRE_HELLO);
+	cr_assert_eq(sent_msg(0)->u.hello.chunk_size, CFT_CHUNK_SIZE);
+	cr_assert_neq(sent_msg(0)->session, id);
+	send_free(s);
+}

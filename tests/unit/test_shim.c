@@ -124,3 +124,30 @@ Test(shim, probabilities_parse)
 	cr_assert_eq(util_parse_prob("", &p), CFT_E_SYNTAX);
 	cr_assert_eq(util_parse_prob("x", &p), CFT_E_SYNTAX);
 }
+
+/* --max-size: a datagram of exactly the limit goes on, one byte longer is
+ * dropped as too big, before any draw: the faults of the others are the
+ * same as without the limit. */
+Test(shim, max_size_drops_past_the_limit_and_draws_nothing)
+{
+	struct shim_dir_cfg lim = { .drop = 0.3, .corrupt = 0.2, .max_size = 100 };
+	struct shim_dir_cfg none = lim;
+	bool g1 = false, g2 = false;
+
+	none.max_size = 0;
+	for (uint64_t i = 1; i <= 2000; i++) {
+		uint8_t a[101] = { 0 }, b[101] = { 0 };
+		size_t len = i % 2 ? 100 : 101;
+		struct shim_verdict va, vb;
+
+		shim_decide(&lim, 99, 0, i, &g1, a, len, &va);
+		shim_decide(&none, 99, 0, i, &g2, b, len, &vb);
+		if (len == 101) {
+			cr_assert(va.drop && va.too_big, "index %llu", (unsigned long long)i);
+			continue;
+		}
+		cr_assert_not(va.too_big);
+		cr_assert_eq(memcmp(&va, &vb, sizeof(va)), 0, "index %llu", (unsigned long long)i);
+		cr_assert_eq(memcmp(a, b, sizeof(a)), 0);
+	}
+}
