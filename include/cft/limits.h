@@ -303,6 +303,15 @@
 #define CFT_E2E_ROUNDS_MAX 4
 
 /*
+ * Times, in one round of one file, a chunk read again to be re-sent may
+ * differ from the read its block was sent from (a bad read on one side,
+ * or a file changed under a time that did not move).  Each time the block
+ * is read again from the disk and sent whole; past this the sender takes
+ * the source for changed (exit 7), rather than read and send for ever.
+ */
+#define CFT_REREADS_MAX 4
+
+/*
  * Bytes read and hashed per step of a read-back (the receiver's, the
  * sender's independent read), and the size of the buffer each keeps for it,
  * in huge pages (dio.h) so that each direct read is one request of few

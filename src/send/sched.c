@@ -95,6 +95,7 @@ void sched_next(const struct sched *sc, struct sched_next *nx)
 			nx->kind = SCHED_BLOCK;
 			nx->block = sc->fl[i].block;
 			nx->again = true;
+			nx->fresh = sc->fl[i].fresh;
 			nx->slot = sc->fl[i].slot;
 			return;
 		}
@@ -157,6 +158,20 @@ void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now)
 	}
 }
 
+bool sched_reread(struct sched *sc, uint32_t block)
+{
+	struct sched_block *e = find(sc, block);
+
+	if (++sc->rereads > CFT_REREADS_MAX)
+		return false;
+	if (e && !e->sending) {
+		e->need_full = e->fresh = true;
+		e->need_root = e->need_sums = false;
+		e->nmiss = 0;
+	}
+	return true;
+}
+
 /* A free slot: there are as many as blocks may be in flight. */
 static unsigned take_slot(struct sched *sc)
 {
@@ -180,7 +195,7 @@ unsigned sched_block_started(struct sched *sc, uint32_t block)
 		e->slot = take_slot(sc);
 	}
 	e->sending = true;
-	e->need_full = e->need_root = e->need_sums = false;
+	e->need_full = e->fresh = e->need_root = e->need_sums = false;
 	e->nmiss = 0;
 	sc->pipe.active = true;
 	sc->pipe.e = (unsigned)(e - sc->fl);

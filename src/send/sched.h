@@ -28,6 +28,7 @@ struct sched_block {
 	uint32_t last_seq;		/* seq of the last DATA sent for it */
 	bool sending;			/* its chunks are going out right now */
 	bool need_full;			/* read it again and send all of it */
+	bool fresh;			/* ... from the disk, not the read ahead */
 	bool need_root;			/* send its root (BLOCK) again */
 	bool need_sums;			/* send its root and chunk leaves */
 	unsigned slot;			/* where the engine keeps its digests */
@@ -47,6 +48,7 @@ struct sched {
 	struct sched_block fl[CFT_WINDOW_BLOCKS_MAX];
 	unsigned nfl;
 	uint64_t slots_used;		/* bit i: slot i holds a block in flight */
+	unsigned rereads;		/* sched_reread calls this round */
 	struct {			/* the block whose chunks are going out */
 		bool active;
 		unsigned e;		/* index in fl */
@@ -69,6 +71,8 @@ struct sched_next {
 	uint32_t block;
 	uint16_t chunk;
 	bool again;			/* SCHED_BLOCK: it was sent before */
+	bool fresh;			/* SCHED_BLOCK: read it from the disk, not
+					 * from what was read ahead */
 	unsigned slot;			/* the block's slot (once it has one) */
 };
 
@@ -84,6 +88,13 @@ bool sched_all_sent(const struct sched *sc);
 
 /* The repair sched_next chose went out as DATA `seq`. */
 void sched_repair_sent(struct sched *sc, uint32_t seq, uint64_t now);
+/*
+ * The repair sched_next chose was read again and is not what its block's
+ * leaves were taken from: read the block again, from the disk, and send it
+ * whole (its new root replaces the old one at the receiver).  Returns false
+ * when this round has had CFT_REREADS_MAX already: the source is changing.
+ */
+bool sched_reread(struct sched *sc, uint32_t block);
 /* The block sched_next chose (SCHED_BLOCK) is read, its digests kept in
  * `slot` and its root sent: its chunks follow.  Returns the slot, which
  * sched_next gave already for a block sent before, else a free one. */

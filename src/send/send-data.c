@@ -121,13 +121,13 @@ static void send_chunksums(struct send_data *d, uint32_t b, unsigned slot)
  * (being read: the pump stops until it is), or a source error. */
 #define DISK_WAIT 1
 
-static int read_block(struct send_data *d, uint32_t b, uint32_t len)
+static int read_block(struct send_data *d, uint32_t b, uint32_t len, bool fresh)
 {
 	int rc;
 
 	if (!d->src)
 		return CFT_E_IO;
-	if (d->feed.fd >= 0) {
+	if (d->feed.fd >= 0 && !fresh) {
 		rc = feed_take(&d->feed, b, &d->buf);
 		if (rc == 0)
 			d->disk_wait = true;
@@ -166,13 +166,14 @@ static void send_hole(struct send_data *d, uint32_t b, uint32_t len, uint64_t no
 	send_data_probe(d, now);	/* as after a block's last chunk */
 }
 
-/* Read block b afresh, take its chunks' leaves and send its root; its
- * chunks follow from buf.  A hole goes as such. */
-static int send_block(struct send_data *d, uint32_t b, uint64_t now)
+/* Read block b afresh (from the disk itself if `fresh`), take its chunks'
+ * leaves and send its root; its chunks follow from buf.  A hole goes as
+ * such. */
+static int send_block(struct send_data *d, uint32_t b, bool fresh, uint64_t now)
 {
 	uint32_t len = proto_block_len(d->sched.size, d->sched.block_size, b);
 	uint32_t chunk = d->sched.chunk_size, n = wire_chunks(len, chunk);
-	int rc = read_block(d, b, len);
+	int rc = read_block(d, b, len, fresh);
 	unsigned slot;
 
 	if (rc != 0)
@@ -190,8 +191,14 @@ static int send_block(struct send_data *d, uint32_t b, uint64_t now)
 	return 0;
 }
 
-/* Re-send one chunk the receiver reported missing, read afresh: it must
- * still be what the block's leaves and root were taken from. */
+/*
+ * Re-send one chunk the receiver reported missing, read afresh: it must
+ * still be what the block's leaves and root were taken from.  When it is
+ * not, the two reads disagree, and nothing here tells which was bad: the
+ * one the block went from (the read ahead may still hold it), this one, or
+ * neither (the file changed; the time checked at the commit says so).  The
+ * block is read again from the disk and sent whole, within a budget.
+ */
 static int send_repair(struct send_data *d, const struct sched_next *nx, uint64_t now)
 {
 	uint32_t blen = proto_block_len(d->sched.size, d->sched.block_size, nx->block);
@@ -204,8 +211,10 @@ static int send_repair(struct send_data *d, const struct sched_next *nx, uint64_
 	if (rc < 0)
 		return rc;
 	leaf = wire_leaf(d->chunk, len);
-	if (leaf != wire_leaf_load(cd(d, nx->slot, nx->chunk)))
-		return CFT_E_CHANGED;
+	if (leaf != wire_leaf_load(cd(d, nx->slot, nx->chunk))) {
+		d->rereads++;
+		return sched_reread(&d->sched, nx->block) ? 0 : CFT_E_CHANGED;
+	}
 	send_chunk(d, nx->block, nx->chunk, d->chunk, len, leaf);
 	sched_repair_sent(&d->sched, d->flow.tx_seq, now);
 	d->retransmits++;
@@ -238,7 +247,7 @@ static int send_next(struct send_data *d, const struct sched_next *nx, uint64_t 
 		sched_whole_sent(&d->sched, d->flow.tx_seq, now);
 		return 0;
 	default: {
-		int rc = send_block(d, nx->block, now);
+		int rc = send_block(d, nx->block, nx->fresh, now);
 
 		/* Sent before, or found to differ at read-back. */
 		if (rc == 0 && (nx->again || d->round > 0))

@@ -43,6 +43,7 @@ struct send_data {
 	uint64_t datagrams;		/* DATA sent */
 	uint64_t retransmits;		/* DATA sent again for missing chunks */
 	uint64_t blocks_resent;		/* whole blocks sent again */
+	uint64_t rereads;		/* ... because a chunk read again differed */
 	uint64_t probes;
 	uint64_t chunksums;		/* CHUNKSUMS sent, when a block failed its root */
 	uint64_t hole_bytes;		/* bytes of blocks sent as holes */
@@ -61,8 +62,8 @@ void send_data_free(struct send_data *d);
  * Send what the windows allow, in the order sched.h chooses: what the
  * receiver asked about whole blocks, repairs, the rest of the block in the
  * pipe, blocks again, new blocks.  Returns 0, or the error of a failed read
- * of the source (CFT_E_IO; CFT_E_CHANGED, also when a chunk read again is
- * not what it was).
+ * of the source (CFT_E_IO; CFT_E_CHANGED, also when chunks read again kept
+ * differing from what was sent: CFT_REREADS_MAX).
  */
 int send_data_pump(struct send_data *d, uint64_t now);
 

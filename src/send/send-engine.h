@@ -42,6 +42,7 @@ struct send_stats {
 	uint64_t datagrams;		/* DATA datagrams sent, all kinds */
 	uint64_t retransmits;		/* DATA sent again for missing chunks */
 	uint64_t blocks_resent;		/* whole blocks sent again */
+	uint64_t rereads;		/* ... because two reads of a chunk differed */
 	uint64_t e2e_mismatches;	/* read-backs of what we sent that differed */
 	uint64_t resumed;		/* files the receiver held in part, or another
 					 * version of: only what differed was sent */

@@ -171,14 +171,14 @@ static void json_summary(const struct send_report *r, int status, const char *er
 		printf(", \"chunk_size\": %u", st->chunk_size);
 	if (st)
 		printf(", \"repairs\": {\"datagrams_sent\": %llu, \"datagrams_resent\": %llu, "
-		       "\"blocks_resent\": %llu, \"e2e_mismatches\": %llu, \"resumed\": %llu, "
-		       "\"e2e_rounds\": %llu, "
+		       "\"blocks_resent\": %llu, \"rereads\": %llu, \"e2e_mismatches\": %llu, "
+		       "\"resumed\": %llu, \"e2e_rounds\": %llu, "
 		       "\"probes\": %llu, \"timeouts\": %llu, \"reconnects\": %llu, "
 		       "\"chunksums\": %llu, \"ignored\": %llu, \"hole_bytes\": %llu, "
 		       "\"compressed_bytes\": %llu, \"compression_saved\": %llu}",
 		       (unsigned long long)st->datagrams, (unsigned long long)st->retransmits,
-		       (unsigned long long)st->blocks_resent, (unsigned long long)st->e2e_mismatches,
-		       (unsigned long long)st->resumed,
+		       (unsigned long long)st->blocks_resent, (unsigned long long)st->rereads,
+		       (unsigned long long)st->e2e_mismatches, (unsigned long long)st->resumed,
 		       (unsigned long long)st->e2e_rounds, (unsigned long long)st->probes,
 		       (unsigned long long)st->timeouts, (unsigned long long)st->reconnects,
 		       (unsigned long long)st->chunksums, (unsigned long long)st->ignored,
@@ -201,7 +201,7 @@ static void summary(const struct send_report *r, uint64_t usec)
 {
 	const struct send_stats *st = send_stats(r->s);
 	uint64_t total = 0;
-	char hex[2 * CFT_DIGEST_LEN + 1], human[32], fresh[256] = "";
+	char hex[2 * CFT_DIGEST_LEN + 1], human[32], fresh[384] = "";
 	double secs = (double)usec / 1e6;
 	uint32_t same = 0, n = 0, dirs = 0;
 
@@ -247,6 +247,10 @@ static void summary(const struct send_report *r, uint64_t usec)
 		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
 			 " (%s of holes left as holes, not sent)", holes);
 	}
+	if (st->rereads)
+		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
+			 " (%llu block%s sent again because two reads of the source disagreed)",
+			 (unsigned long long)st->rereads, st->rereads == 1 ? "" : "s");
 	if (st->resumed)
 		snprintf(fresh + strlen(fresh), sizeof(fresh) - strlen(fresh),
 			 " (%llu resumed from what the receiver held)",

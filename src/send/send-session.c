@@ -34,6 +34,7 @@ static void sync_stats(struct send_session *s)
 	s->stats.datagrams = s->data.datagrams;
 	s->stats.retransmits = s->data.retransmits;
 	s->stats.blocks_resent = s->data.blocks_resent;
+	s->stats.rereads = s->data.rereads;
 	s->stats.probes = s->data.probes;
 	s->stats.chunksums = s->data.chunksums;
 	s->stats.hole_bytes = s->data.hole_bytes;
@@ -189,7 +190,11 @@ static void pump(struct send_session *s, uint64_t now)
 {
 	int rc = send_data_pump(&s->data, now);
 
-	if (rc < 0)
+	if (rc == CFT_E_CHANGED && s->data.sched.rereads > CFT_REREADS_MAX)
+		send_fail(s, CFT_EXIT_CHANGED, "%s: source changed during transfer (read again, "
+			  "its chunks differed %u times from what was sent)", cur_file(s)->path,
+			  s->data.sched.rereads);
+	else if (rc < 0)
 		send_fail_source(s, rc);
 	else
 		send_verify_early(s, now);

@@ -11,7 +11,10 @@
  *   CFT_FAULT_THREAD=STR      only reads and writes by threads whose name
  *                             contains STR (cft-send-feed, cft-send-vread,
  *                             cft-recv-write, ...): counted apart from the
- *                             others, so "the Nth" means the Nth of theirs
+ *                             others, so "the Nth" means the Nth of theirs;
+ *                             =STR: only a thread named exactly STR (=cft-send:
+ *                             the sender's event loop, whose reads of the
+ *                             source are the chunks it repairs)
  *   CFT_FAULT_SEED=N          seed for the probabilities and bit positions (1)
  *   CFT_FAULT_READ_NTH=N      damage the Nth read (pread/read), from 1
  *   CFT_FAULT_READ_P=P        damage each read with probability P (0..1)
@@ -78,7 +81,8 @@ static int matches(int fd)
 	struct stat st;
 	ssize_t n;
 
-	if (thread && (prctl(PR_GET_NAME, name) < 0 || !strstr(name, thread)))
+	if (thread && (prctl(PR_GET_NAME, name) < 0 ||
+		       (*thread == '=' ? strcmp(name, thread + 1) != 0 : !strstr(name, thread))))
 		return 0;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;

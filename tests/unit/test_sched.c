@@ -146,6 +146,40 @@ Test(sched, a_fired_timer_overrides_and_done_blocks_retire)
 	cr_assert_eq(sched_bytes_done(&sc), 3 * BS + 100);
 }
 
+/* A repair whose read disagrees: the block again, whole and from the disk,
+ * the repair dropped; the budget is per round. */
+Test(sched, a_repair_that_reads_differently_sends_its_block_again_from_the_disk)
+{
+	struct wire_status st = { .state = WIRE_FS_RECEIVING, .base = 0, .nheld = 2 };
+	struct sched_next nx;
+
+	(void)drain(100);
+	st.held[0] = (struct wire_held){ 0, 0, 3, &held_0_1 };
+	st.held[1] = (struct wire_held){ 1, 0, 3, &held_all };
+	cr_assert(sched_on_receiving(&sc, &st, seq, false, 2000));
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_REPAIR);
+	cr_assert_eq(nx.chunk, 2u);
+	for (unsigned i = 0; i < CFT_REREADS_MAX; i++) {
+		cr_assert(sched_reread(&sc, 0), "refused at %u of %u", i + 1, CFT_REREADS_MAX);
+		sched_next(&sc, &nx);
+		cr_assert_eq(nx.kind, SCHED_BLOCK);
+		cr_assert_eq(nx.block, 0u);
+		cr_assert(nx.again && nx.fresh);
+		cr_assert_not(sched_all_sent(&sc), "a block to send again is not sent");
+		sched_block_started(&sc, 0);
+		cr_assert_eq(drain(100), 3u, "the whole block, and nothing else");
+	}
+	cr_assert_not(sched_reread(&sc, 0), "past the budget");
+	/* A new round has a budget of its own; a block that was not sent
+	 * again is read from what was read ahead. */
+	sched_start(&sc, 3 * BS + 100, BS, CFT_CHUNK_SIZE);
+	cr_assert(sched_reread(&sc, 0));
+	sched_next(&sc, &nx);
+	cr_assert_eq(nx.kind, SCHED_BLOCK);
+	cr_assert_not(nx.fresh);
+}
+
 Test(sched, nonsense_from_the_receiver_is_not_believed)
 {
 	struct wire_status st = { .state = WIRE_FS_RECEIVING };

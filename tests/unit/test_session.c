@@ -444,3 +444,80 @@ Test(session, larger_chunks_that_stop_arriving_are_given_up_at_the_limit)
 	cr_assert_neq(sent_msg(0)->session, id);
 	send_free(s);
 }
+
+/*
+ * Threat 1 inside the data phase.  A chunk that must be sent again is read
+ * afresh and must match the leaf its block was sent with; when it does not,
+ * one of the two reads was bad (or the file changed under a time that did
+ * not move).  Each DATA of chunk 5 of block 1 here is lost on the way, and
+ * as it leaves the source's copy of that chunk changes (its time put back):
+ * every repair's read disagrees with the read the block went from.  Up to
+ * CFT_REREADS_MAX such disagreements in a round, the block is read again and
+ * sent whole, and the copy verifies; one more, and the source is taken for
+ * changed (exit 7), not re-read for ever.
+ */
+static unsigned rereads_left, rereads_seen;
+
+static void lose_and_change_chunk(uint8_t *b, size_t len)
+{
+	struct wire_msg m;
+	char path[512];
+	struct timespec t[2] = { { HARNESS_MTIME_SEC, HARNESS_MTIME_NSEC },
+				 { HARNESS_MTIME_SEC, HARNESS_MTIME_NSEC } };
+	uint8_t c;
+	int fd;
+
+	if (rereads_left == 0 || wire_decode(b, len, &m) != 0 || m.type != WIRE_DATA ||
+	    m.u.data.block != 1 || m.u.data.chunk != 5)
+		return;
+	rereads_left--;
+	rereads_seen++;
+	b[len - 1] ^= 1;	/* damaged: dropped on arrival */
+	snprintf(path, sizeof(path), "%s/f", dir_src);
+	fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &c, 1, 65536 + 5 * CFT_CHUNK_SIZE + 7), 1);
+	c ^= 0x10;
+	cr_assert_eq(pwrite(fd, &c, 1, 65536 + 5 * CFT_CHUNK_SIZE + 7), 1);
+	cr_assert_eq(futimens(fd, t), 0);
+	close(fd);
+}
+
+static int run_rereads(struct run *r, unsigned n)
+{
+	const char *names[] = { "f" };
+
+	make_file("f", 3 * 65536, 11);
+	rereads_left = n;
+	rereads_seen = 0;
+	harness_sr_edit = lose_and_change_chunk;
+	return run_transfer(r, names, 1, 65536, 1, NULL, 600000000ull);
+}
+
+Test(session, a_chunk_read_again_that_differs_sends_its_block_again)
+{
+	struct run r;
+
+	cr_assert_eq(run_rereads(&r, CFT_REREADS_MAX), CFT_EXIT_OK, "status %d: %s", r.status,
+		     send_error(r.s));
+	cr_assert_eq(rereads_seen, CFT_REREADS_MAX);
+	assert_same("f");
+	cr_assert_eq(send_stats(r.s)->rereads, CFT_REREADS_MAX);
+	cr_assert_geq(send_stats(r.s)->blocks_resent, CFT_REREADS_MAX);
+	cr_assert_eq(temp_files(), 0);
+	run_free(&r);
+}
+
+Test(session, reads_that_keep_disagreeing_are_a_changed_source)
+{
+	char path[512];
+	struct run r;
+
+	cr_assert_eq(run_rereads(&r, CFT_REREADS_MAX + 1), CFT_EXIT_CHANGED, "status %d: %s",
+		     r.status, send_error(r.s));
+	cr_assert_eq(send_stats(r.s)->rereads, CFT_REREADS_MAX + 1);
+	cr_assert_eq(r.srv.c.files_committed, 0u);
+	snprintf(path, sizeof(path), "%s/f", dir_dst);
+	cr_assert_eq(access(path, F_OK), -1, "a file of the final name");
+	run_free(&r);
+}
