@@ -96,6 +96,11 @@ bool flow_echo(struct flow *f, uint64_t echo, uint64_t now, uint32_t *seq)
 	return true;
 }
 
+bool flow_answers(const struct flow *f, uint64_t echo, uint64_t since)
+{
+	return echo != 0 && echo >= since && f->probes[echo % FLOW_PROBES_KEPT].id == echo;
+}
+
 void flow_on_counts(struct flow *f, uint64_t now, uint32_t rx_seq, uint32_t rx_count)
 {
 	uint32_t dseq = rx_seq - f->st_seq;

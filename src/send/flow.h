@@ -76,6 +76,8 @@ uint64_t flow_probe(struct flow *f, uint64_t now);
  * number sent before that PROBE, and return true.
  */
 bool flow_echo(struct flow *f, uint64_t echo, uint64_t now, uint32_t *seq);
+/* Does `echo` answer a PROBE we remember, sent no earlier than PROBE `since`? */
+bool flow_answers(const struct flow *f, uint64_t echo, uint64_t since);
 
 /* May another DATA datagram go out now (the cap and the pace)? */
 static inline bool flow_may_send(const struct flow *f, uint64_t now)

@@ -277,8 +277,9 @@ static void take_held(struct sched *sc, struct sched_block *e, const struct wire
  * What the receiver lacks of a block counts as lost only once it has seen
  * something sent after that block (a later DATA, or the PROBE this STATUS
  * answers): until then it may still be in a queue on the way, and sending
- * it again would only add to the queue.  A fired retransmission timer
- * overrides.
+ * it again would only add to the queue.  The answer to the PROBE sent when
+ * the retransmission timer fired overrides (a HOLE, which has no sequence
+ * number of its own, may be the last thing sent).
  */
 bool sched_on_receiving(struct sched *sc, const struct wire_status *st, uint32_t seen,
 			bool timed_out, uint64_t now)

@@ -112,7 +112,8 @@ void sched_pipe_done(struct sched *sc, uint32_t seq, uint64_t now);
  * A RECEIVING status: retire finished blocks, schedule repairs.  `seen` is
  * the last sequence number the receiver is known to have seen or lost (its
  * highest, or that of the PROBE the STATUS answers); timed_out says the
- * retransmission timer fired since the last STATUS.  Returns false for a
+ * STATUS answers a PROBE sent when the retransmission timer fired (what it
+ * lacks is lost, whatever it has seen).  Returns false for a
  * report that cannot be about this file (ignored).
  */
 bool sched_on_receiving(struct sched *sc, const struct wire_status *st, uint32_t seen,

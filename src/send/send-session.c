@@ -178,6 +178,7 @@ static void enter_data(struct send_session *s, uint64_t now)
 {
 	s->phase = SEND_DATA;
 	s->r_done = false;
+	s->timeout_probe = 0;
 	sched_start(&s->data.sched, s->facts.size, s->cfg.block_size, s->chunk);
 	s->data.file = s->cur;
 	s->data.round = s->round;
@@ -340,14 +341,18 @@ static void next_file(struct send_session *s, uint64_t now)
 static void on_receiving(struct send_session *s, uint64_t now, const struct wire_status *rep,
 			 uint32_t seen)
 {
-	if (sched_on_receiving(&s->data.sched, rep, seen, s->timed_out, now)) {
+	bool timed_out = s->timeout_probe &&
+			 flow_answers(&s->data.flow, rep->echo, s->timeout_probe);
+
+	if (sched_on_receiving(&s->data.sched, rep, seen, timed_out, now)) {
 		uint64_t done = sched_bytes_done(&s->data.sched);
 
 		if (done > s->stats.bytes_acked)
 			send_progress(s, now);
 		s->stats.bytes_acked = done;
 	}
-	s->timed_out = false;
+	if (timed_out)
+		s->timeout_probe = 0;
 	pump(s, now);
 }
 
@@ -643,9 +648,10 @@ static void on_retransmit(struct send_session *s, uint64_t now)
 		break;
 	case SEND_DATA:
 		flow_on_timeout(&s->data.flow);
-		s->timed_out = true;
 		s->stats.timeouts++;
 		send_data_probe(&s->data, now);
+		if (!s->timeout_probe)
+			s->timeout_probe = s->data.flow.probe_id;
 		break;
 	case SEND_VERIFY:
 		send_data_probe(&s->data, now);

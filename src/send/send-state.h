@@ -73,7 +73,12 @@ struct send_session {
 	struct send_data data;		/* the data phase: flow, sched, datagrams */
 	uint64_t last_heard;
 	uint64_t last_progress;		/* confirmed bytes or a change of state */
-	bool timed_out;			/* the retransmission timer fired */
+	/* The first PROBE sent since the retransmission timer fired (0:
+	 * none): a report that answers it, or a later one, may take what it
+	 * has not seen for lost.  One sent before it was on its way before
+	 * the timer fired, and a timer that fires on a slow receiver, not a
+	 * loss, must not make it look like news of loss. */
+	uint64_t timeout_probe;
 	bool early_probed;		/* a PROBE went out since the last STATUS */
 	uint64_t now;			/* of the event being handled, for done() */
 	struct worker worker;		/* the disk work: the independent read */

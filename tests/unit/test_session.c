@@ -361,10 +361,10 @@ Test(session, the_first_answer_to_the_pair_of_hellos_decides_the_chunks)
 	}
 }
 
-/* A RECEIVING STATUS of session `id` for file 0, round 0, the offer the
- * FILE `file` carried, that has seen no DATA at all. */
-static void status_nothing(struct send_session *s, uint64_t now, uint64_t id,
-			   const struct wire_msg *file)
+/* A RECEIVING STATUS of block `base` on, none of them held, having seen
+ * DATA up to rx_seq (rx_seq of them), answering PROBE `echo` (0: none). */
+static void status_from(struct send_session *s, uint64_t now, uint64_t id,
+			const struct wire_msg *file, uint32_t base, uint32_t rx_seq, uint64_t echo)
 {
 	uint8_t buf[CFT_DATAGRAM_MAX];
 	struct wire_msg m;
@@ -374,9 +374,20 @@ static void status_nothing(struct send_session *s, uint64_t now, uint64_t id,
 	m.u.status.file = 0;
 	m.u.status.state = WIRE_FS_RECEIVING;
 	memcpy(m.u.status.offer, file->u.file.offer, CFT_SHORT_DIGEST_LEN);
+	m.u.status.base = base;
+	m.u.status.rx_seq = m.u.status.rx_count = rx_seq;
+	m.u.status.echo = echo;
 	n = wire_encode(&m, buf, sizeof(buf));
 	cr_assert_gt(n, 0);
 	send_on_datagram(s, now, buf, (size_t)n);
+}
+
+/* A RECEIVING STATUS of session `id` for file 0, round 0, the offer the
+ * FILE `file` carried, that has seen no DATA at all. */
+static void status_nothing(struct send_session *s, uint64_t now, uint64_t id,
+			   const struct wire_msg *file)
+{
+	status_from(s, now, id, file, 0, 0, 0);
 }
 
 /*
@@ -520,4 +531,81 @@ Test(session, reads_that_keep_disagreeing_are_a_changed_source)
 	snprintf(path, sizeof(path), "%s/f", dir_dst);
 	cr_assert_eq(access(path, F_OK), -1, "a file of the final name");
 	run_free(&r);
+}
+
+/*
+ * A retransmission timeout that was not a loss (the receiver was only
+ * slow, as on a busy host) must not make the report already on its way
+ * look like one.  The timer's override of "not seen yet" belongs to the
+ * answer to the PROBE sent when it fired: a report sent before that
+ * (here, having seen block 0 only) says nothing of the blocks after it,
+ * which must not be read again and sent whole; the answer to the PROBE
+ * does, and they are.
+ */
+static unsigned data_of[64], probes_sent;
+static uint64_t last_probe;
+
+static void count_data(void *ctx, const struct net_addr *to, const uint8_t *b, size_t len)
+{
+	struct wire_msg m;
+
+	(void)ctx;
+	(void)to;
+	if (wire_decode(b, len, &m) != 0)
+		return;
+	if (m.type == WIRE_DATA && m.u.data.block < 64)
+		data_of[m.u.data.block]++;
+	if (m.type == WIRE_PROBE) {
+		probes_sent++;
+		last_probe = m.u.probe.echo;
+	}
+	capture_all(ctx, to, b, len);
+}
+
+Test(session, a_report_sent_before_a_timeout_is_no_news_of_loss)
+{
+	char path[512];
+	struct send_file files[1] = { { .path = path, .name = "t", .size = 8 * 4096 } };
+	struct send_config cfg = { .files = files, .nfiles = 1, .block_size = 4096,
+				   .timeout_us = 30000000, .session = 42,
+				   .out = { count_data, NULL } };
+	struct send_session *s;
+	struct wire_msg file;
+	uint64_t id, now = 3000;
+	unsigned probes_before = 0;
+
+	make_file("t", 8 * 4096, 21);
+	snprintf(path, sizeof(path), "%s/t", dir_src);
+	s = send_new(&cfg);
+	cr_assert_not_null(s);
+	nsent = 0;
+	send_start(s, 1000);
+	send_on_timer(s, 1000);
+	cr_assert_eq(nsent, 1u);
+	nsent = 0;
+	ack_hello(s, 2000, sent[0], sent_len[0], 0xc0);
+	id = sent_msg(0)->session;
+	file = *sent_msg(1);
+	cr_assert_eq(file.type, WIRE_FILE);
+	memset(data_of, 0, sizeof(data_of));
+	status_from(s, now, id, &file, 0, 0, 0);
+	for (int i = 0; i < 20 && data_of[2] == 0; i++)
+		send_on_timer(s, now += 100);
+	cr_assert_eq(data_of[1], 3u, "block 1 went whole before the timeout");
+	/* Nothing heard: the timer fires, and a PROBE goes. */
+	for (int i = 0; i < 400 && send_stats(s)->timeouts == 0; i++) {
+		probes_before = probes_sent;
+		send_on_timer(s, now += 1000);
+	}
+	cr_assert_eq(send_stats(s)->timeouts, 1u);
+	cr_assert_gt(probes_sent, probes_before, "no PROBE at the timeout");
+	/* The report of block 0, sent before the timeout and late. */
+	status_from(s, now += 10, id, &file, 1, 3, 0);
+	send_on_timer(s, now += 10);
+	cr_assert_eq(data_of[1], 3u, "block 1 sent again on a report from before the timeout");
+	/* The answer to the PROBE: block 1 never arrived, and goes again. */
+	status_from(s, now += 10, id, &file, 1, 3, last_probe);
+	send_on_timer(s, now += 10);
+	cr_assert_eq(data_of[1], 6u, "block 1 not sent again on the PROBE's answer");
+	send_free(s);
 }
