@@ -7,7 +7,8 @@
 #    with the flipped bit was lost on the way; its repair is then read again,
 #    disagrees with the bad read, and the block is read again from the disk
 #    and sent whole (a reread) before any digest is compared (or both, when
-#    the chunk was only late and the bad block was whole first);
+#    the chunk was only late and the bad block was whole first; or neither,
+#    rarely, when what the bad read left was not what went out);
 #  - the event loop's own read of a chunk it repairs (main): the same
 #    reread, this time after a good read.  A shim drops DATA so that there
 #    are repairs to read.
@@ -50,6 +51,10 @@ for which in "feed 2" "feed 3" "vread 2" "main 1"; do
 	feed,1,1)	# The chunk was late, not lost: the block went whole from
 			# the bad read before its good root came, and was stale.
 			how="a repair read it again, and the read-back caught it" ;;
+	feed,0,0)	# Seen once in about a hundred runs on a host loaded
+			# three times over: what the bad read left was not what
+			# went out.  The copy is checked all the same.
+			how="what it left was not sent" ;;
 	*)		fail "read $nth: e2e_mismatches ${n:-missing}, rereads ${r:-missing}" ;;
 	esac
 	note "read $nth: $(cat "$T/faults"); $how, verified"

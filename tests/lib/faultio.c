@@ -28,6 +28,8 @@
  *   CFT_FAULT_KILL_WRITE_NTH=N  die at the Nth write
  *   CFT_FAULT_KILL_RENAME=before|after  die around the first renameat()
  *   CFT_FAULT_RESOLVE=NAME=ADDR,...  NAME resolves to these addresses
+ *   CFT_FAULT_AVAIL=BYTES     fstatvfs() says this much is free, whatever
+ *                             else writes to the same file system meanwhile
  *   CFT_FAULT_LOG=FILE        append one line per fault
  *
  * Damage is one bit flipped at a position drawn from the seed: in the
@@ -47,6 +49,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -323,4 +326,26 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 	}
 	note("resolve", 1, 0, spec);
 	return *res ? 0 : EAI_NONAME;
+}
+
+/*
+ * The free space of a file system is shared with every other process on
+ * the host: a test of limits on it (cft-recv --reserve) reads what is free
+ * at one moment and the receiver at the next.  Told here, it holds still.
+ */
+typedef int (*fstatvfs_fn)(int, struct statvfs *);
+
+static int avail_said(int rc, struct statvfs *v)
+{
+	const char *s = getenv("CFT_FAULT_AVAIL");
+
+	if (rc == 0 && s && v->f_frsize > 0)
+		v->f_bavail = v->f_bfree = (fsblkcnt_t)(strtoull(s, NULL, 10) / v->f_frsize);
+	return rc;
+}
+
+int fstatvfs(int fd, struct statvfs *v)
+{
+	REAL(fstatvfs_fn, fstatvfs);
+	return avail_said(real_fstatvfs(fd, v), v);
 }
