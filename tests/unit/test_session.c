@@ -302,6 +302,29 @@ static const struct wire_msg *sent_msg(unsigned i)
 }
 
 /*
+ * Start sender s at 1000 us (it sends `hellos` HELLOs), answer its first
+ * HELLO (with a cookie) at 2000 us, and return the session id; *file is the
+ * FILE that follows.  Returns with nsent counting from that answer.
+ */
+static uint64_t open_by_hand(struct send_session *s, unsigned hellos, struct wire_msg *file)
+{
+	static uint8_t first[CFT_DATAGRAM_BIG_MAX];
+	size_t len;
+
+	nsent = 0;
+	send_start(s, 1000);
+	send_on_timer(s, 1000);
+	cr_assert_eq(nsent, hellos, "%u HELLOs", nsent);
+	memcpy(first, sent[0], sent_len[0]);
+	len = sent_len[0];
+	nsent = 0;
+	ack_hello(s, 2000, first, len, 0xc0);
+	*file = *sent_msg(1);
+	cr_assert_eq(file->type, WIRE_FILE);
+	return sent_msg(0)->session;
+}
+
+/*
  * A route that takes 16 KiB datagrams: the first HELLO goes twice, padded
  * for 16 KiB chunks first, then plain.  The first answer decides; the other
  * answer, late, changes nothing (it is not the answer to a damaged HELLO,
@@ -398,7 +421,6 @@ static void status_nothing(struct send_session *s, uint64_t now, uint64_t id,
  */
 Test(session, larger_chunks_that_stop_arriving_are_given_up_at_the_limit)
 {
-	static uint8_t pair0[CFT_DATAGRAM_BIG_MAX];
 	char path[512];
 	struct send_file files[1] = { { .path = path, .name = "c", .size = 100000 } };
 	struct send_config cfg = { .files = files, .nfiles = 1, .block_size = 65536,
@@ -406,24 +428,15 @@ Test(session, larger_chunks_that_stop_arriving_are_given_up_at_the_limit)
 				   .session = 42, .out = { capture_all, NULL } };
 	struct send_session *s;
 	struct wire_msg file;
-	size_t pair0_len;
 	uint64_t id, t0 = 3000;
 
 	make_file("c", 100000, 5);
 	snprintf(path, sizeof(path), "%s/c", dir_src);
 	s = send_new(&cfg);
 	cr_assert_not_null(s);
-	nsent = 0;
-	send_start(s, 1000);
-	send_on_timer(s, 1000);
-	memcpy(pair0, sent[0], sent_len[0]);
-	pair0_len = sent_len[0];
-	nsent = 0;
-	ack_hello(s, 2000, pair0, pair0_len, 0xc0);
+	/* The padded HELLO, answered first. */
+	id = open_by_hand(s, 2, &file);
 	cr_assert_eq(send_stats(s)->chunk_size, CFT_CHUNK_SIZE_MAX);
-	id = sent_msg(0)->session;
-	file = *sent_msg(1);
-	cr_assert_eq(file.type, WIRE_FILE);
 	/* The offer answered: DATA goes, and none arrives. */
 	nsent = 0;
 	status_nothing(s, t0, id, &file);
@@ -578,15 +591,7 @@ Test(session, a_report_sent_before_a_timeout_is_no_news_of_loss)
 	snprintf(path, sizeof(path), "%s/t", dir_src);
 	s = send_new(&cfg);
 	cr_assert_not_null(s);
-	nsent = 0;
-	send_start(s, 1000);
-	send_on_timer(s, 1000);
-	cr_assert_eq(nsent, 1u);
-	nsent = 0;
-	ack_hello(s, 2000, sent[0], sent_len[0], 0xc0);
-	id = sent_msg(0)->session;
-	file = *sent_msg(1);
-	cr_assert_eq(file.type, WIRE_FILE);
+	id = open_by_hand(s, 1, &file);
 	memset(data_of, 0, sizeof(data_of));
 	status_from(s, now, id, &file, 0, 0, 0);
 	for (int i = 0; i < 20 && data_of[2] == 0; i++)
